@@ -1,0 +1,198 @@
+"""Tool arguments: one pydantic model is both the JSON schema a model sees and the validator of what it sends.
+
+The schema is flattened for the widest client support: no `$ref`/`$defs` and no `anyOf [..., null]` (several
+clients and LLM function-calling APIs handle neither); an optional field is simply not required. Validation
+failures become one message that names each field, says what is allowed and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# Keywords that say nothing to a model, or that some clients reject.
+_DROPPED_KEYWORDS = frozenset({"title", "default"})
+_MAX_SHOWN_VALUE = 60
+
+
+class InvalidArguments(ValueError):
+    """The arguments cannot be sent to Tavus; the message says what to change. Nothing was sent."""
+
+
+def tool_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema, inlined and without nullable unions, for a tool's inputSchema or outputSchema."""
+    schema = model.model_json_schema()
+    definitions: dict[str, Any] = schema.pop("$defs", {})
+
+    def simplify(node: Any) -> Any:
+        if isinstance(node, list):
+            return [simplify(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            target = simplify(definitions[ref.rsplit("/", 1)[-1]])
+            siblings = {key: simplify(value) for key, value in node.items() if key not in ("$ref", *_DROPPED_KEYWORDS)}
+            return {**target, **siblings}
+        options = node.get("anyOf")
+        if isinstance(options, list):
+            non_null = [option for option in options if option != {"type": "null"}]
+            if len(non_null) == 1:
+                rest = {key: value for key, value in node.items() if key != "anyOf"}
+                merged = {**simplify(non_null[0]), **{k: simplify(v) for k, v in rest.items()}}
+                return {key: value for key, value in merged.items() if key not in _DROPPED_KEYWORDS}
+        simplified: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in _DROPPED_KEYWORDS and not (key == "title" and isinstance(value, dict)):
+                continue
+            # Under "properties", keys are field names (a field may be called "title"), not keywords.
+            if key == "properties" and isinstance(value, dict):
+                simplified[key] = {name: simplify(sub) for name, sub in value.items()}
+            else:
+                simplified[key] = simplify(value)
+        return simplified
+
+    result: dict[str, Any] = simplify(schema)
+    return result
+
+
+def parse_arguments(model: type[ModelT], arguments: Mapping[str, Any], *, tool: str) -> ModelT:
+    """Validate a tool call's arguments; InvalidArguments with one line per problem if they do not fit."""
+    try:
+        return model.model_validate(_decode_json_objects(model, dict(arguments)))
+    except ValidationError as exc:
+        problems = [_describe(model, error) for error in exc.errors(include_url=False)]
+        raise InvalidArguments(invalid_arguments_text(tool, problems)) from None
+
+
+def invalid_arguments_text(tool: str, problems: list[str]) -> str:
+    lines = "\n".join(f"- {problem}" for problem in dict.fromkeys(problems))
+    return f"Invalid arguments for {tool}; nothing was sent to Tavus. Fix these and call it again:\n{lines}"
+
+
+def _decode_json_objects(model: type[BaseModel], arguments: dict[str, Any]) -> dict[str, Any]:
+    """Some clients send a nested object as a JSON string; decode those for fields that take an object or list."""
+    for name, value in arguments.items():
+        field = model.model_fields.get(name)
+        if field is None or not isinstance(value, str) or not value.lstrip().startswith(("{", "[")):
+            continue
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(decoded, dict | list):
+            arguments[name] = decoded
+    return arguments
+
+
+def _model_at(model: type[BaseModel], path: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The nested model that holds the field at `path` (the root model for a top-level field)."""
+    current: type[BaseModel] = model
+    for part in path:
+        if not isinstance(part, str):
+            continue
+        field = current.model_fields.get(part)
+        annotation = field.annotation if field else None
+        nested = _nested_model(annotation)
+        if nested is None:
+            return None
+        current = nested
+    return current
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _fields_elsewhere(model: type[BaseModel], name: str, here: tuple[str | int, ...]) -> str | None:
+    """Where in the model a field of this name does belong, when it was given at the wrong level."""
+    def search(current: type[BaseModel], path: tuple[str, ...]) -> str | None:
+        if name in current.model_fields and path != here:
+            return ".".join(path) if path else "the top level"
+        for field_name, field in current.model_fields.items():
+            nested = _nested_model(field.annotation)
+            if nested is not None:
+                found = search(nested, (*path, field_name))
+                if found:
+                    return found
+        return None
+
+    return search(model, ())
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= _MAX_SHOWN_VALUE else text[: _MAX_SHOWN_VALUE - 3] + "..."
+
+
+def _describe(model: type[BaseModel], error: Any) -> str:
+    """One line for one validation error: the field, what was wrong, what is allowed."""
+    loc: tuple[str | int, ...] = tuple(error["loc"])
+    kind: str = error["type"]
+    where = ".".join(str(part) for part in loc) or "arguments"
+    value = error.get("input")
+
+    if kind == "extra_forbidden":
+        parent_path = loc[:-1]
+        name = str(loc[-1])
+        container = _model_at(model, parent_path)
+        allowed = sorted(container.model_fields) if container else []
+        home = _fields_elsewhere(model, name, tuple(str(p) for p in parent_path))
+        if home and home != "the top level":
+            example = json.dumps(_nest(home.split("."), {name: value}), ensure_ascii=False, default=str)
+            return f"{where}: not a field at this level; it belongs under {home}: {example}"
+        if home == "the top level":
+            return f"{where}: not a field of {'.'.join(map(str, parent_path))}; it belongs at the top level"
+        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        return f"{where}: unknown field.{hint} Allowed here: {', '.join(allowed)}"
+
+    if kind in ("value_error", "assertion_error"):
+        message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        return f"{where}: {message}"
+
+    expected = _EXPECTED.get(kind)
+    if expected:
+        return f"{where}: {expected}, got {_shown(value)}"
+    if kind == "literal_error":
+        return f"{where}: {error['msg'].replace('Input should be', 'must be')}; got {_shown(value)}"
+    if kind == "greater_than_equal":
+        return f"{where}: must be at least {error['ctx']['ge']}, got {_shown(value)}"
+    if kind == "string_too_short":
+        return f"{where}: must not be empty; leave the field out instead"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        container = _model_at(model, loc)
+        fields = ", ".join(sorted(container.model_fields)) if container else ""
+        return f"{where}: must be an object (fields: {fields}), got {_shown(value)}"
+    return f"{where}: {error['msg']}, got {_shown(value)}"
+
+
+_EXPECTED = {
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "list_type": 'must be a list of strings, such as ["sales"]',
+    "missing": "is required",
+}
+
+
+def _nest(path: list[str], leaf: dict[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = leaf
+    for part in reversed(path):
+        nested = {part: nested}
+    return nested

@@ -1,0 +1,119 @@
+"""The `mcp-server-tavus` command: serve MCP over stdio (the default), run the demo, or serve the sandbox API."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from tavus_mcp import __version__
+from tavus_mcp.config import ConfigError, Settings, parse_timeout
+
+logger = logging.getLogger("tavus_mcp")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mcp-server-tavus",
+        description=(
+            "MCP server for Tavus conversational video. With no command it serves MCP over stdio, which is what "
+            "Claude Desktop and other MCP clients run. Settings come from TAVUS_* environment variables; the "
+            "flags below override them. The API key is read only from TAVUS_API_KEY, never from a flag, so it "
+            "does not show in process listings."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="serve against the embedded Tavus emulator: no key, no network, nothing charged",
+    )
+    parser.add_argument("--api-base-url", metavar="URL", help="Tavus API base URL (TAVUS_API_BASE_URL)")
+    parser.add_argument(
+        "--default-replica-id", metavar="ID", help="replica used when a call gives neither replica nor persona"
+    )
+    parser.add_argument(
+        "--default-persona-id", metavar="ID", help="persona used when a call gives neither replica nor persona"
+    )
+    parser.add_argument("--timeout", metavar="SECONDS", help="timeout of each request to Tavus (TAVUS_TIMEOUT)")
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="level of the log lines written to stderr (TAVUS_LOG_LEVEL, default INFO)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="serve MCP over stdio (the default)")
+    commands.add_parser(
+        "demo",
+        help="start the sandbox emulator, run this server over stdio as a real MCP client would, and create a "
+        "conversation",
+    )
+    sandbox_api = commands.add_parser(
+        "sandbox-api", help="serve the Tavus API emulator over HTTP, to point TAVUS_API_BASE_URL at"
+    )
+    sandbox_api.add_argument("--host", default="127.0.0.1")
+    sandbox_api.add_argument("--port", type=int, default=8765)
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    # stderr only: under stdio, stdout carries nothing but protocol messages.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    level = (args.log_level or os.environ.get("TAVUS_LOG_LEVEL", "") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        _fail(f"TAVUS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; got {level!r}")
+    _configure_logging(level)
+
+    if args.command == "demo":
+        from tavus_mcp.demo import run_demo
+
+        sys.exit(run_demo())
+    if args.command == "sandbox-api":
+        from tavus_mcp.sandbox import serve_forever
+
+        serve_forever(host=args.host, port=args.port)
+        return
+
+    try:
+        settings = Settings.from_env(
+            os.environ,
+            base_url=args.api_base_url,
+            default_replica_id=args.default_replica_id,
+            default_persona_id=args.default_persona_id,
+            timeout=parse_timeout(args.timeout, "--timeout") if args.timeout is not None else None,
+            sandbox=args.sandbox or None,
+        )
+    except ConfigError as exc:
+        _fail(str(exc))
+
+    from tavus_mcp.server import build_server
+
+    if settings.sandbox:
+        logger.info("serving against the embedded Tavus sandbox: nothing reaches Tavus, nothing is charged")
+    elif settings.api_key is None:
+        logger.warning(
+            "TAVUS_API_KEY is not set: the tools are listed, but every call answers with an error saying how to set "
+            "it. Use --sandbox to try the server without a key."
+        )
+    server = build_server(settings)
+    try:
+        server.run("stdio")
+    except KeyboardInterrupt:
+        pass
+
+
+def _fail(message: str) -> None:
+    print(f"mcp-server-tavus: {message}", file=sys.stderr)
+    sys.exit(2)

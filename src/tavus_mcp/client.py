@@ -1,0 +1,165 @@
+"""Tavus over HTTP: one async client, one method per endpoint. Knows nothing of MCP.
+
+Every failure leaves this module as a `tavus_mcp.errors.TavusError`; HTTP library exceptions never escape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx2
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from tavus_mcp import __version__
+from tavus_mcp.errors import (
+    InvalidResponseError,
+    MissingApiKeyError,
+    TavusConnectionError,
+    TavusTimeoutError,
+    error_from_response,
+)
+from tavus_mcp.models import Conversation
+
+USER_AGENT = f"mcp-server-tavus/{__version__}"
+
+# Bodies are read up to these sizes: a misbehaving gateway cannot make the server hold megabytes per call.
+# A verbose conversation (with its transcript) is the largest legitimate answer.
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+MAX_ERROR_BODY_BYTES = 64 * 1024
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+DEFAULT_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=60)
+
+
+class TavusClient:
+    """An async client for the Tavus conversation API, sharing one connection pool across calls.
+
+    Use it as an async context manager, or call `aclose()` when done.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: SecretStr | None,
+        base_url: str,
+        timeout: float,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        limits: httpx2.Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self._has_key = api_key is not None
+        headers = {"user-agent": USER_AGENT, "accept": "application/json"}
+        if api_key is not None:
+            headers["x-api-key"] = api_key.get_secret_value()
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx2.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx2.Timeout(timeout),
+            limits=limits,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"TavusClient(base_url={self.base_url!r}, api_key={'set' if self._has_key else 'missing'})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # Conversations
+
+    async def create_conversation(self, body: Mapping[str, Any]) -> Conversation:
+        """POST /v2/conversations. `body` holds only the fields to send, already validated."""
+        data = await self._request("POST", "/v2/conversations", json_body=dict(body))
+        return _parse(Conversation, data, "POST /v2/conversations")
+
+    # Plumbing
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> Any:
+        """Send one request; the parsed JSON answer (None for an empty one), or a TavusError."""
+        if not self._has_key:
+            raise MissingApiKeyError()
+        where = f"{method} {path}"
+        try:
+            async with self._http.stream(method, path, json=json_body, params=params) as response:
+                limit = MAX_ERROR_BODY_BYTES if response.is_error else MAX_RESPONSE_BYTES
+                raw, complete = await _read_capped(response, limit)
+        except (httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
+            raise TavusTimeoutError(
+                f"could not connect to Tavus at {self.base_url} within the timeout ({type(exc).__name__})",
+                may_have_reached_tavus=False,
+            ) from None
+        except httpx2.TimeoutException as exc:
+            raise TavusTimeoutError(
+                f"Tavus did not answer {where} within the timeout ({type(exc).__name__})",
+                may_have_reached_tavus=True,
+            ) from None
+        except httpx2.ConnectError:
+            raise TavusConnectionError(
+                f"could not connect to Tavus at {self.base_url}", may_have_reached_tavus=False
+            ) from None
+        except httpx2.TransportError as exc:
+            raise TavusConnectionError(
+                f"the connection to Tavus broke during {where} ({type(exc).__name__})", may_have_reached_tavus=True
+            ) from None
+
+        text = raw.decode("utf-8", errors="replace")
+        if response.is_error:
+            raise error_from_response(response, text)
+        if not complete:
+            raise InvalidResponseError(
+                f"Tavus's answer to {where} is larger than {MAX_RESPONSE_BYTES} bytes", status_code=response.status_code
+            )
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            excerpt = " ".join(text.split())[:120]
+            raise InvalidResponseError(
+                f"Tavus answered {where} with HTTP {response.status_code} but not with JSON: {excerpt!r}",
+                status_code=response.status_code,
+            ) from None
+
+
+async def _read_capped(response: httpx2.Response, limit: int) -> tuple[bytes, bool]:
+    """Up to `limit` bytes of the body, and whether that is all of it."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit], False
+    return b"".join(chunks), True
+
+
+def _parse(model: type[ModelT], data: Any, where: str) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}" for error in exc.errors()[:3]
+        )
+        raise InvalidResponseError(
+            f"Tavus answered {where} with a body of an unexpected shape ({problems})", status_code=200
+        ) from None

@@ -1,0 +1,306 @@
+"""The shapes of the Tavus conversation API, as pydantic models.
+
+The request models are strict (unknown fields are rejected) and carry descriptions written for the model that
+fills them in: they are the tools' input schemas as well as their validators. The response models are lenient
+(Tavus adds fields over time), so a newer Tavus never breaks a call.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Languages Tavus lists as supported. The list can grow with the voice engines, so a full name that is not here
+# is passed on to Tavus to judge; this list only gives names their canonical spelling.
+SUPPORTED_LANGUAGES: tuple[str, ...] = (
+    "English", "French", "German", "Spanish", "Portuguese", "Chinese", "Japanese", "Hindi", "Italian", "Korean",
+    "Dutch", "Polish", "Russian", "Swedish", "Turkish", "Tagalog", "Bulgarian", "Romanian", "Arabic", "Czech",
+    "Greek", "Finnish", "Croatian", "Malay", "Slovak", "Danish", "Tamil", "Ukrainian", "Hungarian", "Norwegian",
+    "Vietnamese", "Bengali", "Thai", "Hebrew", "Georgian", "Indonesian", "Telugu", "Gujarati", "Kannada",
+    "Malayalam", "Marathi", "Punjabi",
+)  # fmt: skip
+MULTILINGUAL = "multilingual"
+
+# ISO 639-1 codes of the supported languages, to turn "es" into the name Tavus needs.
+LANGUAGE_CODES: dict[str, str] = {
+    "en": "English", "fr": "French", "de": "German", "es": "Spanish", "pt": "Portuguese", "zh": "Chinese",
+    "ja": "Japanese", "hi": "Hindi", "it": "Italian", "ko": "Korean", "nl": "Dutch", "pl": "Polish",
+    "ru": "Russian", "sv": "Swedish", "tr": "Turkish", "tl": "Tagalog", "bg": "Bulgarian", "ro": "Romanian",
+    "ar": "Arabic", "cs": "Czech", "el": "Greek", "fi": "Finnish", "hr": "Croatian", "ms": "Malay", "sk": "Slovak",
+    "da": "Danish", "ta": "Tamil", "uk": "Ukrainian", "hu": "Hungarian", "no": "Norwegian", "nb": "Norwegian",
+    "vi": "Vietnamese", "bn": "Bengali", "th": "Thai", "he": "Hebrew", "iw": "Hebrew", "ka": "Georgian",
+    "id": "Indonesian", "te": "Telugu", "gu": "Gujarati", "kn": "Kannada", "ml": "Malayalam", "mr": "Marathi",
+    "pa": "Punjabi", "fil": "Tagalog",
+}  # fmt: skip
+
+_CANONICAL_LANGUAGE = {name.casefold(): name for name in (*SUPPORTED_LANGUAGES, MULTILINGUAL)}
+
+NonNegativeSeconds = Annotated[int, Field(ge=0, strict=False)]
+NonEmptyString = Annotated[str, Field(min_length=1)]
+
+RetrievalStrategy = Literal["speed", "quality", "balanced"]
+ConversationStatus = Literal["active", "ended"]
+
+
+def canonical_language(value: str) -> str:
+    """The language as Tavus wants it: a full name (canonical spelling when known) or `multilingual`.
+
+    Raises ValueError, with the full name to use, for a language code such as `es` or `pt-BR`.
+    """
+    name = value.strip()
+    known = _CANONICAL_LANGUAGE.get(name.casefold())
+    if known:
+        return known
+    code = name.replace("_", "-").split("-")[0].casefold()
+    if code in LANGUAGE_CODES and (len(name) <= 3 or "-" in name or "_" in name):
+        full = LANGUAGE_CODES[code]
+        raise ValueError(
+            f"{value!r} is a language code; Tavus needs the full language name: use {full!r} "
+            f"(or {MULTILINGUAL!r} to detect the speaker's language automatically)"
+        )
+    if len(name) < 3 or not all(part.isalpha() for part in name.replace("-", " ").split()):
+        raise ValueError(
+            f"{value!r} is not a language name; give the full name, such as 'English' or 'Spanish', "
+            f"or {MULTILINGUAL!r} to detect the speaker's language automatically"
+        )
+    return name
+
+
+def check_http_url(value: str) -> str:
+    """Accept only an absolute http(s) URL with a host, as Tavus needs for webhooks."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"{value!r} is not an absolute http(s) URL; give the full address that receives the webhooks, "
+            "such as 'https://example.com/tavus/webhook'"
+        )
+    return value.strip()
+
+
+class _Request(BaseModel):
+    """A request body or query: unknown fields are mistakes, and are rejected."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class ConversationProperties(_Request):
+    """Optional settings of a conversation: `properties` in the body of POST /v2/conversations."""
+
+    max_call_duration: NonNegativeSeconds | None = Field(
+        None,
+        description=(
+            "Maximum length of the call in seconds (whole number, >= 0); the call shuts down when it is reached. "
+            "Tavus's default and documented maximum is 3600 (1 hour). Use it to cap cost, e.g. 600 for a "
+            "10-minute practice call."
+        ),
+    )
+    participant_left_timeout: NonNegativeSeconds | None = Field(
+        None,
+        description=(
+            "Seconds (whole number, >= 0) after the last participant leaves before the call shuts down. "
+            "Default 0: the call ends as soon as everyone has left."
+        ),
+    )
+    participant_absent_timeout: NonNegativeSeconds | None = Field(
+        None,
+        description=(
+            "Seconds (whole number, >= 0) from creation after which the call shuts down if nobody has joined. "
+            "Default 300 (5 minutes)."
+        ),
+    )
+    enable_recording: bool | None = Field(
+        None,
+        description=(
+            "true lets the participant record the call. To store recordings in your own S3 bucket, also give "
+            "recording_s3_bucket_name, recording_s3_bucket_region and aws_assume_role_arn."
+        ),
+    )
+    enable_closed_captions: bool | None = Field(
+        None, description="true lets the participant show closed captions (subtitles) during the call."
+    )
+    apply_greenscreen: bool | None = Field(
+        None,
+        description=(
+            "true replaces the replica's background with a green screen (RGB 0,255,155), for apps that key it out. "
+            "Leave it unset for a normal call."
+        ),
+    )
+    language: str | None = Field(
+        None,
+        description=(
+            "Language the replica speaks and listens in: the FULL English name of the language, such as "
+            "'English', 'Spanish', 'French', 'German', 'Japanese' (never a two-letter code like 'es'), or "
+            "'multilingual' to detect the speaker's language automatically. Default: English."
+        ),
+    )
+    recording_s3_bucket_name: NonEmptyString | None = Field(
+        None,
+        description=(
+            "Name of your S3 bucket for recordings. Give it together with recording_s3_bucket_region and "
+            "aws_assume_role_arn (all three or none), with enable_recording true."
+        ),
+    )
+    recording_s3_bucket_region: NonEmptyString | None = Field(
+        None,
+        description=(
+            "AWS region of the recordings bucket, such as 'us-east-1'. Goes together with recording_s3_bucket_name "
+            "and aws_assume_role_arn."
+        ),
+    )
+    aws_assume_role_arn: NonEmptyString | None = Field(
+        None,
+        description=(
+            "ARN of the IAM role Tavus assumes to write to the recordings bucket. Goes together with "
+            "recording_s3_bucket_name and recording_s3_bucket_region."
+        ),
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return None if value is None else canonical_language(value)
+
+    @model_validator(mode="after")
+    def _s3_fields_together(self) -> ConversationProperties:
+        s3 = {
+            "recording_s3_bucket_name": self.recording_s3_bucket_name,
+            "recording_s3_bucket_region": self.recording_s3_bucket_region,
+            "aws_assume_role_arn": self.aws_assume_role_arn,
+        }
+        given = [name for name, value in s3.items() if value is not None]
+        if given and len(given) != len(s3):
+            missing = [name for name in s3 if name not in given]
+            raise ValueError(
+                f"the S3 recording fields go together: {', '.join(given)} given without {', '.join(missing)}. "
+                "Give all three (bucket name, bucket region, role ARN) to record to your own bucket, or none of them"
+            )
+        return self
+
+
+class CreateConversationRequest(_Request):
+    """The body of POST /v2/conversations."""
+
+    replica_id: NonEmptyString | None = Field(
+        None,
+        description=(
+            "Id of the replica (the AI face and voice) who joins the call, such as 'rfe12d8b9597'; find one with "
+            "list_replicas. Overrides the persona's default replica. Needed unless persona_id names a persona "
+            "with a default replica or the server has a default."
+        ),
+    )
+    persona_id: NonEmptyString | None = Field(
+        None,
+        description=(
+            "Id of the persona (the replica's behaviour: system prompt, knowledge, voice pipeline), such as "
+            "'p9a95912'; find one with list_personas. A persona with a default replica needs no replica_id."
+        ),
+    )
+    audio_only: bool | None = Field(
+        None, description="true for a voice-only call with no video. Leave unset for a normal video call."
+    )
+    callback_url: str | None = Field(
+        None,
+        description=(
+            "Absolute http(s) URL that receives webhooks about the conversation (replica joined, shutdown, "
+            "transcript ready). Only give one the user supplied."
+        ),
+    )
+    conversation_name: NonEmptyString | None = Field(
+        None, description="A short name for the conversation, such as 'Sales practice: price objections'."
+    )
+    conversational_context: str | None = Field(
+        None,
+        description=(
+            "What this call is about, appended to the persona's context: the scenario, the user's goal, the role "
+            "the replica plays, e.g. 'The user is practising handling price objections; play a skeptical buyer.'"
+        ),
+    )
+    custom_greeting: str | None = Field(
+        None, description="What the replica says first when someone joins, e.g. 'Hi! Ready to practise your pitch?'"
+    )
+    memory_stores: list[NonEmptyString] | None = Field(
+        None,
+        description=(
+            "Memory store names the persona reads and adds memories to across calls, e.g. ['anna']. Usually one."
+        ),
+    )
+    document_ids: list[NonEmptyString] | None = Field(
+        None, description="Ids of Tavus documents the replica can consult during the call, e.g. ['doc_1234567890']."
+    )
+    document_retrieval_strategy: RetrievalStrategy | None = Field(
+        None,
+        description=(
+            "How documents are searched: 'speed', 'quality' or 'balanced' (default). Only matters with "
+            "document_ids or document_tags."
+        ),
+    )
+    document_tags: list[NonEmptyString] | None = Field(
+        None,
+        description="Tags of Tavus documents the replica can consult, e.g. ['sales', 'marketing'].",
+    )
+    test_mode: bool | None = Field(
+        None,
+        description=(
+            "true creates the conversation without the replica joining and without any charge (status comes back "
+            "'ended'); use it to try the setup. Leave unset for a real call someone will join."
+        ),
+    )
+    require_auth: bool | None = Field(
+        None,
+        description=(
+            "true makes the room private: the join link then carries a meeting token, and only people with that "
+            "link can join."
+        ),
+    )
+    max_participants: int | None = Field(
+        None,
+        ge=2,
+        description="Most people allowed in the call, counting the replica as one: a whole number, at least 2.",
+    )
+    properties: ConversationProperties | None = Field(
+        None,
+        description=(
+            "Optional call settings: max_call_duration, timeouts, language, captions, recording, green screen."
+        ),
+    )
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value)
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body for Tavus: only the fields given, in the API's types, no nulls."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class _Response(BaseModel):
+    """An answer from Tavus: extra fields are kept, so a newer Tavus never breaks parsing."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Conversation(_Response):
+    """A conversation as Tavus returns it from create and get."""
+
+    conversation_id: str = Field(description="Tavus's id of the conversation, such as 'c123456'.")
+    conversation_url: str | None = Field(None, description="The link to join the call (without the meeting token).")
+    conversation_name: str | None = Field(None, description="The conversation's name.")
+    status: str | None = Field(None, description="'active' while the call can be joined, 'ended' after.")
+    replica_id: str | None = Field(None, description="The replica in the call.")
+    persona_id: str | None = Field(None, description="The persona the replica uses.")
+    callback_url: str | None = Field(None, description="Where Tavus sends webhooks for this conversation.")
+    meeting_token: str | None = Field(
+        None, description="With require_auth: the private token a participant appends to the link as ?t=TOKEN."
+    )
+    created_at: str | None = Field(None, description="When the conversation was created.")
+    updated_at: str | None = Field(None, description="When the conversation last changed.")
+
+    def link_with_token(self) -> str | None:
+        """The link a participant opens: the conversation URL, with the meeting token when the room is private."""
+        if not self.conversation_url or not self.meeting_token:
+            return self.conversation_url
+        separator = "&" if urlsplit(self.conversation_url).query else "?"
+        return f"{self.conversation_url}{separator}t={self.meeting_token}"
