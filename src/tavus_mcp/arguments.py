@@ -59,6 +59,8 @@ def tool_schema(model: type[BaseModel]) -> dict[str, Any]:
         return simplified
 
     result: dict[str, Any] = simplify(schema)
+    # The tool's own description says what it does; the model's docstring would only repeat it.
+    result.pop("description", None)
     return result
 
 

@@ -272,8 +272,11 @@ class CreateConversationRequest(_Request):
         return None if value is None else check_http_url(value)
 
     def to_body(self) -> dict[str, Any]:
-        """The JSON body for Tavus: only the fields given, in the API's types, no nulls."""
-        return self.model_dump(mode="json", exclude_none=True)
+        """The JSON body for Tavus: only the fields given, in the API's types, no nulls (nor an empty properties)."""
+        body = self.model_dump(mode="json", exclude_none=True)
+        if body.get("properties") == {}:
+            del body["properties"]
+        return body
 
 
 class _Response(BaseModel):

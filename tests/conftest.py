@@ -1,0 +1,80 @@
+"""Shared fixtures: the Tavus emulator served on loopback, and MCP clients connected to the real server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp_types import CallToolResult
+from pydantic import SecretStr
+
+from tavus_mcp.config import Settings
+from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator, serve_on_loopback
+from tavus_mcp.server import build_server
+
+CREATE_PATH = "/v2/conversations"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class Sandbox:
+    """The emulator and the URL it is served at on loopback."""
+
+    emulator: TavusEmulator
+    base_url: str
+
+    def settings(self, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {"api_key": SecretStr(SANDBOX_API_KEY), "base_url": self.base_url, "timeout": 5.0}
+        values.update(overrides)
+        return Settings(**values).validated()
+
+    def creates(self) -> list[Any]:
+        """Bodies of every POST /v2/conversations the emulator received."""
+        return [request.body for request in self.emulator.requests_to("POST", CREATE_PATH)]
+
+
+@pytest.fixture(scope="session")
+def _served_emulator() -> Iterator[Sandbox]:
+    emulator = TavusEmulator()
+    with serve_on_loopback(emulator) as base_url:
+        yield Sandbox(emulator, base_url)
+
+
+@pytest.fixture
+def sandbox(_served_emulator: Sandbox) -> Iterator[Sandbox]:
+    _served_emulator.emulator.reset()
+    yield _served_emulator
+    # Whatever a test did, the server must never have sent Tavus a body that breaks the API's schema.
+    assert _served_emulator.emulator.schema_violations == []
+
+
+@asynccontextmanager
+async def connect(settings: Settings) -> AsyncIterator[Client]:
+    async with Client(build_server(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+async def mcp(sandbox: Sandbox) -> AsyncIterator[Client]:
+    """An in-memory MCP client connected to the server, which talks to the emulator over loopback HTTP."""
+    async with connect(sandbox.settings()) as client:
+        yield client
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if block.type == "text")
+
+
+@pytest.fixture(autouse=True)
+def _capture_all_logs(caplog: pytest.LogCaptureFixture) -> None:
+    # Every test captures logs at DEBUG so that key-leak checks see everything the libraries log.
+    caplog.set_level(logging.DEBUG)
