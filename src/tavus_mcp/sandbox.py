@@ -207,6 +207,7 @@ class TavusEmulator:
         credits: int | None = None,
     ) -> None:
         self.api_keys = api_keys
+        self._initial_api_keys = api_keys
         self.max_concurrent_conversations = max_concurrent_conversations
         self.credits = credits
         self.replicas = _stock_replicas()
@@ -243,6 +244,7 @@ class TavusEmulator:
             self.received.clear()
             self.schema_violations.clear()
             self.faults.clear()
+            self.api_keys = self._initial_api_keys
             self.credits = None
             self.max_concurrent_conversations = DEFAULT_MAX_CONCURRENT
 
