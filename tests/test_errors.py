@@ -32,7 +32,10 @@ async def _create(mcp: Client, arguments: dict[str, Any] | None = None) -> str:
 
 async def test_400_with_taviss_own_message_under_error(mcp: Client, sandbox: Sandbox) -> None:
     text = await _create(mcp, {"replica_id": "r000000"})
-    assert text == "Tavus rejected the request (HTTP 400): Invalid replica_id. Nothing was created. Correct it and try again."
+    assert (
+        text
+        == "Tavus rejected the request (HTTP 400): Invalid replica_id. Nothing was created. Correct it and try again."
+    )
     assert sandbox.emulator.conversations == {}
 
 
@@ -159,7 +162,9 @@ async def test_success_of_the_wrong_shape(mcp: Client, sandbox: Sandbox) -> None
 async def test_rate_limited(mcp: Client, sandbox: Sandbox) -> None:
     sandbox.emulator.faults.append(Fault(status=429, body="slow down", headers={"Retry-After": "12"}))
     text = await _create(mcp)
-    assert text == "Tavus is limiting the rate of requests (HTTP 429). Wait 12 seconds and try again. Nothing was created."
+    assert (
+        text == "Tavus is limiting the rate of requests (HTTP 429). Wait 12 seconds and try again. Nothing was created."
+    )
 
 
 LEAK_KEY = "tvs-leakcheck-5f2b9c1e8d7a4b3c"

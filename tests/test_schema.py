@@ -107,7 +107,9 @@ async def test_every_field_is_described_for_a_model(mcp: Client) -> None:
     assert undescribed == []
     descriptions = {name: spec["description"] for name, spec in fields.items()}
     assert "FULL" in descriptions["language"] and "multilingual" in descriptions["language"]
-    assert "without any charge" in descriptions["test_mode"] and "without the replica joining" in descriptions["test_mode"]
+    assert (
+        "without any charge" in descriptions["test_mode"] and "without the replica joining" in descriptions["test_mode"]
+    )
     for s3 in ("recording_s3_bucket_name", "recording_s3_bucket_region", "aws_assume_role_arn"):
         assert "together" in descriptions[s3] or "all three" in descriptions[s3]
     assert "seconds" in descriptions["max_call_duration"]

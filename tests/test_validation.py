@@ -41,9 +41,11 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "an unknown field under properties",
         {"replica_id": R, "properties": {"foo": 1}},
-        ["- properties.foo: unknown field. Allowed here: apply_greenscreen, aws_assume_role_arn, "
-         "enable_closed_captions, enable_recording, language, max_call_duration, participant_absent_timeout, "
-         "participant_left_timeout, recording_s3_bucket_name, recording_s3_bucket_region"],
+        [
+            "- properties.foo: unknown field. Allowed here: apply_greenscreen, aws_assume_role_arn, "
+            "enable_closed_captions, enable_recording, language, max_call_duration, participant_absent_timeout, "
+            "participant_left_timeout, recording_s3_bucket_name, recording_s3_bucket_region"
+        ],
     ),
     (
         "a two-letter language code gets the full name",
@@ -133,7 +135,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"replica_id": 5, "test_mode": "maybe", "memory_stores": "anna"},
         [
             "- replica_id: must be a string, got 5",
-            '- memory_stores: must be a list of strings, such as ["sales"], got \'anna\'',
+            "- memory_stores: must be a list of strings, such as [\"sales\"], got 'anna'",
             "- test_mode: must be true or false, got 'maybe'",
         ],
     ),

@@ -120,6 +120,7 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
 
 def _fields_elsewhere(model: type[BaseModel], name: str, here: tuple[str | int, ...]) -> str | None:
     """Where in the model a field of this name does belong, when it was given at the wrong level."""
+
     def search(current: type[BaseModel], path: tuple[str, ...]) -> str | None:
         if name in current.model_fields and path != here:
             return ".".join(path) if path else "the top level"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -108,10 +109,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "it. Use --sandbox to try the server without a key."
         )
     server = build_server(settings)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.run("stdio")
-    except KeyboardInterrupt:
-        pass
 
 
 def _fail(message: str) -> None:

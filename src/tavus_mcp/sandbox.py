@@ -32,6 +32,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from tavus_mcp.models import MULTILINGUAL, SUPPORTED_LANGUAGES
+
 # The key the sandbox accepts. Obviously not a real Tavus key (those are 32 hex digits).
 SANDBOX_API_KEY = "sandbox-key-not-a-real-tavus-key"
 # The base URL used when the emulator is served in-process; `.invalid` can never resolve to a real host.
@@ -39,15 +41,8 @@ IN_PROCESS_BASE_URL = "https://tavus-sandbox.invalid"
 
 DEFAULT_MAX_CONCURRENT = 3
 
-_LANGUAGES = {
-    name.casefold()
-    for name in (
-        "English French German Spanish Portuguese Chinese Japanese Hindi Italian Korean Dutch Polish Russian "
-        "Swedish Turkish Tagalog Bulgarian Romanian Arabic Czech Greek Finnish Croatian Malay Slovak Danish "
-        "Tamil Ukrainian Hungarian Norwegian Vietnamese Bengali Thai Hebrew Georgian Indonesian Telugu Gujarati "
-        "Kannada Malayalam Marathi Punjabi multilingual"
-    ).split()
-}
+# The language list is a fact of the API, shared as data; the rules that use it are the emulator's own.
+_LANGUAGES = {name.casefold() for name in (*SUPPORTED_LANGUAGES, MULTILINGUAL)}
 
 # The body of POST /v2/conversations, from create-conversation.md and NOTES.md: field -> JSON type.
 _BODY_TYPES = {
@@ -419,7 +414,11 @@ class TavusEmulator:
                 stored["status"] = "ended"
                 stored["updated_at"] = _now()
                 stored["events"].append(
-                    _event(stored["conversation_id"], "system.shutdown", {"shutdown_reason": "end_conversation_endpoint_hit"})
+                    _event(
+                        stored["conversation_id"],
+                        "system.shutdown",
+                        {"shutdown_reason": "end_conversation_endpoint_hit"},
+                    )
                 )
         return Response(status_code=200)
 

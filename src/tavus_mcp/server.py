@@ -178,8 +178,9 @@ async def create_conversation(state: AppState, request: CreateConversationReques
     conversation = await state.tavus.create_conversation(request.to_body())
     join_url = conversation.link_with_token() or ""
     structured = {**conversation.model_dump(mode="json", exclude_none=True), "join_url": join_url}
-    return tool_result(_created_text(conversation, join_url, test_mode=request.test_mode is True, settings=settings),
-                       structured)
+    return tool_result(
+        _created_text(conversation, join_url, test_mode=request.test_mode is True, settings=settings), structured
+    )
 
 
 def _created_text(conversation: Conversation, join_url: str, *, test_mode: bool, settings: Settings) -> str:
@@ -228,7 +229,7 @@ def describe_tavus_error(error: TavusError, *, tool: str, settings: Settings) ->
     if isinstance(error, MissingApiKeyError):
         return (
             "No Tavus API key is configured, so nothing was sent to Tavus. Set TAVUS_API_KEY in the environment "
-            "of this MCP server (for Claude Desktop: the \"env\" block of the server in claude_desktop_config.json) "
+            'of this MCP server (for Claude Desktop: the "env" block of the server in claude_desktop_config.json) '
             "and restart it. To try the server without a key, start it with --sandbox."
         )
     if isinstance(error, AuthenticationError):
