@@ -36,16 +36,16 @@ def test_demo() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     out = done.stdout
-    listening = re.search(r"^Tavus sandbox emulator listening on (http://127\.0\.0\.1:(\d+))$", out, re.MULTILINE)
-    assert listening is not None, out
-    base_url = listening.group(1)
-    assert f"Starting the server over stdio: {sys.executable} -m tavus_mcp\n" in out
-    assert "\nTools: create_conversation\n" in out
+    assert f"Starting the server over stdio, against its embedded Tavus sandbox: {sys.executable} -m tavus_mcp " in out
+    assert "\nTools: create_conversation, get_conversation, list_conversations, end_conversation, " in out
 
-    join = re.search(r"^Join the video call: (http://127\.0\.0\.1:\d+/sandbox/rooms/(c[0-9a-f]+))$", out, re.MULTILINE)
+    join = re.search(
+        r"^Join the video call: (https://tavus-sandbox\.invalid/sandbox/rooms/(c[0-9a-f]+))$", out, re.MULTILINE
+    )
     assert join is not None, out
     url, conversation_id = join.groups()
-    assert url.startswith(f"{base_url}/sandbox/rooms/")
+    assert "Sandbox: this conversation exists only in the local Tavus emulator; nobody will join." in out
+    assert "billed" not in out
     assert (
         f"Conversation id: {conversation_id} (name 'Sales practice: price objections', status active, "
         "replica rfe12d8b9597, persona p9a95912)." in out
@@ -71,8 +71,8 @@ def test_demo() -> None:
     assert structured["replica_id"] == "rfe12d8b9597"
     assert structured["persona_id"] == "p9a95912"
     assert out.rstrip().endswith(
-        "That was the sandbox: nothing reached Tavus and nothing was charged. With TAVUS_API_KEY set, the same call "
-        "starts a live video conversation."
+        "That was the sandbox: nothing reached Tavus and nothing was charged. With TAVUS_API_KEY set (and without "
+        "--sandbox), the same call starts a live video conversation."
     )
 
 
@@ -99,7 +99,7 @@ def test_version() -> None:
         (
             {"TAVUS_API_BASE_URL": "ftp://x"},
             [],
-            "TAVUS_API_BASE_URL must be an absolute http(s) URL such as 'https://tavusapi.com', got 'ftp://x'",
+            "TAVUS_API_BASE_URL (--api-base-url) must be an absolute http(s) URL such as 'https://tavusapi.com', got 'ftp://x'",
         ),
         (
             {},
@@ -109,7 +109,7 @@ def test_version() -> None:
         (
             {"TAVUS_LOG_LEVEL": "LOUD"},
             [],
-            "TAVUS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; got 'LOUD'",
+            "TAVUS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got 'LOUD'",
         ),
     ],
     ids=["timeout-not-a-number", "timeout-zero", "base-url-not-http", "timeout-flag-negative", "log-level"],

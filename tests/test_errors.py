@@ -17,9 +17,8 @@ pytestmark = pytest.mark.anyio
 
 R = "rfe12d8b9597"
 CHECK = (
-    "The conversation may have been created anyway. Before trying again, check whether it exists: list the "
-    "account's active conversations (GET /v2/conversations?status=active), so as not to start and pay for a "
-    "second one."
+    "The conversation may have been created anyway. Before trying again, check whether it exists with "
+    "list_conversations (status: 'active'), so as not to start and pay for a second one."
 )
 
 
@@ -68,7 +67,7 @@ async def test_401_names_the_key_setting(sandbox: Sandbox) -> None:
 async def test_missing_key_sends_nothing_and_says_how_to_set_it(sandbox: Sandbox) -> None:
     async with connect(sandbox.settings(api_key=None)) as mcp:
         tools = await mcp.list_tools()
-        assert [tool.name for tool in tools.tools] == ["create_conversation"]
+        assert "create_conversation" in [tool.name for tool in tools.tools]
         text = await _create(mcp)
     assert text.startswith("No Tavus API key is configured, so nothing was sent to Tavus. Set TAVUS_API_KEY")
     assert "--sandbox" in text

@@ -71,9 +71,7 @@ def server_log(tmp_path: Path) -> Iterator[ServerLog]:
 
 
 @asynccontextmanager
-async def stdio_server(
-    log: ServerLog, env: dict[str, str], *args: str, mode: str = "auto"
-) -> AsyncIterator[Client]:
+async def stdio_server(log: ServerLog, env: dict[str, str], *args: str, mode: str = "auto") -> AsyncIterator[Client]:
     """An MCP client connected over stdio to `python -m tavus_mcp ARGS`, its stderr going to `log`.
 
     `Client(StdioServerParameters(...))` always sends the server's stderr to the test runner's own stderr, so
@@ -93,7 +91,16 @@ def loopback_env(sandbox: Sandbox, **extra: str) -> dict[str, str]:
 
 
 def only_tool(tools: list[Tool]) -> Tool:
-    assert [tool.name for tool in tools] == ["create_conversation"]
+    """The create_conversation tool, after checking the server lists exactly its seven tools."""
+    assert [tool.name for tool in tools] == [
+        "create_conversation",
+        "get_conversation",
+        "list_conversations",
+        "end_conversation",
+        "delete_conversation",
+        "list_replicas",
+        "list_personas",
+    ]
     return tools[0]
 
 
@@ -177,7 +184,7 @@ async def test_create_over_stdio(sandbox: Sandbox, server_log: ServerLog) -> Non
         f"Conversation id: {stored['conversation_id']} (name 'Stdio check', status active, replica {REPLICA}, "
         "persona p9a95912).\n"
         "The call is billed and holds a concurrency slot until it ends (max_call_duration, everyone leaving, or "
-        "ending it)."
+        f"end_conversation with conversation_id {stored['conversation_id']})."
     )
     assert result.structured_content is not None
     assert result.structured_content["conversation_name"] == "Stdio check"
@@ -207,11 +214,6 @@ async def test_sandbox_flag_needs_no_key(sandbox: Sandbox, server_log: ServerLog
 
 
 @pytest.mark.stdio
-@pytest.mark.xfail(
-    reason="server.py _created_text: the 'The call is billed ...' line is added for any active conversation, also "
-    "under --sandbox, where nothing is charged",
-    strict=True,
-)
 async def test_sandbox_result_does_not_claim_billing(server_log: ServerLog) -> None:
     async with stdio_server(server_log, {}, "--sandbox") as client:
         result = await client.call_tool("create_conversation", {"replica_id": REPLICA})
@@ -316,11 +318,6 @@ async def test_protocol_versions(sandbox: Sandbox, server_log: ServerLog, mode: 
 
 
 @pytest.mark.stdio
-@pytest.mark.xfail(
-    reason="models.py: the replica_id and persona_id descriptions tell the model to use list_replicas and "
-    "list_personas, tools the server does not offer",
-    strict=True,
-)
 async def test_schema_names_only_listed_tools(sandbox: Sandbox, server_log: ServerLog) -> None:
     async with stdio_server(server_log, loopback_env(sandbox)) as client:
         tools = (await client.list_tools()).tools

@@ -124,9 +124,10 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "no replica, no persona and no default names both fields",
         {"conversation_name": "x"},
         [
-            "- replica_id, persona_id: give at least one. replica_id picks the replica (face and voice) who joins; "
-            "persona_id picks a persona, which brings its default replica. No default is configured (the server's "
-            "operator can set TAVUS_DEFAULT_REPLICA_ID or TAVUS_DEFAULT_PERSONA_ID)."
+            "- replica_id, persona_id: give at least one. replica_id picks the replica (face and voice) who joins "
+            "(see list_replicas); persona_id picks a persona, which brings its default replica (see list_personas). "
+            "No default is configured (the server's operator can set TAVUS_DEFAULT_REPLICA_ID or "
+            "TAVUS_DEFAULT_PERSONA_ID)."
         ],
     ),
     ("an empty id", {"replica_id": ""}, ["- replica_id: must not be empty; leave the field out instead"]),

@@ -43,15 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", metavar="SECONDS", help="timeout of each request to Tavus (TAVUS_TIMEOUT)")
     parser.add_argument(
         "--log-level",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
         help="level of the log lines written to stderr (TAVUS_LOG_LEVEL, default INFO)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="serve MCP over stdio (the default)")
     commands.add_parser(
         "demo",
-        help="start the sandbox emulator, run this server over stdio as a real MCP client would, and create a "
-        "conversation",
+        help="run this server over stdio against its embedded Tavus sandbox, as a real MCP client would, and create "
+        "a conversation",
     )
     sandbox_api = commands.add_parser(
         "sandbox-api", help="serve the Tavus API emulator over HTTP, to point TAVUS_API_BASE_URL at"
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     level = (args.log_level or os.environ.get("TAVUS_LOG_LEVEL", "") or "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        _fail(f"TAVUS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; got {level!r}")
+        _fail(f"TAVUS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got {level!r}")
     _configure_logging(level)
 
     if args.command == "demo":

@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import quote
 
 import httpx2
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -16,12 +17,25 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from tavus_mcp import __version__
 from tavus_mcp.errors import (
     InvalidResponseError,
+    MalformedApiKeyError,
     MissingApiKeyError,
     TavusConnectionError,
+    TavusError,
     TavusTimeoutError,
     error_from_response,
 )
-from tavus_mcp.models import Conversation
+from tavus_mcp.models import (
+    Conversation,
+    ConversationDetails,
+    ConversationPage,
+    GetConversationRequest,
+    ListConversationsRequest,
+    ListPersonasRequest,
+    ListReplicasRequest,
+    PersonaPage,
+    ReplicaPage,
+    query_params,
+)
 
 USER_AGENT = f"mcp-server-tavus/{__version__}"
 
@@ -51,8 +65,11 @@ class TavusClient:
         limits: httpx2.Limits = DEFAULT_LIMITS,
     ) -> None:
         self._has_key = api_key is not None
+        # Kept only to scrub it from error bodies that echo it back.
+        self._key = api_key.get_secret_value() if api_key is not None else ""
+        self._key_is_sendable = api_key is None or is_sendable_key(api_key.get_secret_value())
         headers = {"user-agent": USER_AGENT, "accept": "application/json"}
-        if api_key is not None:
+        if api_key is not None and self._key_is_sendable:
             headers["x-api-key"] = api_key.get_secret_value()
         self.base_url = base_url.rstrip("/")
         self._http = httpx2.AsyncClient(
@@ -85,6 +102,40 @@ class TavusClient:
         data = await self._request("POST", "/v2/conversations", json_body=dict(body))
         return _parse(Conversation, data, "POST /v2/conversations")
 
+    async def get_conversation(self, request: GetConversationRequest) -> ConversationDetails:
+        """GET /v2/conversations/{id}; with verbose, its events (transcript, shutdown reason...)."""
+        path = f"/v2/conversations/{_segment(request.conversation_id)}"
+        params = {"verbose": "true"} if request.verbose else None
+        return _parse(ConversationDetails, await self._request("GET", path, params=params), f"GET {path}")
+
+    async def list_conversations(self, request: ListConversationsRequest) -> ConversationPage:
+        """GET /v2/conversations."""
+        data = await self._request("GET", "/v2/conversations", params=query_params(request))
+        return _parse(ConversationPage, data, "GET /v2/conversations")
+
+    async def end_conversation(self, conversation_id: str) -> None:
+        """POST /v2/conversations/{id}/end."""
+        await self._request("POST", f"/v2/conversations/{_segment(conversation_id)}/end")
+
+    async def delete_conversation(self, conversation_id: str, *, hard: bool = False) -> None:
+        """DELETE /v2/conversations/{id}; `hard` deletes irreversibly."""
+        params = {"hard": "true"} if hard else None
+        await self._request("DELETE", f"/v2/conversations/{_segment(conversation_id)}", params=params)
+
+    # Replicas and personas
+
+    async def list_replicas(self, request: ListReplicasRequest) -> ReplicaPage:
+        """GET /v2/replicas."""
+        return _parse(
+            ReplicaPage, await self._request("GET", "/v2/replicas", params=query_params(request)), "GET /v2/replicas"
+        )
+
+    async def list_personas(self, request: ListPersonasRequest) -> PersonaPage:
+        """GET /v2/personas. Credentials inside persona layers are redacted on parsing."""
+        return _parse(
+            PersonaPage, await self._request("GET", "/v2/personas", params=query_params(request)), "GET /v2/personas"
+        )
+
     # Plumbing
 
     async def _request(
@@ -98,32 +149,27 @@ class TavusClient:
         """Send one request; the parsed JSON answer (None for an empty one), or a TavusError."""
         if not self._has_key:
             raise MissingApiKeyError()
+        if not self._key_is_sendable:
+            raise MalformedApiKeyError()
         where = f"{method} {path}"
         try:
             async with self._http.stream(method, path, json=json_body, params=params) as response:
-                limit = MAX_ERROR_BODY_BYTES if response.is_error else MAX_RESPONSE_BYTES
+                limit = MAX_ERROR_BODY_BYTES if response.status_code >= 300 else MAX_RESPONSE_BYTES
                 raw, complete = await _read_capped(response, limit)
-        except (httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
-            raise TavusTimeoutError(
-                f"could not connect to Tavus at {self.base_url} within the timeout ({type(exc).__name__})",
-                may_have_reached_tavus=False,
-            ) from None
-        except httpx2.TimeoutException as exc:
-            raise TavusTimeoutError(
-                f"Tavus did not answer {where} within the timeout ({type(exc).__name__})",
-                may_have_reached_tavus=True,
-            ) from None
-        except httpx2.ConnectError:
-            raise TavusConnectionError(
-                f"could not connect to Tavus at {self.base_url}", may_have_reached_tavus=False
-            ) from None
-        except httpx2.TransportError as exc:
-            raise TavusConnectionError(
-                f"the connection to Tavus broke during {where} ({type(exc).__name__})", may_have_reached_tavus=True
-            ) from None
+        except httpx2.HTTPError as exc:
+            failure: TavusError | None = self._translate(exc, where)
+        else:
+            failure = None
+        if failure is not None:
+            # Raised outside the except block, so the HTTP library's exception (whose text may quote a header)
+            # is not even kept as __context__.
+            raise failure
 
         text = raw.decode("utf-8", errors="replace")
-        if response.is_error:
+        if self._key and self._key in text:
+            text = text.replace(self._key, "[redacted]")  # a proxy that echoes the request's headers
+        if response.status_code >= 300:
+            # Redirects are not followed (the key must not travel to another host): for the caller, an error.
             raise error_from_response(response, text)
         if not complete:
             raise InvalidResponseError(
@@ -140,6 +186,29 @@ class TavusClient:
                 status_code=response.status_code,
             ) from None
 
+    def _translate(self, exc: httpx2.HTTPError, where: str) -> TavusError:
+        """The TavusError for a failure of the HTTP library, and whether the request may have reached Tavus."""
+        kind = type(exc).__name__
+        if isinstance(exc, httpx2.ConnectTimeout | httpx2.PoolTimeout):
+            return TavusTimeoutError(
+                f"could not connect to Tavus at {self.base_url} within the timeout ({kind})",
+                may_have_reached_tavus=False,
+            )
+        if isinstance(exc, httpx2.TimeoutException):
+            return TavusTimeoutError(
+                f"Tavus did not answer {where} within the timeout ({kind})", may_have_reached_tavus=True
+            )
+        if isinstance(exc, httpx2.ConnectError):
+            return TavusConnectionError(f"could not connect to Tavus at {self.base_url}", may_have_reached_tavus=False)
+        if isinstance(exc, httpx2.DecodingError):
+            return InvalidResponseError(
+                f"Tavus's answer to {where} could not be decoded (its Content-Encoding does not match its body)",
+                status_code=0,
+            )
+        return TavusConnectionError(
+            f"the connection to Tavus broke during {where} ({kind})", may_have_reached_tavus=True
+        )
+
 
 async def _read_capped(response: httpx2.Response, limit: int) -> tuple[bytes, bool]:
     """Up to `limit` bytes of the body, and whether that is all of it."""
@@ -151,6 +220,16 @@ async def _read_capped(response: httpx2.Response, limit: int) -> tuple[bytes, bo
         if size > limit:
             return b"".join(chunks)[:limit], False
     return b"".join(chunks), True
+
+
+def is_sendable_key(key: str) -> bool:
+    """Whether a key can travel in an HTTP header: printable ASCII, no spaces or line breaks."""
+    return bool(key) and key.isascii() and key.isprintable() and " " not in key
+
+
+def _segment(identifier: str) -> str:
+    """An id as one path segment: a model-supplied id can never reach another endpoint ('../replicas')."""
+    return quote(identifier, safe="")
 
 
 def _parse(model: type[ModelT], data: Any, where: str) -> ModelT:

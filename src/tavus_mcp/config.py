@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
+
+from tavus_mcp.client import is_sendable_key
 
 DEFAULT_BASE_URL = "https://tavusapi.com"
 DEFAULT_TIMEOUT = 30.0
@@ -52,14 +55,25 @@ class Settings:
 
     def validated(self) -> Settings:
         """These settings, with the base URL normalised; raises ConfigError naming the bad setting."""
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(self.base_url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            _ = parts.port  # raises ValueError for a port that is not a number from 0 to 65535
+        except ValueError:
+            valid = False
+        if not valid:
             raise ConfigError(
-                f"TAVUS_API_BASE_URL must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, "
+                f"TAVUS_API_BASE_URL (--api-base-url) must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, "
                 f"got {self.base_url!r}"
             )
-        if not self.timeout > 0:
-            raise ConfigError(f"TAVUS_TIMEOUT must be a number of seconds above 0, got {self.timeout!r}")
+        if self.api_key is not None and not is_sendable_key(self.api_key.get_secret_value()):
+            # The key itself is never repeated: the message says what is wrong with it, not what it is.
+            raise ConfigError(
+                "TAVUS_API_KEY contains a character that cannot be sent to Tavus (a space, a line break, or a "
+                "non-ASCII character such as a curly quote): copy the key again from the Tavus developer portal"
+            )
+        if not 0 < self.timeout < math.inf:
+            raise ConfigError(f"TAVUS_TIMEOUT (--timeout) must be a number of seconds above 0, got {self.timeout!r}")
         return replace(self, base_url=self.base_url.rstrip("/"))
 
 

@@ -1,8 +1,8 @@
 """`mcp-server-tavus demo`: the whole path a user's assistant takes, against the sandbox.
 
-It starts the Tavus emulator on loopback, launches this server as a subprocess over stdio (as Claude Desktop
-does), connects a real MCP client, lists the tools and creates a conversation. This module is an MCP client of
-the server, so it imports the SDK's client side.
+It launches this server as a subprocess over stdio with `--sandbox` (so the server starts its embedded Tavus
+emulator), connects a real MCP client as Claude Desktop would, lists the tools and creates a conversation. This
+module is an MCP client of the server, so it imports the SDK's client side.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
-from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator, serve_on_loopback
-
 DEMO_ARGUMENTS: dict[str, Any] = {
     "persona_id": "p9a95912",
     "conversation_name": "Sales practice: price objections",
@@ -25,14 +23,10 @@ DEMO_ARGUMENTS: dict[str, Any] = {
 }
 
 
-async def _demo(base_url: str) -> int:
-    server = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "tavus_mcp"],
-        env={"TAVUS_API_KEY": SANDBOX_API_KEY, "TAVUS_API_BASE_URL": base_url, "TAVUS_LOG_LEVEL": "WARNING"},
-    )
-    print(f"Tavus sandbox emulator listening on {base_url}")
-    print(f"Starting the server over stdio: {sys.executable} -m tavus_mcp\n")
+async def _demo() -> int:
+    command = [sys.executable, "-m", "tavus_mcp", "--sandbox"]
+    server = StdioServerParameters(command=command[0], args=command[1:], env={"TAVUS_LOG_LEVEL": "WARNING"})
+    print(f"Starting the server over stdio, against its embedded Tavus sandbox: {' '.join(command)}\n")
     async with Client(server) as client:
         tools = await client.list_tools()
         print(f"Tools: {', '.join(tool.name for tool in tools.tools)}\n")
@@ -45,12 +39,11 @@ async def _demo(base_url: str) -> int:
     print("\nStructured result:")
     print(json.dumps(result.structured_content, indent=2))
     print(
-        "\nThat was the sandbox: nothing reached Tavus and nothing was charged. With TAVUS_API_KEY set, the same "
-        "call starts a live video conversation."
+        "\nThat was the sandbox: nothing reached Tavus and nothing was charged. With TAVUS_API_KEY set (and without "
+        "--sandbox), the same call starts a live video conversation."
     )
     return 1 if result.is_error else 0
 
 
 def run_demo() -> int:
-    with serve_on_loopback(TavusEmulator()) as base_url:
-        return anyio.run(_demo, base_url)
+    return anyio.run(_demo)

@@ -7,6 +7,7 @@ No exception here ever holds the API key: they are built from Tavus's answer and
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import httpx2
@@ -16,6 +17,7 @@ __all__ = [
     "BadRequestError",
     "ConcurrencyLimitError",
     "InvalidResponseError",
+    "MalformedApiKeyError",
     "MissingApiKeyError",
     "NotFoundError",
     "OutOfCreditsError",
@@ -48,6 +50,15 @@ class MissingApiKeyError(TavusError):
 
     def __init__(self) -> None:
         super().__init__("no Tavus API key is configured")
+
+
+class MalformedApiKeyError(TavusError):
+    """The configured key cannot be sent in an HTTP header (a pasted curly quote, a line break...)."""
+
+    may_have_reached_tavus = False
+
+    def __init__(self) -> None:
+        super().__init__("the Tavus API key contains characters that cannot be sent in an HTTP header")
 
 
 class TavusConnectionError(TavusError):
@@ -150,7 +161,7 @@ def _retry_after(response: httpx2.Response) -> float | None:
         seconds = float(value)
     except ValueError:
         return None  # an HTTP date: rare from gateways, and a default backoff serves as well
-    return seconds if seconds >= 0 else None
+    return seconds if 0 <= seconds < math.inf else None
 
 
 def _is_concurrency_limit(message: str) -> bool:

@@ -8,7 +8,7 @@ fills them in: they are the tools' input schemas as well as their validators. Th
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -305,5 +305,216 @@ class Conversation(_Response):
         """The link a participant opens: the conversation URL, with the meeting token when the room is private."""
         if not self.conversation_url or not self.meeting_token:
             return self.conversation_url
-        separator = "&" if urlsplit(self.conversation_url).query else "?"
-        return f"{self.conversation_url}{separator}t={self.meeting_token}"
+        parts = urlsplit(self.conversation_url)
+        query = f"{parts.query}&t={self.meeting_token}" if parts.query else f"t={self.meeting_token}"
+        return urlunsplit(parts._replace(query=query))
+
+
+# Other endpoints: query parameters
+
+
+PageLimit = Annotated[int, Field(ge=1, le=100)]
+PageNumber = Annotated[int, Field(ge=1)]
+
+_LIMIT_DESCRIPTION = "How many items per page: a whole number from 1 to 100 (Tavus's default is 10)."
+_PAGE_DESCRIPTION = "Which page to return, from 1 (the default). The answer says how many pages there are."
+
+
+class ConversationRef(_Request):
+    """A path parameter naming one conversation."""
+
+    conversation_id: NonEmptyString = Field(
+        max_length=128,
+        description="Id of the conversation, such as 'c123456', as returned by create_conversation or "
+        "list_conversations.",
+    )
+
+    @field_validator("conversation_id")
+    @classmethod
+    def _one_path_segment(cls, value: str) -> str:
+        value = value.strip()
+        if not value or not all(char.isascii() and (char.isalnum() or char in "-_") for char in value):
+            raise ValueError(
+                f"{value!r} is not a conversation id: ids are letters, digits, '-' and '_', such as 'c123456'. "
+                "Copy it from create_conversation's or list_conversations' result"
+            )
+        return value
+
+
+class GetConversationRequest(ConversationRef):
+    """GET /v2/conversations/{conversation_id}."""
+
+    verbose: bool | None = Field(
+        None,
+        description=(
+            "true also returns the conversation's events: the transcript (once the call has ended and Tavus has "
+            "processed it), when the replica joined, why the call shut down, and perception analysis. Use it to "
+            "review a finished call."
+        ),
+    )
+
+
+class ListConversationsRequest(_Request):
+    """GET /v2/conversations."""
+
+    limit: PageLimit | None = Field(None, description=_LIMIT_DESCRIPTION)
+    page: PageNumber | None = Field(None, description=_PAGE_DESCRIPTION)
+    status: ConversationStatus | None = Field(
+        None,
+        description=(
+            "'active' for calls still running (each holds a concurrency slot and is billed), 'ended' for finished "
+            "ones. Leave unset for both."
+        ),
+    )
+
+
+class EndConversationRequest(ConversationRef):
+    """POST /v2/conversations/{conversation_id}/end."""
+
+
+class DeleteConversationRequest(ConversationRef):
+    """DELETE /v2/conversations/{conversation_id}."""
+
+    hard: bool | None = Field(
+        None,
+        description=(
+            "true deletes the conversation and everything about it irreversibly (transcript, recordings' metadata). "
+            "Leave unset for a normal (soft) delete. Only with the user's explicit request."
+        ),
+    )
+
+
+class ListReplicasRequest(_Request):
+    """GET /v2/replicas."""
+
+    limit: PageLimit | None = Field(None, description=_LIMIT_DESCRIPTION)
+    page: PageNumber | None = Field(None, description=_PAGE_DESCRIPTION)
+    replica_type: Literal["user", "system"] | None = Field(
+        None,
+        description="'system' for Tavus's stock replicas, 'user' for the account's own. Leave unset for both.",
+    )
+    verbose: bool | None = Field(None, description="true returns every field Tavus has for each replica.")
+
+
+class ListPersonasRequest(_Request):
+    """GET /v2/personas."""
+
+    limit: PageLimit | None = Field(None, description=_LIMIT_DESCRIPTION)
+    page: PageNumber | None = Field(None, description=_PAGE_DESCRIPTION)
+    persona_type: Literal["user", "system"] | None = Field(
+        None,
+        description="'system' for Tavus's stock personas, 'user' for the account's own. Leave unset for both.",
+    )
+
+
+def query_params(request: BaseModel) -> dict[str, str | int]:
+    """A request model as query parameters: only those given, booleans as 'true'/'false'."""
+    params: dict[str, str | int] = {}
+    for name, value in request.model_dump(exclude_none=True).items():
+        params[name] = ("true" if value else "false") if isinstance(value, bool) else value
+    return params
+
+
+# Other endpoints: answers
+
+REDACTED = "[redacted]"
+_SECRET_KEY_NAMES = ("api_key", "apikey", "secret", "token", "password", "credential")
+
+
+def redact_secrets(value: Any) -> Any:
+    """A copy of `value` with every field whose name looks like a credential replaced by '[redacted]'."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED
+            if any(marker in str(key).casefold().replace("-", "_") for marker in _SECRET_KEY_NAMES) and item
+            else redact_secrets(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_secrets(item) for item in value]
+    return value
+
+
+class TranscriptTurn(_Response):
+    role: str = Field(description="'user' (the participant), 'assistant' (the replica) or 'system'.")
+    content: str = Field(description="What was said.")
+
+
+class ConversationEvent(_Response):
+    event_type: str = Field(
+        description="Such as system.replica_joined, system.shutdown, application.transcription_ready."
+    )
+    timestamp: str | None = None
+    properties: dict[str, Any] | None = None
+
+
+class ConversationDetails(Conversation):
+    """A conversation as GET /v2/conversations/{id} returns it, with events when verbose."""
+
+    events: list[ConversationEvent] | None = Field(
+        None, description="With verbose: what happened during the call, including the transcript when ready."
+    )
+
+    def transcript_turns(self) -> list[TranscriptTurn] | None:
+        """The turns of the call, from its application.transcription_ready event; None before it exists."""
+        for event in self.events or []:
+            if event.event_type == "application.transcription_ready" and event.properties:
+                turns = event.properties.get("transcript")
+                if isinstance(turns, list):
+                    return [TranscriptTurn.model_validate(turn) for turn in turns if isinstance(turn, dict)]
+        return None
+
+    def shutdown_reason(self) -> str | None:
+        for event in self.events or []:
+            if event.event_type == "system.shutdown" and event.properties:
+                reason = event.properties.get("shutdown_reason")
+                return str(reason) if reason is not None else None
+        return None
+
+
+class Replica(_Response):
+    replica_id: str = Field(description="Id to pass as replica_id.")
+    replica_name: str | None = Field(None, description="The replica's name.")
+    status: str | None = Field(None, description="'completed' when ready to use; 'started' while training; 'error'.")
+    training_progress: str | None = Field(None, description="Training progress, such as '100/100'.")
+    replica_type: str | None = Field(None, description="'system' (stock) or 'user' (the account's own).")
+    thumbnail_video_url: str | None = Field(None, description="A short video of the replica.")
+    created_at: str | None = None
+
+
+class Persona(_Response):
+    persona_id: str = Field(description="Id to pass as persona_id.")
+    persona_name: str | None = Field(None, description="The persona's name.")
+    persona_type: str | None = Field(None, description="'system' (stock) or 'user' (the account's own).")
+    default_replica_id: str | None = Field(None, description="The replica used when a call names none.")
+    system_prompt: str | None = Field(None, description="The persona's instructions.")
+    context: str | None = Field(None, description="Background knowledge of the persona.")
+    document_ids: list[str] | None = None
+    document_tags: list[str] | None = None
+    layers: dict[str, Any] | None = Field(
+        None, description="The persona's pipeline (LLM, TTS, perception...). Credentials are redacted."
+    )
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_third_party_keys(cls, data: Any) -> Any:
+        # Layers can hold the account's LLM and TTS provider keys (layers.llm.api_key...): they never leave the
+        # client, wherever Tavus puts them.
+        return redact_secrets(data)
+
+
+class ConversationPage(_Response):
+    data: list[Conversation] = Field(default_factory=list)
+    total_count: int | None = None
+
+
+class ReplicaPage(_Response):
+    data: list[Replica] = Field(default_factory=list)
+    total_count: int | None = None
+
+
+class PersonaPage(_Response):
+    data: list[Persona] = Field(default_factory=list)
+    total_count: int | None = None

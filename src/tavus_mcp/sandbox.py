@@ -246,6 +246,13 @@ class TavusEmulator:
     def requests_to(self, method: str, path: str) -> list[ReceivedRequest]:
         return [r for r in self.received if r.method == method and r.path == path]
 
+    def set_transcript(self, conversation_id: str, turns: list[dict[str, str]]) -> None:
+        """Give a conversation the transcript Tavus would send once the call is processed."""
+        with self._lock:
+            stored = self.conversations[conversation_id]
+            stored["events"] = [e for e in stored["events"] if e["event_type"] != "application.transcription_ready"]
+            stored["events"].append(_event(conversation_id, "application.transcription_ready", {"transcript": turns}))
+
     @property
     def active_conversations(self) -> list[dict[str, Any]]:
         return [c for c in self.conversations.values() if c["status"] == "active"]
@@ -380,6 +387,23 @@ class TavusEmulator:
         if stored is None or stored["deleted"]:
             raise _bad_request("Invalid conversation_id", violation=False)
         return stored
+
+    def _sandbox_transcript(self, stored: dict[str, Any]) -> list[dict[str, str]]:
+        """What Tavus would send after a call; in the sandbox nobody talked, and the transcript says so."""
+        request = stored["request"]
+        persona = next((p for p in self.personas if p["persona_id"] == stored["persona_id"]), None)
+        system = " ".join(
+            part for part in (persona and persona["system_prompt"], request.get("conversational_context")) if part
+        )
+        return [
+            {"role": "system", "content": system or "You are a helpful assistant."},
+            {"role": "assistant", "content": request.get("custom_greeting") or "Hi there! How can I help you today?"},
+            {
+                "role": "user",
+                "content": "(Sandbox: nobody joined this call; this transcript was made by the emulator.)",
+            },
+            {"role": "assistant", "content": "Thanks for trying the Tavus sandbox. Goodbye!"},
+        ]
 
     @staticmethod
     def _public(stored: dict[str, Any], *, verbose: bool) -> dict[str, Any]:

@@ -1,7 +1,7 @@
-"""The MCP server: tools, their results and errors, and the lifespan that owns the one Tavus client.
+"""The MCP server: the tools and prompts as MCP sees them, and the lifespan that owns the one Tavus client.
 
-This is the only module that imports `mcp`. Errors are translated here once: invalid arguments and Tavus
-errors become tool errors (`isError`) whose text tells the model what happened and what to do next.
+This is the only module that imports the SDK's server side. Errors are translated here once: invalid arguments,
+`ToolFailure` and Tavus errors all become tool errors (`isError`) whose text tells the model what to do next.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import httpx2
 from mcp.server import MCPServer
@@ -21,53 +21,47 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, SecretStr
 
-from tavus_mcp import __version__
-from tavus_mcp.arguments import InvalidArguments, invalid_arguments_text, parse_arguments, tool_schema
+from tavus_mcp import __version__, tools
+from tavus_mcp.arguments import InvalidArguments, parse_arguments, tool_schema
 from tavus_mcp.client import TavusClient
 from tavus_mcp.config import Settings
-from tavus_mcp.errors import (
-    AuthenticationError,
-    BadRequestError,
-    ConcurrencyLimitError,
-    InvalidResponseError,
-    MissingApiKeyError,
-    NotFoundError,
-    OutOfCreditsError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    TavusAPIError,
-    TavusConnectionError,
-    TavusError,
-    TavusTimeoutError,
+from tavus_mcp.errors import TavusError
+from tavus_mcp.models import (
+    CreateConversationRequest,
+    DeleteConversationRequest,
+    EndConversationRequest,
+    GetConversationRequest,
+    ListConversationsRequest,
+    ListPersonasRequest,
+    ListReplicasRequest,
 )
-from tavus_mcp.models import Conversation, CreateConversationRequest
+from tavus_mcp.tools import AppState, ToolFailure, ToolOutput
 
 logger = logging.getLogger("tavus_mcp")
 
 SERVER_NAME = "mcp-server-tavus"
 
 INSTRUCTIONS = """\
-Start and manage Tavus conversations: live video calls with an AI replica that sees, hears and answers like a \
-person.
-
-- create_conversation starts a call and returns the link to join it. It needs a replica_id or a persona_id with \
-a default replica, unless the server has defaults. Give conversational_context (the scenario and the replica's \
-role) and custom_greeting for a focused call. Every real call is billed and holds a concurrency slot until it \
-ends; set test_mode: true to try a setup without charge (nobody joins).
-- Give the user the join link exactly as returned; a link with ?t= is private to them.
+This server starts and manages Tavus conversations: live video calls in which an AI replica sees, hears and \
+answers a person. The flow:
+1. Pick who the person talks to: list_personas (a persona brings behaviour and usually a default replica) or \
+list_replicas (the face and voice; only status 'completed' can be used).
+2. create_conversation with conversational_context (the scenario and the replica's role), a custom_greeting, \
+and properties such as max_call_duration and language. Every real call is billed and holds a concurrency slot \
+until it ends; use test_mode: true to try a setup without charge (nobody joins).
+3. Give the person the join link exactly as returned; a link with ?t= is private to them.
+4. When they are done, end_conversation, so the call stops costing money. list_conversations with status \
+'active' shows what is still running.
+5. To give feedback afterwards, get_conversation with verbose: true returns the transcript once Tavus has \
+processed the call.
+If a call fails, the error says whether a conversation may have been created: check before creating another. \
+delete_conversation removes a conversation's record; use it only when the person asks.
 """
 
-
-@dataclass(frozen=True)
-class AppState:
-    """What every tool call shares: the settings and the one Tavus client."""
-
-    settings: Settings
-    tavus: TavusClient
+READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
 
-Handler = Callable[[AppState, Any], Awaitable[CallToolResult]]
+Handler = Callable[[AppState, Any], Awaitable[ToolOutput]]
 
 
 class ApiTool(Tool):
@@ -86,16 +80,27 @@ class ApiTool(Tool):
         outcome, status = "ok", None
         try:
             validated = parse_arguments(self.input_model, arguments, tool=self.name)
-            return await self.handler(state, validated)
-        except InvalidArguments as exc:
-            outcome = "invalid_arguments"
-            return tool_error(str(exc))
+            output = await self.handler(state, validated)
+            return CallToolResult(
+                content=[TextContent(type="text", text=output.text)], structured_content=output.structured
+            )
+        except (InvalidArguments, ToolFailure) as exc:
+            outcome = "invalid_arguments" if isinstance(exc, InvalidArguments) else "refused"
+            return _error(str(exc))
         except TavusError as exc:
             outcome = type(exc).__name__
             status = getattr(exc, "status_code", None)
-            return tool_error(describe_tavus_error(exc, tool=self.name, settings=state.settings))
+            conversation_id = arguments.get("conversation_id") if isinstance(arguments, dict) else None
+            return _error(
+                tools.describe_tavus_error(
+                    exc,
+                    tool=self.name,
+                    settings=state.settings,
+                    conversation_id=conversation_id if isinstance(conversation_id, str) else None,
+                )
+            )
         finally:
-            # Field names and outcomes only: argument values (context, greetings) may be personal.
+            # Tool name and outcome only: argument values (context, greetings) may be personal.
             logger.info(
                 "tool_call tool=%s outcome=%s tavus_status=%s duration_ms=%.1f",
                 self.name,
@@ -105,184 +110,189 @@ class ApiTool(Tool):
             )
 
 
-def api_tool(
-    handler: Handler,
-    *,
-    name: str,
-    title: str,
-    description: str,
-    input_model: type[BaseModel],
-    output_model: type[BaseModel],
-    annotations: ToolAnnotations,
-) -> ApiTool:
-    return ApiTool(
-        fn=handler,
-        name=name,
-        title=title,
-        description=description,
-        parameters=tool_schema(input_model),
-        fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=tool_schema(output_model)),
-        is_async=True,
-        annotations=annotations,
-        input_model=input_model,
-        handler=handler,
-    )
-
-
-def tool_error(text: str) -> CallToolResult:
+def _error(text: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
-def tool_result(text: str, structured: dict[str, Any]) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    title: str
+    description: str
+    handler: Handler
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    annotations: ToolAnnotations
 
-
-# create_conversation
-
-
-class CreatedConversation(Conversation):
-    """What create_conversation returns: Tavus's answer, plus the link to open."""
-
-    join_url: str = Field(
-        description="The link a participant opens: conversation_url, with ?t=<meeting_token> when the room is private."
-    )
-
-
-CREATE_DESCRIPTION = """\
-Start a real-time Tavus video conversation with an AI replica and get the link to join it.
-
-Needs a replica_id, or a persona_id whose persona has a default replica (unless the server has defaults). \
-Describe the scenario in conversational_context and set custom_greeting for a focused call; put call settings \
-(max_call_duration, language, timeouts) under properties. A real call is billed and holds one of the account's \
-concurrent-conversation slots until it ends; test_mode: true creates it without charge and without the replica \
-joining. Returns the join URL to give the user, and the conversation id."""
-
-
-async def create_conversation(state: AppState, request: CreateConversationRequest) -> CallToolResult:
-    settings = state.settings
-    if request.replica_id is None and request.persona_id is None:
-        request = request.model_copy(
-            update={"replica_id": settings.default_replica_id, "persona_id": settings.default_persona_id}
+    def build(self) -> ApiTool:
+        return ApiTool(
+            fn=self.handler,
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            parameters=tool_schema(self.input_model),
+            fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=tool_schema(self.output_model)),
+            is_async=True,
+            annotations=self.annotations,
+            input_model=self.input_model,
+            handler=self.handler,
         )
-    if request.replica_id is None and request.persona_id is None:
-        raise InvalidArguments(
-            invalid_arguments_text(
-                "create_conversation",
-                [
-                    "replica_id, persona_id: give at least one. replica_id picks the replica (face and voice) who "
-                    "joins; persona_id picks a persona, which brings its default replica. No default is configured "
-                    "(the server's operator can set TAVUS_DEFAULT_REPLICA_ID or TAVUS_DEFAULT_PERSONA_ID)."
-                ],
-            )
-        )
-    conversation = await state.tavus.create_conversation(request.to_body())
-    join_url = conversation.link_with_token() or ""
-    structured = {**conversation.model_dump(mode="json", exclude_none=True), "join_url": join_url}
-    return tool_result(
-        _created_text(conversation, join_url, test_mode=request.test_mode is True, settings=settings), structured
-    )
 
 
-def _created_text(conversation: Conversation, join_url: str, *, test_mode: bool, settings: Settings) -> str:
-    lines = [f"Join the video call: {join_url}" if join_url else "Tavus returned no join URL for this conversation."]
-    if conversation.meeting_token:
-        lines.append(
-            "This link is private: it carries a meeting token (?t=...). Share it only with the person who should join."
-        )
-    if test_mode or conversation.status == "ended":
-        lines.append(
-            "Test mode: the conversation was created with status 'ended'. No replica will join and nobody should "
-            "use the link; nothing was charged."
-        )
-    if settings.sandbox:
-        lines.append("Sandbox: this conversation exists only in the local Tavus emulator; nobody will join.")
-    details = [f"status {conversation.status or 'unknown'}"]
-    if conversation.conversation_name:
-        details.insert(0, f"name {conversation.conversation_name!r}")
-    if conversation.replica_id:
-        details.append(f"replica {conversation.replica_id}")
-    if conversation.persona_id:
-        details.append(f"persona {conversation.persona_id}")
-    lines.append(f"Conversation id: {conversation.conversation_id} ({', '.join(details)}).")
-    if conversation.status == "active":
-        lines.append(
-            "The call is billed and holds a concurrency slot until it ends (max_call_duration, everyone leaving, "
-            "or ending it)."
-        )
-    return "\n".join(lines)
-
-
-# Tavus error -> tool error
-
-CHECK_ACTIVE = (
-    "Before trying again, check whether it exists: list the account's active conversations "
-    "(GET /v2/conversations?status=active), so as not to start and pay for a second one."
+TOOLS = (
+    ToolSpec(
+        name="create_conversation",
+        title="Start a Tavus video conversation",
+        description=(
+            "Start a real-time Tavus video conversation with an AI replica and get the link to join it.\n\n"
+            "Needs a replica_id, or a persona_id whose persona has a default replica (unless the server has "
+            "defaults). Describe the scenario in conversational_context and set custom_greeting for a focused "
+            "call; put call settings (max_call_duration, language, timeouts) under properties. A real call is "
+            "billed and holds one of the account's concurrent-conversation slots until it ends; test_mode: true "
+            "creates it without charge and without the replica joining. Returns the join URL to give the user, "
+            "and the conversation id."
+        ),
+        handler=tools.create_conversation,
+        input_model=CreateConversationRequest,
+        output_model=tools.CreatedConversation,
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+        ),
+    ),
+    ToolSpec(
+        name="get_conversation",
+        title="Get a Tavus conversation",
+        description=(
+            "Get one conversation: its status, link, replica and persona. With verbose: true, also its events and "
+            "the transcript as readable turns (available once the call has ended and Tavus has processed it): "
+            "use that to review a practice call and give feedback."
+        ),
+        handler=tools.get_conversation,
+        input_model=GetConversationRequest,
+        output_model=tools.ConversationReport,
+        annotations=READ,
+    ),
+    ToolSpec(
+        name="list_conversations",
+        title="List Tavus conversations",
+        description=(
+            "List the account's conversations, newest first, one line each (id, status, name). Use status: "
+            "'active' to see the calls still running: each is billed and holds a concurrency slot until it ends."
+        ),
+        handler=tools.list_conversations,
+        input_model=ListConversationsRequest,
+        output_model=tools.ConversationList,
+        annotations=READ,
+    ),
+    ToolSpec(
+        name="end_conversation",
+        title="End a Tavus conversation",
+        description=(
+            "End an active conversation: the replica leaves, billing stops and the concurrency slot is freed. "
+            "Anyone still in the call is disconnected, so end a call only when the user is done with it or asks."
+        ),
+        handler=tools.end_conversation,
+        input_model=EndConversationRequest,
+        output_model=tools.ConversationEnded,
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+        ),
+    ),
+    ToolSpec(
+        name="delete_conversation",
+        title="Delete a Tavus conversation",
+        description=(
+            "Delete a conversation's record from the account. hard: true deletes it irreversibly. Only when the "
+            "user asks for it; to stop a running call, use end_conversation instead."
+        ),
+        handler=tools.delete_conversation,
+        input_model=DeleteConversationRequest,
+        output_model=tools.ConversationDeleted,
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+        ),
+    ),
+    ToolSpec(
+        name="list_replicas",
+        title="List Tavus replicas",
+        description=(
+            "List the replicas (the AI faces and voices) the account can use, one line each: id, name, type and "
+            "whether it is ready ('completed'). Pass an id as replica_id to create_conversation."
+        ),
+        handler=tools.list_replicas,
+        input_model=ListReplicasRequest,
+        output_model=tools.ReplicaList,
+        annotations=READ,
+    ),
+    ToolSpec(
+        name="list_personas",
+        title="List Tavus personas",
+        description=(
+            "List the personas (behaviour, knowledge and voice pipeline of a replica) the account can use, one "
+            "line each: id, name and default replica. Pass an id as persona_id to create_conversation; a persona "
+            "without a default replica needs a replica_id as well."
+        ),
+        handler=tools.list_personas,
+        input_model=ListPersonasRequest,
+        output_model=tools.PersonaList,
+        annotations=READ,
+    ),
 )
 
 
-def describe_tavus_error(error: TavusError, *, tool: str, settings: Settings) -> str:
-    """The text a model reads when a call to Tavus failed: what happened, and what to do about it."""
-    creates = tool == "create_conversation"
-    may_exist = f"The conversation may have been created anyway. {CHECK_ACTIVE}" if creates else "Try again shortly."
-    not_created = "Nothing was created." if creates else ""
+# Prompts
 
-    if isinstance(error, MissingApiKeyError):
-        return (
-            "No Tavus API key is configured, so nothing was sent to Tavus. Set TAVUS_API_KEY in the environment "
-            'of this MCP server (for Claude Desktop: the "env" block of the server in claude_desktop_config.json) '
-            "and restart it. To try the server without a key, start it with --sandbox."
-        )
-    if isinstance(error, AuthenticationError):
-        return (
-            f"Tavus rejected the API key (HTTP 401: {error.message}). The key in TAVUS_API_KEY is wrong, revoked or "
-            "restricted: set a valid key from the Tavus developer portal in the server's environment and restart "
-            f"the server. {not_created}"
-        ).strip()
-    if isinstance(error, ConcurrencyLimitError):
-        return (
-            f"Tavus refused: the account has reached its maximum number of concurrent conversations "
-            f"({error.message}). End a conversation that is still active (list them with "
-            "GET /v2/conversations?status=active, then end one), then try again. test_mode: true does not hold a "
-            f"slot. {not_created}"
-        ).strip()
-    if isinstance(error, OutOfCreditsError):
-        return (
-            f"Tavus refused: the account is out of conversational credits (HTTP 402: {error.message}). Add "
-            f"credits or change the plan in the Tavus portal, then try again. {not_created}"
-        ).strip()
-    if isinstance(error, BadRequestError):
-        return f"Tavus rejected the request (HTTP 400): {error.message}. {not_created} Correct it and try again."
-    if isinstance(error, PermissionDeniedError):
-        return (
-            f"Tavus refused access (HTTP 403: {error.message}). The key may be restricted to other IP addresses. "
-            f"{not_created}"
-        ).strip()
-    if isinstance(error, NotFoundError):
-        return f"Tavus answered 404 Not Found: {error.message}. Check TAVUS_API_BASE_URL ({settings.base_url})."
-    if isinstance(error, RateLimitError):
-        wait = f"{error.retry_after:g} seconds" if error.retry_after is not None else "a little"
-        return f"Tavus is limiting the rate of requests (HTTP 429). Wait {wait} and try again. {not_created}".strip()
-    if isinstance(error, ServerError):
-        return f"Tavus failed with HTTP {error.status_code} ({error.message or 'no message'}). {may_exist}"
-    if isinstance(error, TavusAPIError):
-        return f"Tavus answered with unexpected HTTP {error.status_code}: {error.message}. {may_exist}"
-    if isinstance(error, TavusTimeoutError):
-        if error.may_have_reached_tavus:
-            return f"Tavus did not answer within {settings.timeout:g} seconds. {may_exist}"
-        return (
-            f"Could not connect to Tavus at {settings.base_url} within {settings.timeout:g} seconds; the request "
-            f"never reached Tavus. {not_created} Check the network and TAVUS_API_BASE_URL, then try again."
-        )
-    if isinstance(error, TavusConnectionError):
-        if error.may_have_reached_tavus:
-            return f"The connection to Tavus broke before it answered ({error}). {may_exist}"
-        return (
-            f"Could not connect to Tavus at {settings.base_url}; the request never reached Tavus. {not_created} "
-            "Check the network and TAVUS_API_BASE_URL, then try again."
-        )
-    if isinstance(error, InvalidResponseError):
-        return f"Tavus answered, but the answer could not be read: {error}. {may_exist}"
-    return f"The call to Tavus failed: {error}. {may_exist}"
+
+def practice_call(
+    scenario: Annotated[
+        str, Field(description="What to practise, such as 'handling price objections in a SaaS sale'.")
+    ],
+    language: Annotated[
+        str, Field(description="Full name of the language of the call, such as 'English' or 'Spanish'.")
+    ] = "English",
+    replica_id: Annotated[str, Field(description="Replica to use; leave empty to choose one.")] = "",
+    persona_id: Annotated[str, Field(description="Persona to use; leave empty to choose one.")] = "",
+) -> str:
+    """Set up a practice video call with a Tavus replica for a scenario, and share the link."""
+    who = []
+    if replica_id:
+        who.append(f"replica_id {replica_id!r}")
+    if persona_id:
+        who.append(f"persona_id {persona_id!r}")
+    choose = (
+        f"Use {' and '.join(who)}."
+        if who
+        else "First call list_personas (and list_replicas if the persona has no default replica) and pick the "
+        "best fit for the scenario; prefer a replica whose status is 'completed'."
+    )
+    return (
+        f"I want to practise this in a live video call with an AI replica: {scenario}\n\n"
+        f"{choose}\n"
+        "Then call create_conversation with:\n"
+        "- conversation_name: a short name for the scenario;\n"
+        "- conversational_context: the scenario in detail, the role the replica plays (a realistic counterpart, "
+        "not a coach, unless I asked for coaching), what I want to practise, and to stay in character;\n"
+        "- custom_greeting: an opening line that starts the scenario in character;\n"
+        f"- properties: language {language!r}, max_call_duration 900, participant_left_timeout 30, "
+        "participant_absent_timeout 300.\n"
+        "Give me the join link exactly as returned, and remind me that the call is billed until it ends. When I "
+        "say I am done, end the conversation with end_conversation."
+    )
+
+
+def review_call(
+    conversation_id: Annotated[str, Field(description="Id of the conversation to review, such as 'c123456'.")],
+) -> str:
+    """Read the transcript of a finished Tavus call and give feedback on it."""
+    return (
+        f"Review my Tavus practice call {conversation_id}.\n"
+        f"Call get_conversation with conversation_id {conversation_id!r} and verbose: true. If the conversation is "
+        "still active, ask me whether to end it first (end_conversation). If there is no transcript yet, say so "
+        "and suggest trying again in a few minutes.\n"
+        "With the transcript: summarise the call in two sentences; list what I did well and what to improve, each "
+        "with a short quote from the transcript; and end with three concrete things to try in the next practice "
+        "call."
+    )
 
 
 # The server
@@ -293,6 +303,7 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
     if settings.sandbox:
         from tavus_mcp.sandbox import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
 
+        # One emulator for the server's life, so every connection sees the same conversations.
         transport = httpx2.ASGITransport(app=TavusEmulator().app)
         settings = Settings(
             api_key=SecretStr(SANDBOX_API_KEY),
@@ -310,24 +321,14 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
         ) as tavus:
             yield AppState(settings=settings, tavus=tavus)
 
-    tools = [
-        api_tool(
-            create_conversation,
-            name="create_conversation",
-            title="Start a Tavus video conversation",
-            description=CREATE_DESCRIPTION,
-            input_model=CreateConversationRequest,
-            output_model=CreatedConversation,
-            annotations=ToolAnnotations(
-                read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-            ),
-        ),
-    ]
-    return MCPServer(
+    server: MCPServer[AppState] = MCPServer(
         SERVER_NAME,
         title="Tavus",
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
-        tools=list(tools),
+        tools=[spec.build() for spec in TOOLS],
     )
+    server.prompt(name="practice_call", title="Practice call")(practice_call)
+    server.prompt(name="review_call", title="Review a call")(review_call)
+    return server

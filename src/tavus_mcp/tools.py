@@ -1,0 +1,432 @@
+"""What each tool does and what it says: handlers over the Tavus client, their texts and structured results.
+
+Pure of MCP: a handler takes the shared state and its validated arguments and returns a `ToolOutput`, or raises
+`ToolFailure` (or lets a `TavusError` through, which `describe_tavus_error` turns into text). The server wraps
+these as MCP tools.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from tavus_mcp.arguments import invalid_arguments_text
+from tavus_mcp.client import TavusClient
+from tavus_mcp.config import Settings
+from tavus_mcp.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConcurrencyLimitError,
+    InvalidResponseError,
+    MalformedApiKeyError,
+    MissingApiKeyError,
+    NotFoundError,
+    OutOfCreditsError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TavusAPIError,
+    TavusConnectionError,
+    TavusError,
+    TavusTimeoutError,
+)
+from tavus_mcp.models import (
+    Conversation,
+    ConversationDetails,
+    CreateConversationRequest,
+    DeleteConversationRequest,
+    EndConversationRequest,
+    GetConversationRequest,
+    ListConversationsRequest,
+    ListPersonasRequest,
+    ListReplicasRequest,
+    Persona,
+    Replica,
+    TranscriptTurn,
+)
+
+DEFAULT_PAGE_LIMIT = 10  # Tavus's default page size
+# A transcript turn longer than this is shortened in the text (the structured result keeps it whole).
+MAX_TURN_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class AppState:
+    """What every tool call shares: the settings and the one Tavus client."""
+
+    settings: Settings
+    tavus: TavusClient
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    text: str
+    structured: dict[str, Any]
+
+
+class ToolFailure(Exception):
+    """A failure whose message is already written for the model."""
+
+
+# Output shapes (each tool's outputSchema)
+
+
+class CreatedConversation(Conversation):
+    """What create_conversation returns: Tavus's answer, plus the link to open."""
+
+    join_url: str = Field(
+        description="The link a participant opens: conversation_url, with ?t=<meeting_token> when the room is private."
+    )
+
+
+class ConversationReport(ConversationDetails):
+    """What get_conversation returns: the conversation, its events when verbose, and the transcript if ready."""
+
+    transcript: list[TranscriptTurn] | None = Field(
+        None, description="The call's turns (role, content), when verbose and once Tavus has processed the call."
+    )
+
+
+class PageInfo(BaseModel):
+    page: int = Field(description="This page's number, from 1.")
+    limit: int = Field(description="Items per page.")
+    total_count: int | None = Field(None, description="How many items there are in all, when Tavus says.")
+    next_page: int | None = Field(None, description="The page to ask for next; absent on the last page.")
+
+
+class ConversationList(PageInfo):
+    conversations: list[Conversation] = Field(description="The conversations on this page, newest first.")
+
+
+class ReplicaList(PageInfo):
+    replicas: list[Replica] = Field(description="The replicas on this page.")
+
+
+class PersonaList(PageInfo):
+    personas: list[Persona] = Field(description="The personas on this page (credentials in layers redacted).")
+
+
+class ConversationEnded(BaseModel):
+    conversation_id: str = Field(description="The conversation that was ended.")
+    status: str = Field(description="'ended'.")
+
+
+class ConversationDeleted(BaseModel):
+    conversation_id: str = Field(description="The conversation that was deleted.")
+    hard: bool = Field(description="Whether it was deleted irreversibly.")
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+# create_conversation
+
+
+async def create_conversation(state: AppState, request: CreateConversationRequest) -> ToolOutput:
+    settings = state.settings
+    if request.replica_id is None and request.persona_id is None:
+        request = request.model_copy(
+            update={"replica_id": settings.default_replica_id, "persona_id": settings.default_persona_id}
+        )
+    if request.replica_id is None and request.persona_id is None:
+        raise ToolFailure(
+            invalid_arguments_text(
+                "create_conversation",
+                [
+                    "replica_id, persona_id: give at least one. replica_id picks the replica (face and voice) who "
+                    "joins (see list_replicas); persona_id picks a persona, which brings its default replica (see "
+                    "list_personas). No default is configured (the server's operator can set "
+                    "TAVUS_DEFAULT_REPLICA_ID or TAVUS_DEFAULT_PERSONA_ID)."
+                ],
+            )
+        )
+    try:
+        conversation = await state.tavus.create_conversation(request.to_body())
+    except ConcurrencyLimitError as exc:
+        raise ToolFailure(
+            describe_tavus_error(exc, tool="create_conversation", settings=settings)
+            + await _active_conversations_hint(state.tavus)
+        ) from None
+    join_url = conversation.link_with_token() or ""
+    structured = {**_dump(conversation), "join_url": join_url}
+    return ToolOutput(
+        _created_text(conversation, join_url, test_mode=request.test_mode is True, settings=settings), structured
+    )
+
+
+async def _active_conversations_hint(tavus: TavusClient) -> str:
+    """The ids of the active conversations, so the model can offer to end them; empty if they cannot be listed."""
+    with contextlib.suppress(TavusError):
+        page = await tavus.list_conversations(ListConversationsRequest(status="active", limit=100))
+        if page.data:
+            ids = ", ".join(conversation.conversation_id for conversation in page.data)
+            return f" Active conversations: {ids}. Ask the user which to end, then call end_conversation."
+    return ""
+
+
+def _created_text(conversation: Conversation, join_url: str, *, test_mode: bool, settings: Settings) -> str:
+    lines = [f"Join the video call: {join_url}" if join_url else "Tavus returned no join URL for this conversation."]
+    if conversation.meeting_token:
+        lines.append(
+            "This link is private: it carries a meeting token (?t=...). Share it only with the person who should join."
+        )
+    if test_mode or conversation.status == "ended":
+        lines.append(
+            "Test mode: the conversation was created with status 'ended'. No replica will join and nobody should "
+            "use the link; nothing was charged."
+        )
+    if settings.sandbox:
+        lines.append("Sandbox: this conversation exists only in the local Tavus emulator; nobody will join.")
+    lines.append(f"Conversation id: {conversation.conversation_id} ({_details(conversation)}).")
+    if conversation.status == "active" and not settings.sandbox:
+        lines.append(
+            "The call is billed and holds a concurrency slot until it ends (max_call_duration, everyone leaving, "
+            f"or end_conversation with conversation_id {conversation.conversation_id})."
+        )
+    return "\n".join(lines)
+
+
+def _details(conversation: Conversation) -> str:
+    details = [f"status {conversation.status or 'unknown'}"]
+    if conversation.conversation_name:
+        details.insert(0, f"name {conversation.conversation_name!r}")
+    if conversation.replica_id:
+        details.append(f"replica {conversation.replica_id}")
+    if conversation.persona_id:
+        details.append(f"persona {conversation.persona_id}")
+    return ", ".join(details)
+
+
+# get, list, end, delete
+
+
+async def get_conversation(state: AppState, request: GetConversationRequest) -> ToolOutput:
+    details = await state.tavus.get_conversation(request)
+    transcript = details.transcript_turns()
+    report = ConversationReport(**details.model_dump(), transcript=transcript)
+    lines = [f"Conversation {details.conversation_id}: {_details(details)}."]
+    if details.conversation_url:
+        lines.append(f"Link: {details.conversation_url}")
+    if details.created_at:
+        lines.append(
+            f"Created {details.created_at}" + (f", updated {details.updated_at}." if details.updated_at else ".")
+        )
+    if request.verbose:
+        reason = details.shutdown_reason()
+        if reason:
+            lines.append(f"Shut down: {reason}.")
+        if transcript is None:
+            lines.append(
+                "No transcript yet: Tavus sends it after the call ends and has been processed. "
+                + ("End the call first, or wait for it to end." if details.status == "active" else "Try again later.")
+            )
+        else:
+            spoken = [turn for turn in transcript if turn.role != "system"]
+            lines.append(f"Transcript ({len(spoken)} turns; the system prompt is left out):")
+            lines.extend(_turn_line(turn) for turn in spoken)
+    else:
+        lines.append("For the transcript and events, call get_conversation again with verbose: true.")
+    return ToolOutput("\n".join(lines), _dump(report))
+
+
+def _turn_line(turn: TranscriptTurn) -> str:
+    speaker = {"user": "Participant", "assistant": "Replica"}.get(turn.role, turn.role.capitalize())
+    content = " ".join(turn.content.split())
+    if len(content) > MAX_TURN_CHARS:
+        content = content[:MAX_TURN_CHARS] + " [...]"
+    return f"{speaker}: {content}"
+
+
+async def list_conversations(state: AppState, request: ListConversationsRequest) -> ToolOutput:
+    page = await state.tavus.list_conversations(request)
+    info = _page_info(request.page, request.limit, page.total_count, len(page.data))
+    structured = ConversationList(**info.model_dump(), conversations=page.data)
+    what = {"active": "active conversations", "ended": "ended conversations"}.get(request.status or "", "conversations")
+    lines = [_page_heading(what, info, len(page.data))]
+    lines.extend(
+        f"- {c.conversation_id} {c.status or '?'} {c.conversation_name or ''!r} created {c.created_at or '?'}"
+        for c in page.data
+    )
+    lines.extend(_next_page_hint("list_conversations", request, info))
+    return ToolOutput("\n".join(lines), _dump(structured))
+
+
+async def end_conversation(state: AppState, request: EndConversationRequest) -> ToolOutput:
+    await state.tavus.end_conversation(request.conversation_id)
+    text = (
+        f"Ended conversation {request.conversation_id}: the replica leaves the call, billing stops and its "
+        "concurrency slot is free. Its transcript becomes available from get_conversation (verbose: true) once "
+        "Tavus has processed the call."
+    )
+    return ToolOutput(text, _dump(ConversationEnded(conversation_id=request.conversation_id, status="ended")))
+
+
+async def delete_conversation(state: AppState, request: DeleteConversationRequest) -> ToolOutput:
+    hard = request.hard is True
+    await state.tavus.delete_conversation(request.conversation_id, hard=hard)
+    text = f"Deleted conversation {request.conversation_id}" + (
+        " irreversibly (hard delete): its data cannot be recovered." if hard else "."
+    )
+    return ToolOutput(text, _dump(ConversationDeleted(conversation_id=request.conversation_id, hard=hard)))
+
+
+# replicas and personas
+
+
+async def list_replicas(state: AppState, request: ListReplicasRequest) -> ToolOutput:
+    page = await state.tavus.list_replicas(request)
+    info = _page_info(request.page, request.limit, page.total_count, len(page.data))
+    lines = [_page_heading("replicas", info, len(page.data))]
+    for replica in page.data:
+        kind = f"{replica.replica_type}, " if replica.replica_type else ""
+        ready = replica.status or "?"
+        if replica.status and replica.status != "completed":
+            ready += f" (training {replica.training_progress or '?'}; not usable yet)"
+        lines.append(f"- {replica.replica_id} {replica.replica_name or '(no name)'} ({kind}{ready})")
+    lines.extend(_next_page_hint("list_replicas", request, info))
+    return ToolOutput("\n".join(lines), _dump(ReplicaList(**info.model_dump(), replicas=page.data)))
+
+
+async def list_personas(state: AppState, request: ListPersonasRequest) -> ToolOutput:
+    page = await state.tavus.list_personas(request)
+    info = _page_info(request.page, request.limit, page.total_count, len(page.data))
+    lines = [_page_heading("personas", info, len(page.data))]
+    for persona in page.data:
+        replica = (
+            f"default replica {persona.default_replica_id}"
+            if persona.default_replica_id
+            else "no default replica: give a replica_id too"
+        )
+        lines.append(f"- {persona.persona_id} {persona.persona_name or '(no name)'} ({replica})")
+    lines.extend(_next_page_hint("list_personas", request, info))
+    return ToolOutput("\n".join(lines), _dump(PersonaList(**info.model_dump(), personas=page.data)))
+
+
+# paging
+
+
+def _page_info(page: int | None, limit: int | None, total: int | None, shown: int) -> PageInfo:
+    page = page or 1
+    limit = limit or DEFAULT_PAGE_LIMIT
+    # Without a total, a full page means there may be more.
+    has_next = page * limit < total if total is not None else shown == limit
+    return PageInfo(page=page, limit=limit, total_count=total, next_page=page + 1 if has_next else None)
+
+
+def _page_heading(what: str, info: PageInfo, shown: int) -> str:
+    if info.total_count is not None:
+        pages = max(1, math.ceil(info.total_count / info.limit))
+        return f"{info.total_count} {what} in all; page {info.page} of {pages} shows {shown}:"
+    return f"Page {info.page} shows {shown} {what}:"
+
+
+def _next_page_hint(tool: str, request: BaseModel, info: PageInfo) -> list[str]:
+    if info.next_page is None:
+        return []
+    given = {key: value for key, value in request.model_dump(exclude_none=True).items() if key != "page"}
+    arguments = ", ".join(f"{key}={value!r}" for key, value in {**given, "page": info.next_page}.items())
+    return [f"More on the next page: call {tool} with {arguments}."]
+
+
+# Tavus error -> text for the model
+
+CHECK_ACTIVE = (
+    "Before trying again, check whether it exists with list_conversations (status: 'active'), so as not to start "
+    "and pay for a second one."
+)
+
+
+def describe_tavus_error(
+    error: TavusError, *, tool: str, settings: Settings, conversation_id: str | None = None
+) -> str:
+    """The text a model reads when a call to Tavus failed: what happened, and what to do about it."""
+    creates = tool == "create_conversation"
+    subject = f"conversation {conversation_id}: " if conversation_id else ""
+    may_exist = f"The conversation may have been created anyway. {CHECK_ACTIVE}" if creates else "Try again shortly."
+    not_created = "Nothing was created." if creates else ""
+
+    if isinstance(error, MissingApiKeyError):
+        return (
+            "No Tavus API key is configured, so nothing was sent to Tavus. Set TAVUS_API_KEY in the environment "
+            'of this MCP server (for Claude Desktop: the "env" block of the server in claude_desktop_config.json) '
+            "and restart it. To try the server without a key, start it with --sandbox."
+        )
+    if isinstance(error, MalformedApiKeyError):
+        return (
+            "The API key in TAVUS_API_KEY contains a character that cannot be sent to Tavus (a space, a line break "
+            "or a non-ASCII character such as a curly quote), so nothing was sent. Copy the key again from the Tavus "
+            "developer portal into the server's environment and restart it."
+        )
+    if isinstance(error, AuthenticationError):
+        return (
+            f"Tavus rejected the API key (HTTP 401: {error.message}). The key in TAVUS_API_KEY is wrong, revoked or "
+            "restricted: set a valid key from the Tavus developer portal in the server's environment and restart "
+            f"the server. {not_created}"
+        ).strip()
+    if isinstance(error, ConcurrencyLimitError):
+        return (
+            f"Tavus refused: the account has reached its maximum number of concurrent conversations "
+            f"({error.message}). End a conversation that is still active (list_conversations with status "
+            "'active', then end_conversation), then try again. test_mode: true does not hold a slot. "
+            f"{not_created}"
+        ).strip()
+    if isinstance(error, OutOfCreditsError):
+        return (
+            f"Tavus refused: the account is out of conversational credits (HTTP 402: {error.message}). Add "
+            f"credits or change the plan in the Tavus portal, then try again. {not_created}"
+        ).strip()
+    if conversation_id and isinstance(error, BadRequestError | NotFoundError) and _unknown_id(error):
+        return (
+            f"{subject}Tavus does not know this id (HTTP {error.status_code}: {error.message}). It may be "
+            "mistyped or deleted: find the right id with list_conversations."
+        )
+    if isinstance(error, BadRequestError):
+        return (
+            f"{subject}Tavus rejected the request (HTTP 400): {error.message}. {not_created} Correct it and try again."
+        )
+    if isinstance(error, PermissionDeniedError):
+        return (
+            f"{subject}Tavus refused access (HTTP 403: {error.message}). The key may be restricted to other IP "
+            f"addresses. {not_created}"
+        ).strip()
+    if isinstance(error, NotFoundError):
+        return (
+            f"{subject}Tavus answered 404 Not Found: {error.message}. Check TAVUS_API_BASE_URL ({settings.base_url})."
+        )
+    if isinstance(error, RateLimitError):
+        wait = f"{error.retry_after:g} seconds" if error.retry_after is not None else "a little"
+        return f"Tavus is limiting the rate of requests (HTTP 429). Wait {wait} and try again. {not_created}".strip()
+    if isinstance(error, ServerError):
+        return f"{subject}Tavus failed with HTTP {error.status_code} ({error.message or 'no message'}). {may_exist}"
+    if isinstance(error, TavusAPIError):
+        return f"{subject}Tavus answered with unexpected HTTP {error.status_code}: {error.message}. {may_exist}"
+    if isinstance(error, TavusTimeoutError):
+        if error.may_have_reached_tavus:
+            return f"{subject}Tavus did not answer within {settings.timeout:g} seconds. {may_exist}"
+        return (
+            f"Could not connect to Tavus at {settings.base_url} within {settings.timeout:g} seconds; the request "
+            f"never reached Tavus. {not_created} Check the network and TAVUS_API_BASE_URL, then try again."
+        ).replace("  ", " ")
+    if isinstance(error, TavusConnectionError):
+        if error.may_have_reached_tavus:
+            return f"{subject}The connection to Tavus broke before it answered ({error}). {may_exist}"
+        return (
+            f"Could not connect to Tavus at {settings.base_url}; the request never reached Tavus. {not_created} "
+            "Check the network and TAVUS_API_BASE_URL, then try again."
+        ).replace("  ", " ")
+    if isinstance(error, InvalidResponseError):
+        return f"{subject}Tavus answered, but the answer could not be read: {error}. {may_exist}"
+    return f"{subject}The call to Tavus failed: {error}. {may_exist}"
+
+
+def _unknown_id(error: TavusAPIError) -> bool:
+    return (
+        error.status_code == 404
+        or "conversation_id" in error.message.casefold()
+        or "not found" in (error.message.casefold())
+    )
