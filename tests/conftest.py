@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp_types import CallToolResult
 from pydantic import SecretStr
 
@@ -78,3 +79,19 @@ def text_of(result: CallToolResult) -> str:
 def _capture_all_logs(caplog: pytest.LogCaptureFixture) -> None:
     # Every test captures logs at DEBUG so that key-leak checks see everything the libraries log.
     caplog.set_level(logging.DEBUG)
+
+
+@pytest.fixture(params=["memory", pytest.param("stdio", marks=pytest.mark.stdio)])
+async def client(request: pytest.FixtureRequest, sandbox: Sandbox) -> AsyncIterator[Client]:
+    """An MCP client connected to the server in memory, and (a second run of the test) over stdio."""
+    if request.param == "memory":
+        async with connect(sandbox.settings()) as connected:
+            yield connected
+        return
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "tavus_mcp"],
+        env={"TAVUS_API_KEY": SANDBOX_API_KEY, "TAVUS_API_BASE_URL": sandbox.base_url, "TAVUS_LOG_LEVEL": "WARNING"},
+    )
+    async with Client(server, read_timeout_seconds=30) as connected:
+        yield connected

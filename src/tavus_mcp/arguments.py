@@ -166,6 +166,8 @@ def _describe(model: type[BaseModel], error: Any) -> str:
         message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
         return f"{where}: {message}"
 
+    if kind == "missing":
+        return f"{where}: is required"
     expected = _EXPECTED.get(kind)
     if expected:
         return f"{where}: {expected}, got {_shown(value)}"
@@ -173,6 +175,10 @@ def _describe(model: type[BaseModel], error: Any) -> str:
         return f"{where}: {error['msg'].replace('Input should be', 'must be')}; got {_shown(value)}"
     if kind == "greater_than_equal":
         return f"{where}: must be at least {error['ctx']['ge']}, got {_shown(value)}"
+    if kind == "less_than_equal":
+        return f"{where}: must be at most {error['ctx']['le']}, got {_shown(value)}"
+    if kind == "string_too_long":
+        return f"{where}: must be at most {error['ctx']['max_length']} characters long"
     if kind == "string_too_short":
         return f"{where}: must not be empty; leave the field out instead"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -190,7 +196,6 @@ _EXPECTED = {
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",
     "list_type": 'must be a list of strings, such as ["sales"]',
-    "missing": "is required",
 }
 
 

@@ -68,6 +68,10 @@ def _configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    if level != "DEBUG":
+        # One line per tool call is ours to log; the HTTP library's per-request lines only repeat it.
+        for noisy in ("httpx2", "httpcore2"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -91,7 +91,7 @@ def _stock_replicas() -> list[dict[str, Any]]:
          "training_progress": "100/100", "thumbnail_video_url": None, "created_at": created},
         {"replica_id": "r4c41453d2", "replica_name": "Hassaan", "replica_type": "user", "status": "completed",
          "training_progress": "100/100", "thumbnail_video_url": None, "created_at": created},
-        {"replica_id": "r9d30b0e55a", "replica_name": "Rose (training)", "replica_type": "user", "status": "started",
+        {"replica_id": "r9d30b0e55a", "replica_name": "Rose", "replica_type": "user", "status": "started",
          "training_progress": "40/100", "thumbnail_video_url": None, "created_at": created},
     ]  # fmt: skip
 
@@ -437,13 +437,12 @@ class TavusEmulator:
             if stored["status"] == "active":
                 stored["status"] = "ended"
                 stored["updated_at"] = _now()
-                stored["events"].append(
-                    _event(
-                        stored["conversation_id"],
-                        "system.shutdown",
-                        {"shutdown_reason": "end_conversation_endpoint_hit"},
-                    )
-                )
+                conversation_id = stored["conversation_id"]
+                shutdown = {"shutdown_reason": "end_conversation_endpoint_hit"}
+                stored["events"].append(_event(conversation_id, "system.shutdown", shutdown))
+                if not any(e["event_type"] == "application.transcription_ready" for e in stored["events"]):
+                    transcript = {"transcript": self._sandbox_transcript(stored)}
+                    stored["events"].append(_event(conversation_id, "application.transcription_ready", transcript))
         return Response(status_code=200)
 
     async def _delete_conversation(self, request: Request, _: Any) -> Response:

@@ -319,9 +319,15 @@ def _page_info(page: int | None, limit: int | None, total: int | None, shown: in
 
 
 def _page_heading(what: str, info: PageInfo, shown: int) -> str:
+    if shown == 0:
+        if info.page == 1:
+            return f"No {what}."
+        total = f"there are {info.total_count} {what} in all" if info.total_count is not None else "no more"
+        return f"Page {info.page} is past the end: {total}."
     if info.total_count is not None:
         pages = max(1, math.ceil(info.total_count / info.limit))
-        return f"{info.total_count} {what} in all; page {info.page} of {pages} shows {shown}:"
+        noun = what.removesuffix("s") if info.total_count == 1 else what
+        return f"{info.total_count} {noun} in all; page {info.page} of {pages} shows {shown}:"
     return f"Page {info.page} shows {shown} {what}:"
 
 
