@@ -204,9 +204,12 @@ async def test_base_url_is_joined_with_the_path(base_url: str, expected_url: str
 
 
 async def test_configured_timeout_applies_to_every_phase() -> None:
+    # The timeout is the whole budget of the call: each phase of an attempt gets what is left of it.
     recorder = Recorder(answer(200, json=CREATED))
     await create(recorder, timeout=7.5)
-    assert recorder.requests[0].extensions["timeout"] == {"connect": 7.5, "read": 7.5, "write": 7.5, "pool": 7.5}
+    phases = recorder.requests[0].extensions["timeout"]
+    assert set(phases) == {"connect", "read", "write", "pool"}
+    assert all(7.0 < seconds <= 7.5 for seconds in phases.values()), phases
 
 
 async def test_redirects_are_not_followed() -> None:

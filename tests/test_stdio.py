@@ -40,8 +40,8 @@ NO_KEY_TEXT = (
     "To try the server without a key, start it with --sandbox."
 )
 NO_KEY_WARNING = (
-    "WARNING tavus_mcp TAVUS_API_KEY is not set: the tools are listed, but every call answers with an error saying "
-    "how to set it. Use --sandbox to try the server without a key."
+    'level=warning logger=tavus_mcp msg="TAVUS_API_KEY is not set: the tools are listed, but every call answers with '
+    'an error saying how to set it. Use --sandbox to try the server without a key."'
 )
 REJECTED_KEY_TEXT = (
     "Tavus rejected the API key (HTTP 401: Invalid access token). The key in TAVUS_API_KEY is wrong, revoked or "
@@ -49,7 +49,10 @@ REJECTED_KEY_TEXT = (
     "server. Nothing was created."
 )
 SANDBOX_LINE = "Sandbox: this conversation exists only in the local Tavus emulator; nobody will join."
-SANDBOX_STARTUP = "INFO tavus_mcp serving against the embedded Tavus sandbox: nothing reaches Tavus, nothing is charged"
+SANDBOX_STARTUP = (
+    'level=info logger=tavus_mcp msg="serving against the embedded Tavus sandbox: nothing reaches Tavus, '
+    'nothing is charged"'
+)
 
 
 @dataclass
@@ -235,7 +238,7 @@ async def test_no_key_still_serves_and_explains(sandbox: Sandbox, server_log: Se
     assert sandbox.emulator.received == []
     log = server_log.text()
     assert NO_KEY_WARNING in log
-    assert "tool_call tool=create_conversation outcome=MissingApiKeyError tavus_status=None" in log
+    assert "msg=tool_call tool=create_conversation outcome=MissingApiKeyError attempts=0 duration_ms=" in log
 
 
 @pytest.mark.stdio
@@ -251,7 +254,10 @@ async def test_wrong_key_is_reported_as_rejected(sandbox: Sandbox, server_log: S
     assert received.body == {"replica_id": REPLICA}
     assert sandbox.emulator.conversations == {}
     log = server_log.text()
-    assert "tool_call tool=create_conversation outcome=AuthenticationError tavus_status=401" in log
+    assert (
+        "msg=tool_call tool=create_conversation outcome=AuthenticationError tavus_status=401 attempts=1 duration_ms="
+        in log
+    )
     assert WRONG_KEY not in log
 
 
@@ -276,8 +282,8 @@ async def test_invalid_arguments_then_keeps_serving(sandbox: Sandbox, server_log
     assert sandbox.creates() == [{"replica_id": REPLICA, "properties": {"max_call_duration": 600}}]
     assert_created(accepted, sandbox, server_log)
     log = server_log.text()
-    assert log.index("tool_call tool=create_conversation outcome=invalid_arguments") < log.index(
-        "tool_call tool=create_conversation outcome=ok"
+    assert log.index("msg=tool_call tool=create_conversation outcome=invalid_arguments attempts=0") < log.index(
+        "msg=tool_call tool=create_conversation outcome=ok tavus_status=200 attempts=1"
     )
 
 
@@ -292,9 +298,9 @@ async def test_key_never_reaches_stderr_or_results(sandbox: Sandbox, server_log:
     assert rejected.is_error
     log = server_log.text()
     # DEBUG really applied, so every library that logs request details had its chance to leak the key.
-    assert " DEBUG httpcore2." in log
-    assert "tool_call tool=create_conversation outcome=ok tavus_status=None duration_ms=" in log
-    assert "tool_call tool=create_conversation outcome=invalid_arguments tavus_status=None duration_ms=" in log
+    assert " level=debug logger=httpcore2." in log
+    assert "msg=tool_call tool=create_conversation outcome=ok tavus_status=200 attempts=1 duration_ms=" in log
+    assert "msg=tool_call tool=create_conversation outcome=invalid_arguments attempts=0 duration_ms=" in log
     assert SANDBOX_API_KEY not in log
     for result in (created, rejected):
         assert SANDBOX_API_KEY not in text_of(result)

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 
 from tavus_mcp import __version__
 from tavus_mcp.config import ConfigError, Settings, parse_timeout
+from tavus_mcp.logs import LEVELS, configure_logging
 
 logger = logging.getLogger("tavus_mcp")
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,25 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(level: str) -> None:
-    # stderr only: under stdio, stdout carries nothing but protocol messages.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    if level != "DEBUG":
-        # One line per tool call is ours to log; the HTTP library's per-request lines only repeat it.
-        for noisy in ("httpx2", "httpcore2"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     level = (args.log_level or os.environ.get("TAVUS_LOG_LEVEL", "") or "INFO").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    if level not in LEVELS:
         _fail(f"TAVUS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got {level!r}")
-    _configure_logging(level)
+    configure_logging(level)
 
     if args.command == "demo":
         from tavus_mcp.demo import run_demo

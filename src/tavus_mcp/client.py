@@ -6,11 +6,17 @@ Every failure leaves this module as a `tavus_mcp.errors.TavusError`; HTTP librar
 from __future__ import annotations
 
 import json
+import logging
+import random
+import time
 from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
+import anyio
 import httpx2
 from pydantic import BaseModel, SecretStr, ValidationError
 
@@ -19,6 +25,8 @@ from tavus_mcp.errors import (
     InvalidResponseError,
     MalformedApiKeyError,
     MissingApiKeyError,
+    RateLimitError,
+    ServerError,
     TavusConnectionError,
     TavusError,
     TavusTimeoutError,
@@ -37,6 +45,8 @@ from tavus_mcp.models import (
     query_params,
 )
 
+logger = logging.getLogger("tavus_mcp.client")
+
 USER_AGENT = f"mcp-server-tavus/{__version__}"
 
 # Bodies are read up to these sizes: a misbehaving gateway cannot make the server hold megabytes per call.
@@ -45,6 +55,25 @@ MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 MAX_ERROR_BODY_BYTES = 64 * 1024
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# Retries: exponential backoff with jitter, a cap on how long a Retry-After may make a call wait.
+BASE_BACKOFF = 0.25
+MAX_BACKOFF = 4.0
+MAX_RETRY_AFTER = 10.0
+RETRIED_STATUSES = frozenset({502, 503, 504})
+
+
+@dataclass
+class RequestStats:
+    """What the requests of one tool call did, for its log line: the last HTTP status and how many attempts."""
+
+    status: int | None = None
+    attempts: int = 0
+
+
+# Set by the caller around a unit of work (one tool call); each request updates it. Per task, so concurrent
+# calls never see each other's numbers.
+request_stats: ContextVar[RequestStats | None] = ContextVar("tavus_request_stats", default=None)
 
 DEFAULT_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=60)
 
@@ -61,9 +90,14 @@ class TavusClient:
         api_key: SecretStr | None,
         base_url: str,
         timeout: float,
+        connect_timeout: float = 10.0,
+        max_retries: int = 2,
         transport: httpx2.AsyncBaseTransport | None = None,
         limits: httpx2.Limits = DEFAULT_LIMITS,
     ) -> None:
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.max_retries = max_retries
         self._has_key = api_key is not None
         # Kept only to scrub it from error bodies that echo it back.
         self._key = api_key.get_secret_value() if api_key is not None else ""
@@ -75,7 +109,7 @@ class TavusClient:
         self._http = httpx2.AsyncClient(
             base_url=self.base_url,
             headers=headers,
-            timeout=httpx2.Timeout(timeout),
+            timeout=httpx2.Timeout(timeout, connect=min(connect_timeout, timeout)),
             limits=limits,
             transport=transport,
             follow_redirects=False,
@@ -99,7 +133,7 @@ class TavusClient:
 
     async def create_conversation(self, body: Mapping[str, Any]) -> Conversation:
         """POST /v2/conversations. `body` holds only the fields to send, already validated."""
-        data = await self._request("POST", "/v2/conversations", json_body=dict(body))
+        data = await self._request("POST", "/v2/conversations", json_body=dict(body), idempotent=False)
         return _parse(Conversation, data, "POST /v2/conversations")
 
     async def get_conversation(self, request: GetConversationRequest) -> ConversationDetails:
@@ -145,19 +179,60 @@ class TavusClient:
         *,
         json_body: Any = None,
         params: Mapping[str, str | int] | None = None,
+        idempotent: bool = True,
     ) -> Any:
-        """Send one request; the parsed JSON answer (None for an empty one), or a TavusError."""
+        """Send one request, retrying what is safe to retry, within `timeout` in all; the parsed JSON answer.
+
+        A request that is not idempotent (creating a conversation) is repeated only when it certainly did not
+        reach Tavus: the connection was never made, or Tavus answered 429. Anything else could mean Tavus acted.
+        """
         if not self._has_key:
             raise MissingApiKeyError()
         if not self._key_is_sendable:
             raise MalformedApiKeyError()
+        deadline = time.monotonic() + self.timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            stats = request_stats.get()
+            if stats is not None:
+                stats.attempts += 1
+            remaining = deadline - time.monotonic()
+            try:
+                return await self._attempt(method, path, json_body, params, remaining)
+            except TavusError as error:
+                wait = _retry_delay(error, attempt, idempotent=idempotent)
+                if wait is None or attempt > self.max_retries or wait >= deadline - time.monotonic() - 0.05:
+                    raise
+                logger.info(
+                    "retrying %s %s in %.2f s after %s (attempt %d of %d)",
+                    method,
+                    path,
+                    wait,
+                    type(error).__name__,
+                    attempt,
+                    self.max_retries + 1,
+                )
+                await anyio.sleep(wait)
+
+    async def _attempt(
+        self, method: str, path: str, json_body: Any, params: Mapping[str, str | int] | None, budget: float
+    ) -> Any:
         where = f"{method} {path}"
+        timeout = httpx2.Timeout(budget, connect=min(self.connect_timeout, budget))
         try:
-            async with self._http.stream(method, path, json=json_body, params=params) as response:
-                limit = MAX_ERROR_BODY_BYTES if response.status_code >= 300 else MAX_RESPONSE_BYTES
-                raw, complete = await _read_capped(response, limit)
+            # fail_after bounds the whole exchange: a Tavus that trickles bytes cannot stretch a call past its budget.
+            with anyio.fail_after(budget):
+                async with self._http.stream(method, path, json=json_body, params=params, timeout=timeout) as response:
+                    stats = request_stats.get()
+                    if stats is not None:
+                        stats.status = response.status_code
+                    limit = MAX_ERROR_BODY_BYTES if response.status_code >= 300 else MAX_RESPONSE_BYTES
+                    raw, complete = await _read_capped(response, limit)
         except httpx2.HTTPError as exc:
             failure: TavusError | None = self._translate(exc, where)
+        except TimeoutError:
+            failure = TavusTimeoutError(f"Tavus did not answer {where} within the timeout", may_have_reached_tavus=True)
         else:
             failure = None
         if failure is not None:
@@ -208,6 +283,21 @@ class TavusClient:
         return TavusConnectionError(
             f"the connection to Tavus broke during {where} ({kind})", may_have_reached_tavus=True
         )
+
+
+def _retry_delay(error: TavusError, attempt: int, *, idempotent: bool) -> float | None:
+    """How long to wait before repeating a failed request, or None when it must not be repeated."""
+    if isinstance(error, RateLimitError):
+        # Tavus refused before acting, so even a create is safe to repeat; honour its Retry-After, within reason.
+        if error.retry_after is not None:
+            return min(error.retry_after, MAX_RETRY_AFTER)
+    elif isinstance(error, TavusConnectionError):
+        if not idempotent and error.may_have_reached_tavus:
+            return None
+    elif not (isinstance(error, ServerError) and idempotent and error.status_code in RETRIED_STATUSES):
+        return None
+    backoff: float = min(MAX_BACKOFF, BASE_BACKOFF * 2.0 ** (attempt - 1))
+    return backoff * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
 
 
 async def _read_capped(response: httpx2.Response, limit: int) -> tuple[bytes, bool]:

@@ -14,6 +14,8 @@ from tavus_mcp.client import is_sendable_key
 
 DEFAULT_BASE_URL = "https://tavusapi.com"
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_MAX_RETRIES = 2
 
 
 class ConfigError(ValueError):
@@ -29,7 +31,15 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     default_replica_id: str | None = None
     default_persona_id: str | None = None
+    # The whole time a tool call may wait for Tavus, retries included: a hanging Tavus never holds a call longer.
     timeout: float = DEFAULT_TIMEOUT
+    # How long to wait for a connection to Tavus (within `timeout`).
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    # Further attempts for a request that failed in a way that is safe to repeat.
+    max_retries: int = DEFAULT_MAX_RETRIES
+    # Guardrails for whoever runs the server: every create in test mode (no charge), and a cap on call length.
+    force_test_mode: bool = False
+    max_call_duration: int | None = None
     # Serve against the embedded emulator instead of Tavus: no key, no network, nothing charged.
     sandbox: bool = False
 
@@ -43,12 +53,22 @@ class Settings:
 
         key = get("TAVUS_API_KEY")
         timeout = get("TAVUS_TIMEOUT")
+        connect_timeout = get("TAVUS_CONNECT_TIMEOUT")
+        retries = get("TAVUS_MAX_RETRIES")
+        cap = get("TAVUS_MAX_CALL_DURATION")
+        test_mode = get("TAVUS_TEST_MODE")
         settings = cls(
             api_key=SecretStr(key) if key else None,
             base_url=get("TAVUS_API_BASE_URL") or DEFAULT_BASE_URL,
             default_replica_id=get("TAVUS_DEFAULT_REPLICA_ID"),
             default_persona_id=get("TAVUS_DEFAULT_PERSONA_ID"),
             timeout=parse_timeout(timeout, "TAVUS_TIMEOUT") if timeout else DEFAULT_TIMEOUT,
+            connect_timeout=(
+                parse_timeout(connect_timeout, "TAVUS_CONNECT_TIMEOUT") if connect_timeout else DEFAULT_CONNECT_TIMEOUT
+            ),
+            max_retries=parse_count(retries, "TAVUS_MAX_RETRIES", low=0, high=10) if retries else DEFAULT_MAX_RETRIES,
+            force_test_mode=parse_flag(test_mode, "TAVUS_TEST_MODE") if test_mode else False,
+            max_call_duration=parse_count(cap, "TAVUS_MAX_CALL_DURATION", low=1, high=86_400) if cap else None,
         )
         settings = replace(settings, **{name: value for name, value in overrides.items() if value is not None})
         return settings.validated()
@@ -74,7 +94,37 @@ class Settings:
             )
         if not 0 < self.timeout < math.inf:
             raise ConfigError(f"TAVUS_TIMEOUT (--timeout) must be a number of seconds above 0, got {self.timeout!r}")
+        if not 0 < self.connect_timeout < math.inf:
+            raise ConfigError(
+                f"TAVUS_CONNECT_TIMEOUT must be a number of seconds above 0, got {self.connect_timeout!r}"
+            )
+        if not 0 <= self.max_retries <= 10:
+            raise ConfigError(f"TAVUS_MAX_RETRIES must be a whole number from 0 to 10, got {self.max_retries!r}")
+        if self.max_call_duration is not None and not 1 <= self.max_call_duration <= 86_400:
+            raise ConfigError(
+                "TAVUS_MAX_CALL_DURATION (--max-call-duration) must be a whole number of seconds from 1 to 86400, "
+                f"got {self.max_call_duration!r}"
+            )
         return replace(self, base_url=self.base_url.rstrip("/"))
+
+
+def parse_flag(value: str, setting: str) -> bool:
+    lowered = value.strip().casefold()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{setting} must be 1 or 0 (true or false); got {value!r}")
+
+
+def parse_count(value: str, setting: str, *, low: int, high: int) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise ConfigError(f"{setting} must be a whole number from {low} to {high}; got {value!r}")
+    return number
 
 
 def parse_timeout(value: str, setting: str) -> float:

@@ -6,6 +6,7 @@ This is the only module that imports the SDK's server side. Errors are translate
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,6 +16,8 @@ from typing import Annotated, Any
 
 import httpx2
 from mcp.server import MCPServer
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
@@ -23,7 +26,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from tavus_mcp import __version__, tools
 from tavus_mcp.arguments import InvalidArguments, parse_arguments, tool_schema
-from tavus_mcp.client import TavusClient
+from tavus_mcp.client import RequestStats, TavusClient, request_stats
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import TavusError
 from tavus_mcp.models import (
@@ -77,7 +80,9 @@ class ApiTool(Tool):
     async def run(self, arguments: dict[str, Any], context: Context[Any], convert_result: bool = False) -> Any:
         state: AppState = context.request_context.lifespan_context
         started = time.perf_counter()
-        outcome, status = "ok", None
+        outcome = "ok"
+        stats = RequestStats()
+        token = request_stats.set(stats)
         try:
             validated = parse_arguments(self.input_model, arguments, tool=self.name)
             output = await self.handler(state, validated)
@@ -89,7 +94,6 @@ class ApiTool(Tool):
             return _error(str(exc))
         except TavusError as exc:
             outcome = type(exc).__name__
-            status = getattr(exc, "status_code", None)
             conversation_id = arguments.get("conversation_id") if isinstance(arguments, dict) else None
             return _error(
                 tools.describe_tavus_error(
@@ -100,13 +104,17 @@ class ApiTool(Tool):
                 )
             )
         finally:
+            request_stats.reset(token)
             # Tool name and outcome only: argument values (context, greetings) may be personal.
             logger.info(
-                "tool_call tool=%s outcome=%s tavus_status=%s duration_ms=%.1f",
-                self.name,
-                outcome,
-                status,
-                (time.perf_counter() - started) * 1000,
+                "tool_call",
+                extra={
+                    "tool": self.name,
+                    "outcome": outcome,
+                    "tavus_status": stats.status,
+                    "attempts": stats.attempts,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
             )
 
 
@@ -298,26 +306,35 @@ def review_call(
 # The server
 
 
-def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> MCPServer[AppState]:
-    """The MCP server for these settings. `transport` replaces the network (tests, the in-process sandbox)."""
+def build_server(
+    settings: Settings,
+    *,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    token_verifier: TokenVerifier | None = None,
+    auth: AuthSettings | None = None,
+) -> MCPServer[AppState]:
+    """The MCP server for these settings. `transport` replaces the network (tests, the in-process sandbox).
+
+    `token_verifier` and `auth` (together or not at all) make the HTTP transport require a bearer token.
+    """
     if settings.sandbox:
         from tavus_mcp.sandbox import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
 
         # One emulator for the server's life, so every connection sees the same conversations.
         transport = httpx2.ASGITransport(app=TavusEmulator().app)
-        settings = Settings(
-            api_key=SecretStr(SANDBOX_API_KEY),
-            base_url=IN_PROCESS_BASE_URL,
-            default_replica_id=settings.default_replica_id,
-            default_persona_id=settings.default_persona_id,
-            timeout=settings.timeout,
-            sandbox=True,
+        settings = dataclasses.replace(
+            settings, api_key=SecretStr(SANDBOX_API_KEY), base_url=IN_PROCESS_BASE_URL, sandbox=True
         )
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         async with TavusClient(
-            api_key=settings.api_key, base_url=settings.base_url, timeout=settings.timeout, transport=transport
+            api_key=settings.api_key,
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            connect_timeout=settings.connect_timeout,
+            max_retries=settings.max_retries,
+            transport=transport,
         ) as tavus:
             yield AppState(settings=settings, tavus=tavus)
 
@@ -328,6 +345,8 @@ def build_server(settings: Settings, *, transport: httpx2.AsyncBaseTransport | N
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         tools=[spec.build() for spec in TOOLS],
+        token_verifier=token_verifier,
+        auth=auth,
     )
     server.prompt(name="practice_call", title="Practice call")(practice_call)
     server.prompt(name="review_call", title="Review a call")(review_call)

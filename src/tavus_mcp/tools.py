@@ -37,6 +37,7 @@ from tavus_mcp.errors import (
 from tavus_mcp.models import (
     Conversation,
     ConversationDetails,
+    ConversationProperties,
     CreateConversationRequest,
     DeleteConversationRequest,
     EndConversationRequest,
@@ -145,6 +146,7 @@ async def create_conversation(state: AppState, request: CreateConversationReques
                 ],
             )
         )
+    request = _apply_guardrails(request, settings)
     try:
         conversation = await state.tavus.create_conversation(request.to_body())
     except ConcurrencyLimitError as exc:
@@ -157,6 +159,30 @@ async def create_conversation(state: AppState, request: CreateConversationReques
     return ToolOutput(
         _created_text(conversation, join_url, test_mode=request.test_mode is True, settings=settings), structured
     )
+
+
+def _apply_guardrails(request: CreateConversationRequest, settings: Settings) -> CreateConversationRequest:
+    """The operator's limits: forced test mode, and a cap on max_call_duration (given to calls without one)."""
+    updates: dict[str, Any] = {}
+    if settings.force_test_mode:
+        updates["test_mode"] = True
+    cap = settings.max_call_duration
+    if cap is not None:
+        properties = request.properties or ConversationProperties()
+        asked = properties.max_call_duration
+        if asked is not None and asked > cap:
+            raise ToolFailure(
+                invalid_arguments_text(
+                    "create_conversation",
+                    [
+                        f"properties.max_call_duration: {asked} seconds is above this server's cap of {cap} seconds "
+                        f"(TAVUS_MAX_CALL_DURATION). Ask for {cap} or less, or leave it out to get {cap}."
+                    ],
+                )
+            )
+        if asked is None:
+            updates["properties"] = properties.model_copy(update={"max_call_duration": cap})
+    return request.model_copy(update=updates) if updates else request
 
 
 async def _active_conversations_hint(tavus: TavusClient) -> str:
@@ -180,6 +206,11 @@ def _created_text(conversation: Conversation, join_url: str, *, test_mode: bool,
             "Test mode: the conversation was created with status 'ended'. No replica will join and nobody should "
             "use the link; nothing was charged."
         )
+        if settings.force_test_mode:
+            lines.append(
+                "This server runs every conversation in test mode (TAVUS_TEST_MODE): real calls need its operator "
+                "to turn that off."
+            )
     if settings.sandbox:
         lines.append("Sandbox: this conversation exists only in the local Tavus emulator; nobody will join.")
     lines.append(f"Conversation id: {conversation.conversation_id} ({_details(conversation)}).")
