@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from tavus_mcp import __version__
-from tavus_mcp.config import ConfigError, Settings, parse_timeout
+from tavus_mcp.config import ConfigError, Settings, parse_count, parse_timeout
 from tavus_mcp.logs import LEVELS, configure_logging
 
 logger = logging.getLogger("tavus_mcp")
@@ -39,11 +39,56 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--default-persona-id", metavar="ID", help="persona used when a call gives neither replica nor persona"
     )
-    parser.add_argument("--timeout", metavar="SECONDS", help="timeout of each request to Tavus (TAVUS_TIMEOUT)")
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help="longest a tool call waits for Tavus, retries included (TAVUS_TIMEOUT, default 30)",
+    )
+    parser.add_argument(
+        "--connect-timeout", metavar="SECONDS", help="longest wait for a connection (TAVUS_CONNECT_TIMEOUT, default 10)"
+    )
+    parser.add_argument(
+        "--test-mode",
+        action="store_true",
+        help="create every conversation in test mode: nobody joins, nothing is charged (TAVUS_TEST_MODE=1)",
+    )
+    parser.add_argument(
+        "--max-call-duration",
+        metavar="SECONDS",
+        help="cap on properties.max_call_duration, given to calls that set none (TAVUS_MAX_CALL_DURATION)",
+    )
     parser.add_argument(
         "--log-level",
         choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
         help="level of the log lines written to stderr (TAVUS_LOG_LEVEL, default INFO)",
+    )
+    http = parser.add_argument_group(
+        "Streamable HTTP",
+        "Bearer tokens are read only from TAVUS_MCP_AUTH_TOKENS (comma-separated), never from a flag; listening "
+        "beyond loopback requires one.",
+    )
+    http.add_argument(
+        "--transport",
+        choices=["stdio", "http"],
+        default="stdio",
+        help="serve MCP over stdio (the default) or Streamable HTTP at /mcp",
+    )
+    http.add_argument(
+        "--host", dest="http_host", metavar="HOST", help="address to listen on (TAVUS_MCP_HOST, default 127.0.0.1)"
+    )
+    http.add_argument(
+        "--port", dest="http_port", metavar="PORT", help="port to listen on (TAVUS_MCP_PORT, default 8000)"
+    )
+    http.add_argument(
+        "--allowed-hosts",
+        metavar="LIST",
+        help="comma-separated Host header values to accept besides localhost, such as mcp.example.com "
+        "(TAVUS_MCP_ALLOWED_HOSTS)",
+    )
+    http.add_argument(
+        "--allowed-origins",
+        metavar="LIST",
+        help="comma-separated browser origins to accept, such as https://app.example.com (TAVUS_MCP_ALLOWED_ORIGINS)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="serve MCP over stdio (the default)")
@@ -84,6 +129,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             default_replica_id=args.default_replica_id,
             default_persona_id=args.default_persona_id,
             timeout=parse_timeout(args.timeout, "--timeout") if args.timeout is not None else None,
+            connect_timeout=(
+                parse_timeout(args.connect_timeout, "--connect-timeout") if args.connect_timeout is not None else None
+            ),
+            force_test_mode=args.test_mode or None,
+            max_call_duration=(
+                parse_count(args.max_call_duration, "--max-call-duration", low=1, high=86_400)
+                if args.max_call_duration is not None
+                else None
+            ),
             sandbox=args.sandbox or None,
         )
     except ConfigError as exc:
@@ -98,6 +152,21 @@ def main(argv: Sequence[str] | None = None) -> None:
             "TAVUS_API_KEY is not set: the tools are listed, but every call answers with an error saying how to set "
             "it. Use --sandbox to try the server without a key."
         )
+    if args.transport == "http":
+        from tavus_mcp.http import HttpSettings, serve_http
+
+        try:
+            http_settings = HttpSettings.from_env(
+                os.environ,
+                host=args.http_host,
+                port=parse_count(args.http_port, "--port", low=0, high=65535) if args.http_port is not None else None,
+                allowed_hosts=args.allowed_hosts,
+                allowed_origins=args.allowed_origins,
+            )
+        except ConfigError as exc:
+            _fail(str(exc))
+        serve_http(settings, http_settings)
+        return
     server = build_server(settings)
     with contextlib.suppress(KeyboardInterrupt):
         server.run("stdio")

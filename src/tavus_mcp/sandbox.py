@@ -18,7 +18,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +29,7 @@ import anyio
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tavus_mcp.models import MULTILINGUAL, SUPPORTED_LANGUAGES
@@ -171,12 +171,26 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     after_handling: bool = False
+    # Declare a longer body than is sent, then end: the client sees the connection drop mid-answer.
+    cut_short: bool = False
+    # Send the headers at once, then one byte every 0.1 s for `delay` seconds before the body.
+    trickle: bool = False
     method: str | None = None
     path: str | None = None
     times: int = 1
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
+
+
+class _CutShortResponse(Response):
+    """A response that promises more bytes than it sends, so the connection ends mid-answer."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        headers.append((b"content-length", str(len(self.body) + 1024).encode()))
+        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": False})
 
 
 class ApiError(Exception):
@@ -211,6 +225,8 @@ class TavusEmulator:
         self.received: list[ReceivedRequest] = []
         self.schema_violations: list[str] = []
         self.faults: list[Fault] = []
+        # Requests whose client went away while a delayed answer was pending ("METHOD /path").
+        self.abandoned: list[str] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.app = Starlette(
@@ -239,6 +255,7 @@ class TavusEmulator:
             self.received.clear()
             self.schema_violations.clear()
             self.faults.clear()
+            self.abandoned.clear()
             self.api_keys = self._initial_api_keys
             self.credits = None
             self.max_concurrent_conversations = DEFAULT_MAX_CONCURRENT
@@ -287,7 +304,7 @@ class TavusEmulator:
                 )
                 fault = self._take_fault(request.method, request.url.path)
             if fault is not None and not fault.after_handling:
-                return await self._answer_fault(fault)
+                return await self._answer_fault(fault, request)
             if not authorized:
                 response: Response = JSONResponse({"message": "Invalid access token"}, status_code=401)
             elif body_error:
@@ -302,7 +319,7 @@ class TavusEmulator:
                             self.schema_violations.append(f"{request.method} {request.url.path}: {error.violation}")
                     response = JSONResponse(error.body, status_code=error.status)
             if fault is not None:
-                return await self._answer_fault(fault)
+                return await self._answer_fault(fault, request)
             return response
 
         return endpoint
@@ -316,10 +333,32 @@ class TavusEmulator:
                 return fault
         return None
 
-    async def _answer_fault(self, fault: Fault) -> Response:
-        if fault.delay:
-            await anyio.sleep(fault.delay)
-        return Response(fault.body, status_code=fault.status, headers=fault.headers, media_type=fault.content_type)
+    async def _answer_fault(self, fault: Fault, request: Request) -> Response:
+        if fault.trickle:
+            return StreamingResponse(
+                self._trickle(fault, request), status_code=fault.status, media_type=fault.content_type
+            )
+        deadline = time.monotonic() + fault.delay
+        while time.monotonic() < deadline:
+            await anyio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+            if await request.is_disconnected():
+                with self._lock:
+                    self.abandoned.append(f"{request.method} {request.url.path}")
+                return Response(status_code=499)  # nobody is listening any more
+        response_type = _CutShortResponse if fault.cut_short else Response
+        return response_type(fault.body, status_code=fault.status, headers=fault.headers, media_type=fault.content_type)
+
+    async def _trickle(self, fault: Fault, request: Request) -> AsyncIterator[bytes]:
+        deadline = time.monotonic() + fault.delay
+        try:
+            while time.monotonic() < deadline:
+                yield b" "
+                await anyio.sleep(0.1)
+            yield fault.body.encode() if isinstance(fault.body, str) else fault.body
+        except (OSError, anyio.get_cancelled_exc_class()):
+            with self._lock:
+                self.abandoned.append(f"{request.method} {request.url.path}")
+            raise
 
     # Conversations
 
