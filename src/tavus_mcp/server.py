@@ -12,10 +12,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from importlib import resources
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx2
 from mcp.server import MCPServer
+from mcp.server.apps import Apps, ResourceCsp, ResourcePermissions
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
@@ -60,6 +63,11 @@ processed the call.
 If a call fails, the error says whether a conversation may have been created: check before creating another. \
 delete_conversation removes a conversation's record; use it only when the person asks.
 """
+
+# MCP Apps: hosts that support the extension show the call itself, in the chat, instead of a link.
+CONVERSATION_VIEW = "ui://tavus/conversation.html"
+# Where join URLs live: Tavus's rooms are served by Daily. The sandbox's own rooms are added when serving it.
+JOIN_URL_DOMAINS = ["https://tavus.daily.co", "https://*.daily.co"]
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
@@ -131,6 +139,8 @@ class ToolSpec:
     input_model: type[BaseModel]
     output_model: type[BaseModel]
     annotations: ToolAnnotations
+    # The `ui://` resource a host that supports MCP Apps renders for this tool's results.
+    ui_resource: str | None = None
 
     def build(self) -> ApiTool:
         return ApiTool(
@@ -142,6 +152,7 @@ class ToolSpec:
             fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=tool_schema(self.output_model)),
             is_async=True,
             annotations=self.annotations,
+            meta={"ui": {"resourceUri": self.ui_resource}} if self.ui_resource else None,
             input_model=self.input_model,
             handler=self.handler,
         )
@@ -166,6 +177,7 @@ TOOLS = (
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
         ),
+        ui_resource=CONVERSATION_VIEW,
     ),
     ToolSpec(
         name="get_conversation",
@@ -303,6 +315,27 @@ def review_call(
     )
 
 
+def conversation_app(settings: Settings) -> Apps:
+    """The MCP Apps extension serving the conversation view that create_conversation's results open in."""
+    frame_domains = list(JOIN_URL_DOMAINS)
+    if settings.sandbox or not settings.base_url.startswith("https://tavusapi.com"):
+        # The sandbox's rooms are served by the emulator itself, wherever it runs.
+        parts = urlsplit(settings.base_url)
+        frame_domains.append(f"{parts.scheme}://{parts.netloc}")
+    apps = Apps()
+    apps.add_html_resource(
+        CONVERSATION_VIEW,
+        resources.files("tavus_mcp.ui").joinpath("conversation.html").read_text(encoding="utf-8"),
+        name="Tavus conversation",
+        title="Tavus video call",
+        description="The live Tavus video call, embedded in the conversation, with copy-link and End call.",
+        csp=ResourceCsp(frame_domains=frame_domains),
+        permissions=ResourcePermissions(camera={}, microphone={}),
+        prefers_border=False,
+    )
+    return apps
+
+
 # The server
 
 
@@ -345,6 +378,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         tools=[spec.build() for spec in TOOLS],
+        extensions=[conversation_app(settings)],
         token_verifier=token_verifier,
         auth=auth,
     )
