@@ -1,0 +1,747 @@
+"""The server over Streamable HTTP, as a team runs it: real `python -m tavus_mcp --transport http` processes on
+loopback, in front of the Tavus emulator, reached by the SDK's own client in both protocol eras.
+
+The emulator here is this module's own: it is wrapped in a recorder of every request's headers, so that each test
+ends by checking that nothing a client sent (its token, its Authorization header) ever reached Tavus.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult
+from pydantic import SecretStr
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tavus_mcp import __version__
+from tavus_mcp.client import DEFAULT_LIMITS
+from tavus_mcp.config import ConfigError
+from tavus_mcp.http import HttpSettings, StaticTokenVerifier
+from tavus_mcp.sandbox import SANDBOX_API_KEY, Fault, TavusEmulator, serve_on_loopback
+from tests.conftest import text_of
+
+pytestmark = pytest.mark.http
+
+TOKEN = "team-token-4f6c2a9e1b7d3c5a"
+NEW_TOKEN = "team-token-rotated-8e2d6b1f9a3c"
+WRONG_TOKEN = "team-token-wrong-0a1b2c3d4e5f"
+ALL_TOKENS = (TOKEN, NEW_TOKEN, WRONG_TOKEN)
+ALLOWED_HOST = "mcp.example.test"
+ALLOWED_ORIGIN = "https://app.example.test"
+REPLICA = "rfe12d8b9597"
+UNAUTHORIZED = {"error": "invalid_token", "error_description": "Authentication required"}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+
+# Bounds every async test; starting a server process takes about a second.
+TEST_TIMEOUT = 60.0
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 15.0
+READ_TIMEOUT = 30.0
+
+Mode = Literal["legacy", "auto"]
+POOL_SIZE = DEFAULT_LIMITS.max_connections or 0
+PROTOCOL = {"legacy": "2025-11-25", "auto": "2026-07-28"}
+
+
+# The emulator, observed
+
+
+@dataclass
+class TavusTraffic:
+    """What reached the emulator: each request's headers, and the most requests it was handling at once."""
+
+    headers: list[dict[str, str]] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    # Added to every answer, so that concurrent requests overlap at the emulator.
+    delay: float = 0.0
+
+    def reset(self) -> None:
+        self.headers.clear()
+        self.in_flight = self.max_in_flight = 0
+        self.delay = 0.0
+
+
+class ObserveRequests:
+    """ASGI middleware in front of the emulator, recording into a `TavusTraffic` (all on the emulator's loop)."""
+
+    def __init__(self, app: ASGIApp, traffic: TavusTraffic) -> None:
+        self.app = app
+        self.traffic = traffic
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        traffic = self.traffic
+        traffic.headers.append({key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]})
+        traffic.in_flight += 1
+        traffic.max_in_flight = max(traffic.max_in_flight, traffic.in_flight)
+        try:
+            if traffic.delay:
+                await anyio.sleep(traffic.delay)
+            await self.app(scope, receive, send)
+        finally:
+            traffic.in_flight -= 1
+
+
+@dataclass
+class Tavus:
+    emulator: TavusEmulator
+    base_url: str
+    traffic: TavusTraffic
+
+    def creates(self) -> list[Any]:
+        return [request.body for request in self.emulator.requests_to("POST", "/v2/conversations")]
+
+
+@pytest.fixture(scope="module")
+def _observed_tavus() -> Iterator[Tavus]:
+    emulator = TavusEmulator()
+    traffic = TavusTraffic()
+    emulator.app.add_middleware(ObserveRequests, traffic=traffic)
+    with serve_on_loopback(emulator) as base_url:
+        yield Tavus(emulator, base_url, traffic)
+
+
+@pytest.fixture
+def tavus(_observed_tavus: Tavus) -> Iterator[Tavus]:
+    _observed_tavus.emulator.reset()
+    _observed_tavus.traffic.reset()
+    yield _observed_tavus
+    assert _observed_tavus.emulator.schema_violations == []
+    # Whatever a client sent, Tavus saw only the server's own key: no Authorization header, no client token.
+    for headers in _observed_tavus.traffic.headers:
+        assert "authorization" not in headers
+        assert headers.get("x-api-key") == SANDBOX_API_KEY
+        assert not any(token in value for value in headers.values() for token in ALL_TOKENS)
+
+
+# Server processes
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/mcp"
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_env(tavus: Tavus, tokens: tuple[str, ...] = (TOKEN,), **extra: str) -> dict[str, str]:
+    """A hand-picked environment: nothing TAVUS_* leaks in from the test runner."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "TAVUS_API_KEY": SANDBOX_API_KEY,
+        "TAVUS_API_BASE_URL": tavus.base_url,
+        "TAVUS_LOG_LEVEL": "INFO",
+        **extra,
+    }
+    if tokens:
+        env["TAVUS_MCP_AUTH_TOKENS"] = ",".join(tokens)
+    return env
+
+
+@contextmanager
+def running_server(log_path: Path, env: dict[str, str], *args: str) -> Iterator[ServerProcess]:
+    """`python -m tavus_mcp --transport http` on a free loopback port, healthy; killed on the way out if need be."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tavus_mcp",
+                "--transport",
+                "http",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *args,
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        server = ServerProcess(process, port, log_path)
+        try:
+            _wait_healthy(server)
+            yield server
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=STOP_TIMEOUT)
+
+
+def _wait_healthy(server: ServerProcess) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if server.process.poll() is not None:
+            raise AssertionError(f"the server exited with {server.process.returncode}:\n{server.log()}")
+        try:
+            if httpx2.get(f"{server.base}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the server did not become healthy within {START_TIMEOUT} s:\n{server.log()}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def team_server(_observed_tavus: Tavus, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the tests that need no special configuration: a token, an allowed host and origin."""
+    env = server_env(_observed_tavus, TAVUS_MCP_ALLOWED_HOSTS=ALLOWED_HOST, TAVUS_MCP_ALLOWED_ORIGINS=ALLOWED_ORIGIN)
+    with running_server(tmp_path_factory.mktemp("team") / "server.log", env) as server:
+        yield server
+
+
+@asynccontextmanager
+async def connect(
+    url: str,
+    *,
+    token: str | None = TOKEN,
+    mode: Mode = "auto",
+    headers: dict[str, str] | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Client]:
+    """An MCP client over Streamable HTTP that sends `token`; its connection pool has room for 300 requests."""
+    sent = dict(headers or {})
+    if token is not None:
+        sent["authorization"] = f"Bearer {token}"
+    http = httpx2.AsyncClient(
+        headers=sent,
+        timeout=httpx2.Timeout(READ_TIMEOUT),
+        limits=httpx2.Limits(max_connections=300, max_keepalive_connections=300),
+        transport=transport,
+    )
+    async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+        yield client
+
+
+async def ok(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    result: CallToolResult = await client.call_tool(tool, arguments)
+    assert not result.is_error, text_of(result)
+    structured: dict[str, Any] | None = result.structured_content
+    assert structured is not None
+    return structured
+
+
+def post(url: str, body: Any = None, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx2.Response:
+    """One raw POST, as a client that is not an MCP SDK would send it."""
+    sent = {"content-type": "application/json", "accept": "application/json, text/event-stream", **(headers or {})}
+    content = kwargs.pop("content", None)
+    if content is None:
+        content = json.dumps(body if body is not None else INITIALIZE).encode()
+    return httpx2.post(url, content=content, headers=sent, timeout=10.0, **kwargs)
+
+
+# Protocol versions, health
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_both_protocol_eras_list_tools_and_create(tavus: Tavus, team_server: ServerProcess, mode: Mode) -> None:
+    with anyio.fail_after(TEST_TIMEOUT):
+        async with connect(team_server.url, mode=mode) as client:
+            assert client.protocol_version == PROTOCOL[mode]
+            tools = (await client.list_tools()).tools
+            created = await ok(client, "create_conversation", {"replica_id": REPLICA, "test_mode": True})
+
+    assert [tool.name for tool in tools] == [
+        "create_conversation",
+        "get_conversation",
+        "list_conversations",
+        "end_conversation",
+        "delete_conversation",
+        "list_replicas",
+        "list_personas",
+    ]
+    assert tavus.creates() == [{"replica_id": REPLICA, "test_mode": True}]
+    assert created["conversation_id"] in tavus.emulator.conversations
+
+
+def test_healthz_needs_no_token_and_tells_no_secret(tavus: Tavus, team_server: ServerProcess) -> None:
+    # A load balancer probes by address, with no token and whatever Host it likes.
+    response = httpx2.get(f"{team_server.base}/healthz", headers={"host": "10.1.2.3:8000"}, timeout=10.0)
+
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json() == {
+        "status": "ok",
+        "version": __version__,
+        "tavus_api_key_configured": True,
+        "sandbox": False,
+    }
+    assert all(secret not in response.text for secret in (*ALL_TOKENS, SANDBOX_API_KEY))
+    assert tavus.emulator.received == []
+
+
+# Authentication
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        f"Bearer {WRONG_TOKEN}",
+        f"Bearer {TOKEN[:-1]}",
+        f"Bearer {TOKEN}x",
+        f"Bearer {TOKEN.upper()}",
+        f"Basic {TOKEN}",
+        TOKEN,
+        "Bearer",
+    ],
+    ids=["missing", "wrong", "prefix", "longer", "other-case", "basic-scheme", "no-scheme", "empty"],
+)
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_requests_without_a_valid_token_get_401_and_learn_nothing(
+    tavus: Tavus, team_server: ServerProcess, authorization: str | None, era: str
+) -> None:
+    headers = {"authorization": authorization} if authorization is not None else {}
+    if era == "modern":
+        headers["mcp-protocol-version"] = "2026-07-28"
+    body = INITIALIZE if era == "legacy" else {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+
+    response = post(team_server.url, body, headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == (
+        'Bearer error="invalid_token", error_description="Authentication required"'
+    )
+    # The same answer whatever was wrong: nothing about the server, its tools or the tokens it knows.
+    assert response.json() == UNAUTHORIZED
+    assert "server" not in response.headers
+    assert "mcp-session-id" not in response.headers
+    assert tavus.emulator.received == []
+
+
+def leaves(error: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
+    return [error]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+@pytest.mark.parametrize("token", [None, WRONG_TOKEN], ids=["no-token", "wrong-token"])
+async def test_sdk_client_without_a_valid_token_cannot_connect(
+    tavus: Tavus, team_server: ServerProcess, mode: Mode, token: str | None
+) -> None:
+    with anyio.fail_after(TEST_TIMEOUT), pytest.raises(BaseException) as refused:
+        async with connect(team_server.url, token=token, mode=mode) as client:
+            await client.list_tools()
+    # The SDK's client reports a 401 that carries no JSON-RPC error as a generic one.
+    assert any(
+        isinstance(leaf, MCPError) and leaf.error.message == "Server returned an error response"
+        for leaf in leaves(refused.value)
+    ), repr(refused.value)
+    assert tavus.emulator.received == []
+
+
+@pytest.mark.anyio
+async def test_rotated_token_old_and_new_both_work_until_the_old_is_removed(tavus: Tavus, tmp_path: Path) -> None:
+    with anyio.fail_after(TEST_TIMEOUT):
+        # Step 1 of a rotation: the new token is added next to the old one, and every instance restarted.
+        with running_server(tmp_path / "both.log", server_env(tavus, (TOKEN, NEW_TOKEN))) as server:
+            for token in (TOKEN, NEW_TOKEN):
+                async with connect(server.url, token=token) as client:
+                    await ok(client, "list_replicas", {})
+            assert post(server.url, headers={"authorization": f"Bearer {WRONG_TOKEN}"}).status_code == 401
+        # Step 2, once every client has the new token: the old one is removed.
+        with running_server(tmp_path / "new.log", server_env(tavus, (NEW_TOKEN,))) as server:
+            async with connect(server.url, token=NEW_TOKEN, mode="legacy") as client:
+                await ok(client, "list_replicas", {})
+            refused = post(server.url, headers={"authorization": f"Bearer {TOKEN}"})
+            assert refused.status_code == 401
+            assert refused.json() == UNAUTHORIZED
+    assert len(tavus.emulator.requests_to("GET", "/v2/replicas")) == 3
+
+
+@pytest.mark.anyio
+async def test_tokens_and_key_never_reach_the_log(tavus: Tavus, tmp_path: Path) -> None:
+    env = server_env(tavus, (TOKEN, NEW_TOKEN), TAVUS_LOG_LEVEL="DEBUG")
+    with anyio.fail_after(TEST_TIMEOUT), running_server(tmp_path / "debug.log", env) as server:
+        async with connect(server.url) as client:
+            await ok(client, "create_conversation", {"replica_id": REPLICA, "test_mode": True})
+        async with connect(server.url, token=NEW_TOKEN, mode="legacy") as client:
+            await ok(client, "list_personas", {})
+        for authorization in (f"Bearer {WRONG_TOKEN}", f"Bearer {TOKEN}{WRONG_TOKEN}", WRONG_TOKEN):
+            assert post(server.url, headers={"authorization": authorization}).status_code == 401
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=STOP_TIMEOUT) == 0
+
+    log = server.log()
+    # DEBUG really applied: the SDK and the HTTP libraries had every chance to print a header.
+    assert "level=debug" in log
+    assert "tool_call" in log
+    for secret in (*ALL_TOKENS, SANDBOX_API_KEY):
+        assert secret not in log
+
+
+# DNS rebinding
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "message"),
+    [
+        ({"host": "attacker.example"}, 421, "Invalid Host header"),
+        ({"host": "attacker.example:8000"}, 421, "Invalid Host header"),
+        ({"host": f"{ALLOWED_HOST}.attacker.example"}, 421, "Invalid Host header"),
+        ({"origin": "http://attacker.example"}, 403, "Invalid Origin header"),
+        ({"origin": f"{ALLOWED_ORIGIN}.attacker.example"}, 403, "Invalid Origin header"),
+        ({"origin": "null"}, 403, "Invalid Origin header"),
+        ({"host": ALLOWED_HOST, "origin": "https://attacker.example"}, 403, "Invalid Origin header"),
+    ],
+    ids=["host", "host-port", "host-suffix", "origin", "origin-suffix", "origin-null", "good-host-bad-origin"],
+)
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+def test_rebinding_is_refused(
+    tavus: Tavus, team_server: ServerProcess, headers: dict[str, str], status: int, message: str, era: str
+) -> None:
+    sent = {**headers, "authorization": f"Bearer {TOKEN}"}
+    if era == "modern":
+        sent["mcp-protocol-version"] = "2026-07-28"
+
+    response = post(team_server.url, headers=sent)
+
+    assert (response.status_code, response.text) == (status, message)
+    assert tavus.emulator.received == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"host": ALLOWED_HOST},
+        {"host": f"{ALLOWED_HOST}:443"},
+        {"host": ALLOWED_HOST, "origin": ALLOWED_ORIGIN},
+        {"origin": "http://localhost:5173"},
+    ],
+    ids=["allowed-host", "allowed-host-port", "allowed-origin", "loopback-origin"],
+)
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_allowed_hosts_and_origins_are_served(
+    tavus: Tavus, team_server: ServerProcess, headers: dict[str, str], mode: Mode
+) -> None:
+    with anyio.fail_after(TEST_TIMEOUT):
+        async with connect(team_server.url, headers=headers, mode=mode) as client:
+            await ok(client, "list_personas", {})
+
+
+# Limits and load
+
+
+def test_oversized_body_gets_413(tavus: Tavus, team_server: ServerProcess) -> None:
+    huge = b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"x": "' + b"a" * (2 * 1024 * 1024) + b'"}}'
+    authorized = {"authorization": f"Bearer {TOKEN}"}
+
+    declared = post(team_server.url, content=huge, headers=authorized)
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(huge), 64 * 1024):
+            yield huge[start : start + 64 * 1024]
+
+    # Without a Content-Length the body is counted as it arrives.
+    streamed = post(team_server.url, content=chunks(), headers=authorized)
+    # Without a token it is refused before a byte of the body is read.
+    anonymous = post(team_server.url, content=huge)
+
+    assert (declared.status_code, declared.text) == (413, "Request body too large")
+    assert (streamed.status_code, streamed.text) == (413, "Request body too large")
+    assert anonymous.status_code == 401
+    assert tavus.emulator.received == []
+
+
+@pytest.mark.anyio
+async def test_200_concurrent_tool_calls_share_one_bounded_pool(tavus: Tavus, team_server: ServerProcess) -> None:
+    tavus.traffic.delay = 1.0  # every Tavus answer takes a while, so the calls really overlap
+    results: list[dict[str, Any]] = []
+
+    async def create(client: Client, number: int) -> None:
+        arguments = {"replica_id": REPLICA, "test_mode": True, "conversation_name": f"Load {number}"}
+        results.append(await ok(client, "create_conversation", arguments))
+
+    with anyio.fail_after(TEST_TIMEOUT):
+        async with (
+            connect(team_server.url, mode="auto") as modern,
+            connect(team_server.url, mode="legacy") as legacy,
+            anyio.create_task_group() as group,
+        ):
+            for number in range(200):
+                group.start_soon(create, modern if number % 2 else legacy, number)
+
+    assert len(results) == 200
+    assert len({result["conversation_id"] for result in results}) == 200
+    assert sorted(body["conversation_name"] for body in tavus.creates()) == sorted(f"Load {n}" for n in range(200))
+    # One pool of at most 100 connections to Tavus, shared by every request: the server held 200 calls at once,
+    # Tavus saw them 100 at a time (a client per request, or per session, would have sent all 200 at once).
+    assert 0.8 * POOL_SIZE <= tavus.traffic.max_in_flight <= POOL_SIZE
+
+
+# Scaling out
+
+
+class Balancer(httpx2.AsyncBaseTransport):
+    """A load balancer in the client: creates go to one instance, every other request to the other."""
+
+    def __init__(self, create_port: int, other_port: int) -> None:
+        self._inner = httpx2.AsyncHTTPTransport()
+        self._create_port = create_port
+        self._other_port = other_port
+        self.routed: list[tuple[int, str]] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = await request.aread()
+        message = json.loads(body) if body else {}
+        is_create = (
+            isinstance(message, dict)
+            and message.get("method") == "tools/call"
+            and message.get("params", {}).get("name") == "create_conversation"
+        )
+        port = self._create_port if is_create else self._other_port
+        self.routed.append((port, message.get("method", request.method) if isinstance(message, dict) else "batch"))
+        request.url = request.url.copy_with(port=port)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_two_instances_serve_one_client(tavus: Tavus, tmp_path: Path, mode: Mode) -> None:
+    env = server_env(tavus)
+    with (
+        anyio.fail_after(TEST_TIMEOUT),
+        running_server(tmp_path / "a.log", env) as first,
+        running_server(tmp_path / "b.log", env) as second,
+    ):
+        balancer = Balancer(create_port=first.port, other_port=second.port)
+        async with connect(first.url, mode=mode, transport=balancer) as client:
+            created = await ok(client, "create_conversation", {"replica_id": REPLICA})
+            conversation_id = created["conversation_id"]
+            got = await ok(client, "get_conversation", {"conversation_id": conversation_id})
+            ended = await ok(client, "end_conversation", {"conversation_id": conversation_id})
+            after = await ok(client, "get_conversation", {"conversation_id": conversation_id})
+
+    assert got["status"] == "active"
+    assert ended["conversation_id"] == conversation_id
+    assert after["status"] == "ended"
+    assert tavus.emulator.conversations[conversation_id]["status"] == "ended"
+    # The handshake (initialize, or discover) went to the second instance; the first saw only the create.
+    assert [method for port, method in balancer.routed if port == first.port] == ["tools/call"]
+    assert [method for port, method in balancer.routed if port == second.port].count("tools/call") == 3
+    for server in (first, second):
+        assert "level=error" not in server.log()
+
+
+# Lifecycle: refusal to start, graceful stop
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--host", "0.0.0.0"], {}),  # noqa: S104 - refused before anything is bound
+        (["--host", "::"], {}),
+        ([], {"TAVUS_MCP_HOST": "0.0.0.0"}),  # noqa: S104
+        (["--host", "192.0.2.10"], {}),
+        (["--host", "mcp.example.test"], {}),
+    ],
+    ids=["all-ipv4", "all-ipv6", "env", "lan-address", "host-name"],
+)
+def test_listening_beyond_loopback_without_a_token_refuses_to_start(
+    tavus: Tavus, args: list[str], env: dict[str, str]
+) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port()), *args],
+        env=server_env(tavus, tokens=(), **env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert completed.returncode == 2, completed.stderr
+    message = completed.stderr.strip().splitlines()[-1]
+    assert message.startswith("mcp-server-tavus: refusing to listen on ")
+    assert "without authentication: anyone who can reach the port could start billed Tavus conversations" in message
+    assert "Set TAVUS_MCP_AUTH_TOKENS to one or more secret tokens" in message
+    assert "or listen on 127.0.0.1 only (--host 127.0.0.1)" in message
+    assert "Uvicorn running" not in completed.stderr
+
+
+def test_a_weak_token_refuses_to_start_without_repeating_it(tavus: Tavus) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port())],
+        env=server_env(tavus, tokens=(TOKEN, "hunter2")),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert completed.returncode == 2
+    assert "token 2 in TAVUS_MCP_AUTH_TOKENS is shorter than 16 characters" in completed.stderr
+    assert "hunter2" not in completed.stderr
+    assert TOKEN not in completed.stderr
+
+
+@pytest.mark.anyio
+async def test_sigterm_lets_the_call_in_flight_finish_and_exits_0(tavus: Tavus, tmp_path: Path) -> None:
+    with anyio.fail_after(TEST_TIMEOUT), running_server(tmp_path / "stop.log", server_env(tavus)) as server:
+        async with connect(server.url) as client:
+            created = await ok(client, "create_conversation", {"replica_id": REPLICA})
+            conversation_id = created["conversation_id"]
+            end_path = f"/v2/conversations/{conversation_id}/end"
+            # Tavus ends the conversation, then takes 2 s to answer.
+            tavus.emulator.faults.append(Fault(status=200, delay=2, after_handling=True, path=end_path))
+
+            outcome: list[CallToolResult] = []
+
+            async def end() -> None:
+                outcome.append(await client.call_tool("end_conversation", {"conversation_id": conversation_id}))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(end)
+                while not tavus.emulator.requests_to("POST", end_path):  # noqa: ASYNC110 - another thread's list
+                    await anyio.sleep(0.01)
+                server.process.send_signal(signal.SIGTERM)
+                await anyio.sleep(0.5)
+                # Stopped accepting: a new connection is refused while the call is still in flight.
+                assert not outcome
+                async with httpx2.AsyncClient(timeout=2.0) as fresh:
+                    with pytest.raises(httpx2.ConnectError):
+                        await fresh.get(f"{server.base}/healthz")
+
+        returncode = await anyio.to_thread.run_sync(lambda: server.process.wait(timeout=STOP_TIMEOUT))
+
+    [result] = outcome
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    assert result.structured_content["conversation_id"] == conversation_id
+    assert returncode == 0, server.log()
+    log = server.log()
+    assert "Shutting down" in log
+    assert "timeout graceful shutdown exceeded" not in log
+    assert "level=error" not in log
+
+
+# Settings, without a network
+
+
+def test_settings_from_environment_and_flags() -> None:
+    environ = {
+        "TAVUS_MCP_HOST": "0.0.0.0",  # noqa: S104 - parsed, never bound
+        "TAVUS_MCP_PORT": "9000",
+        "TAVUS_MCP_AUTH_TOKENS": f" {TOKEN} ,, {NEW_TOKEN} ",
+        "TAVUS_MCP_ALLOWED_HOSTS": "MCP.example.test, mcp.example.test:8443",
+        "TAVUS_MCP_ALLOWED_ORIGINS": "https://app.example.test",
+        "TAVUS_MCP_MAX_BODY_BYTES": "65536",
+        "TAVUS_MCP_SHUTDOWN_TIMEOUT": "10",
+    }
+    settings = HttpSettings.from_env(environ)
+
+    assert (settings.host, settings.port, settings.max_body_bytes, settings.shutdown_timeout) == (
+        "0.0.0.0",  # noqa: S104
+        9000,
+        65536,
+        10,
+    )
+    assert [token.get_secret_value() for token in settings.auth_tokens] == [TOKEN, NEW_TOKEN]
+    assert TOKEN not in repr(settings)
+    security = settings.transport_security()
+    assert security.enable_dns_rebinding_protection
+    assert {"mcp.example.test", "mcp.example.test:*", "mcp.example.test:8443", "localhost:*"} <= set(
+        security.allowed_hosts
+    )
+    assert "0.0.0.0:*" not in security.allowed_hosts
+    assert "https://app.example.test" in security.allowed_origins
+
+    flagged = HttpSettings.from_env(environ, host="127.0.0.1", port=8001, allowed_hosts="", allowed_origins="")
+    assert (flagged.host, flagged.port, flagged.allowed_hosts, flagged.allowed_origins) == ("127.0.0.1", 8001, (), ())
+    assert HttpSettings.from_env({}) == HttpSettings()
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"TAVUS_MCP_PORT": "http"}, "TAVUS_MCP_PORT (--port) must be a whole number"),
+        ({"TAVUS_MCP_PORT": "70000"}, "TAVUS_MCP_PORT (--port) must be a port number from 0 to 65535"),
+        ({"TAVUS_MCP_AUTH_TOKENS": "has a space in it, ok"}, "token 1 in TAVUS_MCP_AUTH_TOKENS has a character"),
+        ({"TAVUS_MCP_ALLOWED_HOSTS": "https://mcp.example.test"}, "(not URLs); got 'https://mcp.example.test'"),
+        ({"TAVUS_MCP_ALLOWED_ORIGINS": "app.example.test"}, "TAVUS_MCP_ALLOWED_ORIGINS (--allowed-origins) takes"),
+        ({"TAVUS_MCP_MAX_BODY_BYTES": "10"}, "TAVUS_MCP_MAX_BODY_BYTES must be a number of bytes of at least 1024"),
+        ({"TAVUS_MCP_SHUTDOWN_TIMEOUT": "0"}, "TAVUS_MCP_SHUTDOWN_TIMEOUT must be a whole number of seconds"),
+        ({"TAVUS_MCP_HOST": "10.0.0.5"}, "refusing to listen on 10.0.0.5 without authentication"),
+    ],
+)
+def test_bad_settings_are_refused_with_the_setting_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        HttpSettings.from_env(environ)
+    assert message in str(refused.value)
+
+
+@pytest.mark.anyio
+async def test_verifier_accepts_each_configured_token_and_nothing_else() -> None:
+    verifier = StaticTokenVerifier([SecretStr(TOKEN), SecretStr(NEW_TOKEN)])
+
+    first = await verifier.verify_token(TOKEN)
+    second = await verifier.verify_token(NEW_TOKEN)
+
+    assert first is not None
+    assert second is not None
+    assert (first.client_id, second.client_id) == ("token-1", "token-2")
+    # The presented token is not kept on what the SDK stores for the request.
+    assert TOKEN not in first.model_dump_json()
+    for wrong in (WRONG_TOKEN, "", TOKEN[:-1], TOKEN + " ", f"Bearer {TOKEN}"):
+        assert await verifier.verify_token(wrong) is None
+    assert TOKEN not in repr(verifier)
