@@ -63,7 +63,11 @@ def test_demo() -> None:
         "persona_id",
         "created_at",
         "join_url",
+        "notes",
     }
+    assert structured["notes"] == [
+        "Sandbox: this conversation exists only in the local Tavus emulator; nobody will join."
+    ]
     assert structured["conversation_id"] == conversation_id
     assert structured["conversation_url"] == structured["join_url"] == url
     assert structured["conversation_name"] == "Sales practice: price objections"

@@ -57,6 +57,10 @@ async def test_minimal_call(mcp: Client, sandbox: Sandbox) -> None:
         "replica_id": "rfe12d8b9597",
         "created_at": stored["created_at"],
         "join_url": url,
+        "notes": [
+            "The call is billed and holds a concurrency slot until it ends (max_call_duration, everyone leaving, "
+            f"or end_conversation with conversation_id {stored['conversation_id']})."
+        ],
     }
     text = text_of(result)
     assert text.splitlines()[0] == f"Join the video call: {url}"

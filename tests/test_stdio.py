@@ -119,7 +119,19 @@ def assert_created(result: CallToolResult, sandbox: Sandbox, log: ServerLog) -> 
         for key in ("conversation_id", "conversation_url", "conversation_name", "status", "replica_id", "persona_id")
         if stored[key] is not None
     }
-    assert result.structured_content == {**expected, "created_at": stored["created_at"], "join_url": url}
+    note = (
+        "The call is billed and holds a concurrency slot until it ends (max_call_duration, everyone leaving, or "
+        f"end_conversation with conversation_id {stored['conversation_id']})."
+        if stored["status"] == "active"
+        else "Test mode: the conversation was created with status 'ended'. No replica will join and nobody should "
+        "use the link; nothing was charged."
+    )
+    assert result.structured_content == {
+        **expected,
+        "created_at": stored["created_at"],
+        "join_url": url,
+        "notes": [note],
+    }
     return stored
 
 

@@ -102,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox_api.add_argument("--host", default="127.0.0.1")
     sandbox_api.add_argument("--port", type=int, default=8765)
+    sandbox_api.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long before every API answer, as a distant Tavus would (for benchmarks); default 0",
+    )
     return parser
 
 
@@ -119,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "sandbox-api":
         from tavus_mcp.sandbox import serve_forever
 
-        serve_forever(host=args.host, port=args.port)
+        if not 0 <= args.latency < 3600:
+            _fail(f"--latency must be a number of seconds from 0 to 3600; got {args.latency!r}")
+        serve_forever(host=args.host, port=args.port, latency=args.latency)
         return
 
     try:

@@ -155,6 +155,8 @@ class ReceivedRequest:
     body: Any
     authorized: bool
     user_agent: str | None
+    # The client's address ("host:port"): one per connection, so distinct values count the connections used.
+    client: str | None = None
 
 
 @dataclass
@@ -214,8 +216,11 @@ class TavusEmulator:
         api_keys: tuple[str, ...] = (SANDBOX_API_KEY,),
         max_concurrent_conversations: int = DEFAULT_MAX_CONCURRENT,
         credits: int | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.api_keys = api_keys
+        # Seconds added before every API answer, as a distant Tavus would take (benchmarks, load tests).
+        self.latency = latency
         self._initial_api_keys = api_keys
         self.max_concurrent_conversations = max_concurrent_conversations
         self.credits = credits
@@ -243,6 +248,7 @@ class TavusEmulator:
                 Route("/v2/replicas", self._guarded(self._list_replicas), methods=["GET"]),
                 Route("/v2/personas", self._guarded(self._list_personas), methods=["GET"]),
                 Route("/sandbox/rooms/{conversation_id}", self._room_page, methods=["GET"]),
+                Route("/sandbox/stats", self._stats, methods=["GET"]),
             ]
         )
 
@@ -274,6 +280,21 @@ class TavusEmulator:
     def active_conversations(self) -> list[dict[str, Any]]:
         return [c for c in self.conversations.values() if c["status"] == "active"]
 
+    def stats(self) -> dict[str, int]:
+        """Counts of what the emulator received: API requests, distinct client connections, schema violations."""
+        with self._lock:
+            clients = {r.client for r in self.received if r.client is not None}
+            return {
+                "requests": len(self.received),
+                "connections": len(clients),
+                "conversations": len(self.conversations),
+                "schema_violations": len(self.schema_violations),
+            }
+
+    async def _stats(self, _: Request) -> Response:
+        # No key needed: it is the sandbox's own page, and says nothing about any conversation.
+        return JSONResponse(self.stats())
+
     # Request plumbing
 
     def _guarded(
@@ -300,9 +321,12 @@ class TavusEmulator:
                         body=body,
                         authorized=authorized,
                         user_agent=request.headers.get("user-agent"),
+                        client=f"{request.client.host}:{request.client.port}" if request.client else None,
                     )
                 )
                 fault = self._take_fault(request.method, request.url.path)
+            if self.latency > 0:
+                await anyio.sleep(self.latency)
             if fault is not None and not fault.after_handling:
                 return await self._answer_fault(fault, request)
             if not authorized:
@@ -648,11 +672,11 @@ def serve_on_loopback(emulator: TavusEmulator, host: str = "127.0.0.1", port: in
         sock.close()
 
 
-def serve_forever(host: str = "127.0.0.1", port: int = 8765) -> None:
+def serve_forever(host: str = "127.0.0.1", port: int = 8765, *, latency: float = 0.0) -> None:
     """Serve the emulator over HTTP until interrupted (`mcp-server-tavus sandbox-api`)."""
     print(
         f"Tavus API emulator on http://{host}:{port}\n"
         f"Point the server at it with TAVUS_API_BASE_URL=http://{host}:{port} TAVUS_API_KEY={SANDBOX_API_KEY}",
         flush=True,
     )
-    uvicorn.run(TavusEmulator().app, host=host, port=port, log_level="warning")
+    uvicorn.run(TavusEmulator(latency=latency).app, host=host, port=port, log_level="warning")

@@ -82,6 +82,9 @@ class CreatedConversation(Conversation):
     join_url: str = Field(
         description="The link a participant opens: conversation_url, with ?t=<meeting_token> when the room is private."
     )
+    notes: list[str] = Field(
+        description="What to tell the user besides the link: a private link, test mode, the sandbox, billing."
+    )
 
 
 class ConversationReport(ConversationDetails):
@@ -155,10 +158,10 @@ async def create_conversation(state: AppState, request: CreateConversationReques
             + await _active_conversations_hint(state.tavus)
         ) from None
     join_url = conversation.link_with_token() or ""
-    structured = {**_dump(conversation), "join_url": join_url}
-    return ToolOutput(
-        _created_text(conversation, join_url, test_mode=request.test_mode is True, settings=settings), structured
-    )
+    notes = _created_notes(conversation, test_mode=request.test_mode is True, settings=settings)
+    # The notes travel in the structured result too: some frameworks hand a model only structuredContent.
+    structured = {**_dump(conversation), "join_url": join_url, "notes": notes}
+    return ToolOutput(_created_text(conversation, join_url, notes), structured)
 
 
 def _apply_guardrails(request: CreateConversationRequest, settings: Settings) -> CreateConversationRequest:
@@ -195,30 +198,39 @@ async def _active_conversations_hint(tavus: TavusClient) -> str:
     return ""
 
 
-def _created_text(conversation: Conversation, join_url: str, *, test_mode: bool, settings: Settings) -> str:
-    lines = [f"Join the video call: {join_url}" if join_url else "Tavus returned no join URL for this conversation."]
+def _created_notes(conversation: Conversation, *, test_mode: bool, settings: Settings) -> list[str]:
+    """What the user must know about a new conversation besides its link: privacy, test mode, cost."""
+    notes = []
     if conversation.meeting_token:
-        lines.append(
+        notes.append(
             "This link is private: it carries a meeting token (?t=...). Share it only with the person who should join."
         )
     if test_mode or conversation.status == "ended":
-        lines.append(
+        notes.append(
             "Test mode: the conversation was created with status 'ended'. No replica will join and nobody should "
             "use the link; nothing was charged."
         )
         if settings.force_test_mode:
-            lines.append(
+            notes.append(
                 "This server runs every conversation in test mode (TAVUS_TEST_MODE): real calls need its operator "
                 "to turn that off."
             )
     if settings.sandbox:
-        lines.append("Sandbox: this conversation exists only in the local Tavus emulator; nobody will join.")
-    lines.append(f"Conversation id: {conversation.conversation_id} ({_details(conversation)}).")
+        notes.append("Sandbox: this conversation exists only in the local Tavus emulator; nobody will join.")
     if conversation.status == "active" and not settings.sandbox:
-        lines.append(
+        notes.append(
             "The call is billed and holds a concurrency slot until it ends (max_call_duration, everyone leaving, "
             f"or end_conversation with conversation_id {conversation.conversation_id})."
         )
+    return notes
+
+
+def _created_text(conversation: Conversation, join_url: str, notes: list[str]) -> str:
+    lines = [f"Join the video call: {join_url}" if join_url else "Tavus returned no join URL for this conversation."]
+    billing = [note for note in notes if note.startswith("The call is billed")]
+    lines.extend(note for note in notes if note not in billing)
+    lines.append(f"Conversation id: {conversation.conversation_id} ({_details(conversation)}).")
+    lines.extend(billing)
     return "\n".join(lines)
 
 
