@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 
 import pytest
 
 from tavus_mcp import __version__
+from tavus_mcp.sandbox import SANDBOX_API_KEY
+from tests.conftest import Sandbox
 
 TIMEOUT = 60
 
@@ -147,3 +150,64 @@ def test_server_exits_cleanly_when_stdin_closes() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     assert done.stderr == ""
+
+
+# `check`: one call to Tavus, a plain verdict
+
+
+def test_check_without_a_key_says_to_set_it() -> None:
+    done = run_cli("check")
+    assert done.returncode == 1
+    assert done.stdout == (
+        "TAVUS_API_KEY is not set. Set it to your Tavus API key (from the Tavus developer portal) in the environment "
+        'the server runs in, e.g. the "env" block of its entry in claude_desktop_config.json. Or try the server '
+        "without a key: mcp-server-tavus --sandbox.\n"
+    )
+
+
+def test_check_against_the_embedded_sandbox() -> None:
+    done = run_cli("--sandbox", "check")
+    assert (done.returncode, done.stdout) == (
+        0,
+        "ok: the Tavus sandbox (embedded emulator) accepted the key; the account can use 4 replicas.\n",
+    )
+
+
+def test_check_with_a_working_key(sandbox: Sandbox) -> None:
+    done = run_cli("check", env={"TAVUS_API_KEY": SANDBOX_API_KEY, "TAVUS_API_BASE_URL": sandbox.base_url})
+    assert (done.returncode, done.stdout) == (
+        0,
+        f"ok: Tavus at {sandbox.base_url} accepted the key; the account can use 4 replicas.\n",
+    )
+    assert [(r.path, r.query) for r in sandbox.emulator.received] == [("/v2/replicas", {"limit": "1"})]
+    assert done.stderr == ""
+
+
+def test_check_with_a_refused_key(sandbox: Sandbox) -> None:
+    done = run_cli("check", env={"TAVUS_API_KEY": "not-the-key", "TAVUS_API_BASE_URL": sandbox.base_url})
+    assert done.returncode == 1
+    assert done.stdout == (
+        f"Tavus at {sandbox.base_url} refused the key in TAVUS_API_KEY (HTTP 401: Invalid access token). Check "
+        "that it is the whole key, copied from the Tavus developer portal, and that it has not been revoked.\n"
+    )
+    assert "not-the-key" not in done.stdout + done.stderr
+
+
+def test_check_when_tavus_is_unreachable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        base_url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    done = run_cli("check", env={"TAVUS_API_KEY": "some-key", "TAVUS_API_BASE_URL": base_url, "TAVUS_TIMEOUT": "3"})
+    assert done.returncode == 1
+    assert done.stdout == (
+        f"Could not connect to Tavus at {base_url}. Check the network, any proxy or firewall, and TAVUS_API_BASE_URL.\n"
+    )
+
+
+def test_check_with_a_malformed_base_url() -> None:
+    done = run_cli("check", env={"TAVUS_API_KEY": "some-key", "TAVUS_API_BASE_URL": "tavusapi.com"})
+    assert done.returncode == 2
+    assert done.stderr == (
+        "mcp-server-tavus: TAVUS_API_BASE_URL (--api-base-url) must be an absolute http(s) URL such as "
+        "'https://tavusapi.com', got 'tavusapi.com'\n"
+    )

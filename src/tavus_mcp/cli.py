@@ -97,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
         help="run this server over stdio against its embedded Tavus sandbox, as a real MCP client would, and create "
         "a conversation",
     )
+    commands.add_parser(
+        "check",
+        help="call Tavus once with the configured key and say whether it works (exit 0) or what is wrong (exit 1)",
+    )
     sandbox_api = commands.add_parser(
         "sandbox-api", help="serve the Tavus API emulator over HTTP, to point TAVUS_API_BASE_URL at"
     )
@@ -114,7 +118,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    level = (args.log_level or os.environ.get("TAVUS_LOG_LEVEL", "") or "INFO").upper()
+    # `check` speaks to a person on the terminal: only warnings, unless asked for more.
+    default_level = "WARNING" if args.command == "check" else "INFO"
+    level = (args.log_level or os.environ.get("TAVUS_LOG_LEVEL", "") or default_level).upper()
     if level not in LEVELS:
         _fail(f"TAVUS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got {level!r}")
     configure_logging(level)
@@ -151,6 +157,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     except ConfigError as exc:
         _fail(str(exc))
+
+    if args.command == "check":
+        from tavus_mcp.check import run_check
+
+        sys.exit(run_check(settings))
 
     from tavus_mcp.server import build_server
 

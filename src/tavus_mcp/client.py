@@ -21,6 +21,7 @@ import httpx2
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from tavus_mcp import __version__
+from tavus_mcp.config import is_sendable_key
 from tavus_mcp.errors import (
     InvalidResponseError,
     MalformedApiKeyError,
@@ -310,11 +311,6 @@ async def _read_capped(response: httpx2.Response, limit: int) -> tuple[bytes, bo
         if size > limit:
             return b"".join(chunks)[:limit], False
     return b"".join(chunks), True
-
-
-def is_sendable_key(key: str) -> bool:
-    """Whether a key can travel in an HTTP header: printable ASCII, no spaces or line breaks."""
-    return bool(key) and key.isascii() and key.isprintable() and " " not in key
 
 
 def _segment(identifier: str) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import httpx2
 from pydantic import SecretStr
 
-from tavus_mcp.client import is_sendable_key
+if TYPE_CHECKING:
+    from tavus_mcp.client import TavusClient
+
 
 DEFAULT_BASE_URL = "https://tavusapi.com"
 DEFAULT_TIMEOUT = 30.0
@@ -42,6 +45,27 @@ class Settings:
     max_call_duration: int | None = None
     # Serve against the embedded emulator instead of Tavus: no key, no network, nothing charged.
     sandbox: bool = False
+
+    def tavus_client(self, transport: httpx2.AsyncBaseTransport | None = None) -> TavusClient:
+        """A client for Tavus with these settings (one per process: it holds the connection pool)."""
+        from tavus_mcp.client import TavusClient
+
+        return TavusClient(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            max_retries=self.max_retries,
+            transport=transport,
+        )
+
+    def in_sandbox(self) -> tuple[Settings, httpx2.AsyncBaseTransport]:
+        """These settings pointed at a new in-process emulator, and the transport that reaches it."""
+        from tavus_mcp.sandbox import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
+
+        transport = httpx2.ASGITransport(app=TavusEmulator().app)
+        settings = replace(self, api_key=SecretStr(SANDBOX_API_KEY), base_url=IN_PROCESS_BASE_URL, sandbox=True)
+        return settings, transport
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -106,6 +130,11 @@ class Settings:
                 f"got {self.max_call_duration!r}"
             )
         return replace(self, base_url=self.base_url.rstrip("/"))
+
+
+def is_sendable_key(key: str) -> bool:
+    """Whether a key can travel in an HTTP header: printable ASCII, no spaces or line breaks."""
+    return bool(key) and key.isascii() and key.isprintable() and " " not in key
 
 
 def parse_flag(value: str, setting: str) -> bool:

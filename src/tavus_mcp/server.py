@@ -6,7 +6,6 @@ This is the only module that imports the SDK's server side. Errors are translate
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,11 +24,11 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field
 
 from tavus_mcp import __version__, tools
 from tavus_mcp.arguments import InvalidArguments, parse_arguments, tool_schema
-from tavus_mcp.client import RequestStats, TavusClient, request_stats
+from tavus_mcp.client import RequestStats, request_stats
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import TavusError
 from tavus_mcp.models import (
@@ -351,24 +350,12 @@ def build_server(
     `token_verifier` and `auth` (together or not at all) make the HTTP transport require a bearer token.
     """
     if settings.sandbox:
-        from tavus_mcp.sandbox import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
-
         # One emulator for the server's life, so every connection sees the same conversations.
-        transport = httpx2.ASGITransport(app=TavusEmulator().app)
-        settings = dataclasses.replace(
-            settings, api_key=SecretStr(SANDBOX_API_KEY), base_url=IN_PROCESS_BASE_URL, sandbox=True
-        )
+        settings, transport = settings.in_sandbox()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with TavusClient(
-            api_key=settings.api_key,
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            connect_timeout=settings.connect_timeout,
-            max_retries=settings.max_retries,
-            transport=transport,
-        ) as tavus:
+        async with settings.tavus_client(transport) as tavus:
             yield AppState(settings=settings, tavus=tavus)
 
     server: MCPServer[AppState] = MCPServer(

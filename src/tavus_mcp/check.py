@@ -1,0 +1,54 @@
+"""`mcp-server-tavus check`: one call to Tavus with the configured key, and a plain verdict for a person."""
+
+from __future__ import annotations
+
+import anyio
+
+from tavus_mcp.config import Settings
+from tavus_mcp.errors import AuthenticationError, PermissionDeniedError, TavusConnectionError, TavusError
+from tavus_mcp.models import ListReplicasRequest
+from tavus_mcp.tools import describe_tavus_error
+
+SET_KEY = (
+    "TAVUS_API_KEY is not set. Set it to your Tavus API key (from the Tavus developer portal) in the environment "
+    'the server runs in, e.g. the "env" block of its entry in claude_desktop_config.json. Or try the server '
+    "without a key: mcp-server-tavus --sandbox."
+)
+
+
+async def check(settings: Settings) -> tuple[bool, str]:
+    """Whether these settings reach Tavus with a key it accepts, and the sentence that says so."""
+    transport = None
+    if settings.sandbox:
+        settings, transport = settings.in_sandbox()
+    if settings.api_key is None:
+        return False, SET_KEY
+    where = "the Tavus sandbox (embedded emulator)" if settings.sandbox else f"Tavus at {settings.base_url}"
+    async with settings.tavus_client(transport) as tavus:
+        try:
+            page = await tavus.list_replicas(ListReplicasRequest(limit=1))
+        except AuthenticationError as error:
+            return False, (
+                f"{where} refused the key in TAVUS_API_KEY (HTTP 401: {error.message}). Check that it is the whole "
+                "key, copied from the Tavus developer portal, and that it has not been revoked."
+            )
+        except PermissionDeniedError as error:
+            return False, (
+                f"{where} refused access with this key (HTTP 403: {error.message}); keys can be restricted to "
+                "allowed IP addresses: check the key's settings in the Tavus developer portal."
+            )
+        except TavusConnectionError as error:
+            what = (
+                f"{where} did not answer ({error})" if error.may_have_reached_tavus else f"Could not connect to {where}"
+            )
+            return False, f"{what}. Check the network, any proxy or firewall, and TAVUS_API_BASE_URL."
+        except TavusError as error:
+            return False, describe_tavus_error(error, tool="check", settings=settings)
+    count = page.total_count if page.total_count is not None else len(page.data)
+    return True, f"ok: {where} accepted the key; the account can use {count} replica{'s' if count != 1 else ''}."
+
+
+def run_check(settings: Settings) -> int:
+    ok, message = anyio.run(check, settings)
+    print(message)
+    return 0 if ok else 1
