@@ -19,6 +19,16 @@ from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator, serve_on_loopback
 from tavus_mcp.server import build_server
 
 CREATE_PATH = "/v2/conversations"
+# Every tool the server lists, in order.
+TOOL_NAMES = [
+    "create_conversation",
+    "get_conversation",
+    "list_conversations",
+    "end_conversation",
+    "delete_conversation",
+    "list_replicas",
+    "list_personas",
+]
 
 
 @pytest.fixture

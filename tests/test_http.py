@@ -35,7 +35,7 @@ from tavus_mcp.client import DEFAULT_LIMITS
 from tavus_mcp.config import ConfigError
 from tavus_mcp.http import HttpSettings, StaticTokenVerifier
 from tavus_mcp.sandbox import SANDBOX_API_KEY, Fault, TavusEmulator, serve_on_loopback
-from tests.conftest import text_of
+from tests.conftest import TOOL_NAMES, text_of
 
 pytestmark = pytest.mark.http
 
@@ -293,15 +293,7 @@ async def test_both_protocol_eras_list_tools_and_create(tavus: Tavus, team_serve
             tools = (await client.list_tools()).tools
             created = await ok(client, "create_conversation", {"replica_id": REPLICA, "test_mode": True})
 
-    assert [tool.name for tool in tools] == [
-        "create_conversation",
-        "get_conversation",
-        "list_conversations",
-        "end_conversation",
-        "delete_conversation",
-        "list_replicas",
-        "list_personas",
-    ]
+    assert [tool.name for tool in tools] == TOOL_NAMES
     assert tavus.creates() == [{"replica_id": REPLICA, "test_mode": True}]
     assert created["conversation_id"] in tavus.emulator.conversations
 

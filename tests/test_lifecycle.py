@@ -8,20 +8,11 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.conftest import Sandbox, text_of
+from tests.conftest import TOOL_NAMES, Sandbox, text_of
 
 pytestmark = pytest.mark.anyio
 
 R = "rfe12d8b9597"
-TOOLS = [
-    "create_conversation",
-    "get_conversation",
-    "list_conversations",
-    "end_conversation",
-    "delete_conversation",
-    "list_replicas",
-    "list_personas",
-]
 
 
 async def _ok(client: Client, tool: str, arguments: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -49,7 +40,7 @@ async def _create(client: Client, **arguments: Any) -> str:
 
 async def test_every_tool_has_title_description_annotations_and_output_schema(client: Client) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert list(tools) == TOOLS
+    assert list(tools) == TOOL_NAMES
     for tool in tools.values():
         assert tool.title and tool.description and len(tool.description) > 80
         assert tool.annotations is not None and tool.annotations.open_world_hint is True

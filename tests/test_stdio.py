@@ -23,7 +23,7 @@ from mcp_types import CallToolResult, Tool
 
 from tavus_mcp import __version__
 from tavus_mcp.sandbox import SANDBOX_API_KEY
-from tests.conftest import Sandbox, text_of
+from tests.conftest import TOOL_NAMES, Sandbox, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -95,15 +95,7 @@ def loopback_env(sandbox: Sandbox, **extra: str) -> dict[str, str]:
 
 def only_tool(tools: list[Tool]) -> Tool:
     """The create_conversation tool, after checking the server lists exactly its seven tools."""
-    assert [tool.name for tool in tools] == [
-        "create_conversation",
-        "get_conversation",
-        "list_conversations",
-        "end_conversation",
-        "delete_conversation",
-        "list_replicas",
-        "list_personas",
-    ]
+    assert [tool.name for tool in tools] == TOOL_NAMES
     return tools[0]
 
 

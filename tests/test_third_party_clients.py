@@ -36,7 +36,7 @@ import jsonschema
 import pytest
 
 from tavus_mcp.sandbox import SANDBOX_API_KEY
-from tests.conftest import Sandbox
+from tests.conftest import TOOL_NAMES, Sandbox
 
 pytestmark = pytest.mark.clients
 
@@ -58,15 +58,6 @@ CLIENT_TIMEOUT = 120.0
 
 REPLICA = "rfe12d8b9597"
 PERSONA = "p9a95912"
-TOOL_NAMES = [
-    "create_conversation",
-    "get_conversation",
-    "list_conversations",
-    "end_conversation",
-    "delete_conversation",
-    "list_replicas",
-    "list_personas",
-]
 NO_REPLICA_TEXT = (
     "Invalid arguments for create_conversation; nothing was sent to Tavus. Fix these and call it again:\n"
     "- replica_id, persona_id: give at least one."
