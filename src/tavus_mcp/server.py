@@ -329,7 +329,7 @@ def conversation_app(settings: Settings) -> Apps:
         title="Tavus video call",
         description="The live Tavus video call, embedded in the conversation, with copy-link and End call.",
         csp=ResourceCsp(frame_domains=frame_domains),
-        permissions=ResourcePermissions(camera={}, microphone={}),
+        permissions=ResourcePermissions(camera={}, microphone={}, clipboard_write={}),
         prefers_border=False,
     )
     return apps
