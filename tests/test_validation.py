@@ -130,7 +130,18 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "TAVUS_DEFAULT_PERSONA_ID)."
         ],
     ),
-    ("an empty id", {"replica_id": ""}, ["- replica_id: must not be empty; leave the field out instead"]),
+    (
+        "a boolean where a number belongs",
+        {"replica_id": R, "properties": {"max_call_duration": True}},
+        ["- properties.max_call_duration: must be a whole number, not true"],
+    ),
+    ("a blank id", {"replica_id": "   "}, ["- replica_id: must not be empty or blank; leave the field out instead"]),
+    (
+        "a three-letter language code",
+        {"replica_id": R, "properties": {"language": "eng"}},
+        ["- properties.language: 'eng' is a language code; Tavus needs the full language name: give its full English"],
+    ),
+    ("an empty id", {"replica_id": ""}, ["- replica_id: must not be empty or blank; leave the field out instead"]),
     (
         "several wrong types at once, one line each",
         {"replica_id": 5, "test_mode": "maybe", "memory_stores": "anna"},

@@ -84,6 +84,8 @@ def _decode_json_objects(model: type[BaseModel], arguments: dict[str, Any]) -> d
         field = model.model_fields.get(name)
         if field is None or not isinstance(value, str) or not value.lstrip().startswith(("{", "[")):
             continue
+        if not _takes_container(field.annotation):
+            continue  # a text field may well hold text that looks like JSON
         try:
             decoded = json.loads(value)
         except ValueError:
@@ -91,6 +93,16 @@ def _decode_json_objects(model: type[BaseModel], arguments: dict[str, Any]) -> d
         if isinstance(decoded, dict | list):
             arguments[name] = decoded
     return arguments
+
+
+def _takes_container(annotation: Any) -> bool:
+    """Whether a field's type is (or may be) an object or a list."""
+    if _nested_model(annotation) is not None:
+        return True
+    origin = getattr(annotation, "__origin__", None)
+    if origin in (list, dict):
+        return True
+    return any(_takes_container(arg) for arg in getattr(annotation, "__args__", ()))
 
 
 def _model_at(model: type[BaseModel], path: tuple[str | int, ...]) -> type[BaseModel] | None:
@@ -145,6 +157,8 @@ def _describe(model: type[BaseModel], error: Any) -> str:
     loc: tuple[str | int, ...] = tuple(error["loc"])
     kind: str = error["type"]
     where = ".".join(str(part) for part in loc) or "arguments"
+    if len(where) > _MAX_SHOWN_VALUE:
+        where = where[: _MAX_SHOWN_VALUE - 3] + "..."  # an unknown key can be as long as the model likes
     value = error.get("input")
 
     if kind == "extra_forbidden":
@@ -179,8 +193,8 @@ def _describe(model: type[BaseModel], error: Any) -> str:
         return f"{where}: must be at most {error['ctx']['le']}, got {_shown(value)}"
     if kind == "string_too_long":
         return f"{where}: must be at most {error['ctx']['max_length']} characters long"
-    if kind == "string_too_short":
-        return f"{where}: must not be empty; leave the field out instead"
+    if kind in ("string_too_short", "string_pattern_mismatch"):
+        return f"{where}: must not be empty or blank; leave the field out instead"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         container = _model_at(model, loc)
         fields = ", ".join(sorted(container.model_fields)) if container else ""

@@ -7,10 +7,11 @@ fills them in: they are the tools' input schemas as well as their validators. Th
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 # Languages Tavus lists as supported. The list can grow with the voice engines, so a full name that is not here
 # is passed on to Tavus to judge; this list only gives names their canonical spelling.
@@ -37,30 +38,44 @@ LANGUAGE_CODES: dict[str, str] = {
 
 _CANONICAL_LANGUAGE = {name.casefold(): name for name in (*SUPPORTED_LANGUAGES, MULTILINGUAL)}
 
-NonNegativeSeconds = Annotated[int, Field(ge=0, strict=False)]
-NonEmptyString = Annotated[str, Field(min_length=1)]
+
+def _not_a_boolean(value: Any) -> Any:
+    # pydantic would read true as 1: a boolean where a number belongs is a mistake to report, not to convert.
+    if isinstance(value, bool):
+        raise ValueError(f"must be a whole number, not {str(value).lower()}")
+    return value
+
+
+# The bound comes before the validator, so that the JSON schema shows it as `minimum`.
+NonNegativeSeconds = Annotated[int, Field(ge=0), BeforeValidator(_not_a_boolean)]
+# Not blank: a name or id of spaces is as empty to Tavus as no name at all.
+NonEmptyString = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
 RetrievalStrategy = Literal["speed", "quality", "balanced"]
 ConversationStatus = Literal["active", "ended"]
 
 
+# A language code rather than a name: "es", "eng", "pt-BR", "zh_Hant".
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
+
+
 def canonical_language(value: str) -> str:
     """The language as Tavus wants it: a full name (canonical spelling when known) or `multilingual`.
 
-    Raises ValueError, with the full name to use, for a language code such as `es` or `pt-BR`.
+    Raises ValueError, with the full name to use when it is known, for a language code such as `es` or `pt-BR`.
     """
     name = value.strip()
     known = _CANONICAL_LANGUAGE.get(name.casefold())
     if known:
         return known
-    code = name.replace("_", "-").split("-")[0].casefold()
-    if code in LANGUAGE_CODES and (len(name) <= 3 or "-" in name or "_" in name):
-        full = LANGUAGE_CODES[code]
+    if _LANGUAGE_CODE.fullmatch(name):
+        full = LANGUAGE_CODES.get(re.split(r"[-_]", name)[0].casefold())
+        use = f"use {full!r}" if full else "give its full English name, such as 'English' or 'Spanish'"
         raise ValueError(
-            f"{value!r} is a language code; Tavus needs the full language name: use {full!r} "
+            f"{value!r} is a language code; Tavus needs the full language name: {use} "
             f"(or {MULTILINGUAL!r} to detect the speaker's language automatically)"
         )
-    if len(name) < 3 or not all(part.isalpha() for part in name.replace("-", " ").split()):
+    if not all(part.isalpha() for part in name.replace("-", " ").split()) or not name:
         raise ValueError(
             f"{value!r} is not a language name; give the full name, such as 'English' or 'Spanish', "
             f"or {MULTILINGUAL!r} to detect the speaker's language automatically"
@@ -254,9 +269,8 @@ class CreateConversationRequest(_Request):
             "link can join."
         ),
     )
-    max_participants: int | None = Field(
+    max_participants: Annotated[int, Field(ge=2), BeforeValidator(_not_a_boolean)] | None = Field(
         None,
-        ge=2,
         description="Most people allowed in the call, counting the replica as one: a whole number, at least 2.",
     )
     properties: ConversationProperties | None = Field(
@@ -313,8 +327,8 @@ class Conversation(_Response):
 # Other endpoints: query parameters
 
 
-PageLimit = Annotated[int, Field(ge=1, le=100)]
-PageNumber = Annotated[int, Field(ge=1)]
+PageLimit = Annotated[int, Field(ge=1, le=100), BeforeValidator(_not_a_boolean)]
+PageNumber = Annotated[int, Field(ge=1, le=1_000_000_000), BeforeValidator(_not_a_boolean)]
 
 _LIMIT_DESCRIPTION = "How many items per page: a whole number from 1 to 100 (Tavus's default is 10)."
 _PAGE_DESCRIPTION = "Which page to return, from 1 (the default). The answer says how many pages there are."

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import re
 import secrets
 import socket
 import threading
@@ -40,6 +41,7 @@ SANDBOX_API_KEY = "sandbox-key-not-a-real-tavus-key"
 IN_PROCESS_BASE_URL = "https://tavus-sandbox.invalid"
 
 DEFAULT_MAX_CONCURRENT = 3
+MAX_PAGE = 1_000_000_000
 
 # The language list is a fact of the API, shared as data; the rules that use it are the emulator's own.
 _LANGUAGES = {name.casefold() for name in (*SUPPORTED_LANGUAGES, MULTILINGUAL)}
@@ -611,15 +613,20 @@ def _check_create_rules(body: dict[str, Any], properties: dict[str, Any]) -> Non
     if "max_participants" in body and body["max_participants"] < 2:
         raise _bad_request("Invalid max_participants: must be at least 2")
     if "callback_url" in body:
-        parts = urlsplit(body["callback_url"])
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(body["callback_url"])
+            valid = parts.scheme in ("http", "https") and bool(parts.netloc)
+        except ValueError:
+            valid = False
+        if not valid:
             raise _bad_request("Invalid callback_url: must be an absolute http(s) URL")
     for name in _DURATIONS:
         if name in properties and properties[name] < 0:
             raise _bad_request(f"Invalid properties.{name}: must be a non-negative integer")
     language = properties.get("language")
     if language is not None and language.casefold() not in _LANGUAGES:
-        looks_like_code = len(language) <= 3 or "-" in language or "_" in language
+        # "es", "eng", "pt-BR", "zh_Hant": a code where the API wants a full name.
+        looks_like_code = re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", language.strip()) is not None
         raise _bad_request(
             f"Invalid language {language!r}: use the full language name or 'multilingual'", violation=looks_like_code
         )
@@ -642,17 +649,20 @@ def _paging(request: Request) -> tuple[int, int]:
         raw = request.query_params.get(name)
         if raw is None:
             return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        # isascii: str.isdigit() also accepts "²" and other digits int() refuses or reads differently.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not low <= int(raw) <= high:
             raise _bad_request(f"Invalid {name}: must be an integer from {low} to {high}")
         return int(raw)
 
-    return number("limit", 10, 1, 100), number("page", 1, 1, 1_000_000)
+    return number("limit", 10, 1, 100), number("page", 1, 1, MAX_PAGE)
 
 
 @contextmanager
 def serve_on_loopback(emulator: TavusEmulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve the emulator over real HTTP in a background thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, so that asyncio sets TCP_NODELAY on accepted connections: without it, every answer on a kept-alive
+    # connection waits ~40 ms for Nagle's algorithm.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     config = uvicorn.Config(emulator.app, log_level="warning", access_log=False, lifespan="off")

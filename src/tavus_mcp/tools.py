@@ -394,6 +394,11 @@ def describe_tavus_error(
     error: TavusError, *, tool: str, settings: Settings, conversation_id: str | None = None
 ) -> str:
     """The text a model reads when a call to Tavus failed: what happened, and what to do about it."""
+    text = _describe_tavus_error(error, tool=tool, settings=settings, conversation_id=conversation_id)
+    return " ".join(text.split())  # the optional sentences leave no double spaces behind
+
+
+def _describe_tavus_error(error: TavusError, *, tool: str, settings: Settings, conversation_id: str | None) -> str:
     creates = tool == "create_conversation"
     subject = f"conversation {conversation_id}: " if conversation_id else ""
     may_exist = f"The conversation may have been created anyway. {CHECK_ACTIVE}" if creates else "Try again shortly."
@@ -460,14 +465,14 @@ def describe_tavus_error(
         return (
             f"Could not connect to Tavus at {settings.base_url} within {settings.timeout:g} seconds; the request "
             f"never reached Tavus. {not_created} Check the network and TAVUS_API_BASE_URL, then try again."
-        ).replace("  ", " ")
+        )
     if isinstance(error, TavusConnectionError):
         if error.may_have_reached_tavus:
             return f"{subject}The connection to Tavus broke before it answered ({error}). {may_exist}"
         return (
             f"Could not connect to Tavus at {settings.base_url}; the request never reached Tavus. {not_created} "
             "Check the network and TAVUS_API_BASE_URL, then try again."
-        ).replace("  ", " ")
+        )
     if isinstance(error, InvalidResponseError):
         return f"{subject}Tavus answered, but the answer could not be read: {error}. {may_exist}"
     return f"{subject}The call to Tavus failed: {error}. {may_exist}"
