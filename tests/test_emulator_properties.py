@@ -260,9 +260,10 @@ def api_properties(
     plain = st.fixed_dictionaries(
         {},
         optional={
-            "max_call_duration": st.integers(min_value=0),
-            "participant_left_timeout": st.integers(min_value=0),
-            "participant_absent_timeout": st.integers(min_value=0),
+            # The server's bounds: no longer than a day (the emulator itself sets none).
+            "max_call_duration": st.integers(0, 86_400),
+            "participant_left_timeout": st.integers(0, 86_400),
+            "participant_absent_timeout": st.integers(0, 86_400),
             "enable_recording": st.booleans(),
             "enable_closed_captions": st.booleans(),
             "apply_greenscreen": st.booleans(),
@@ -311,7 +312,7 @@ def api_bodies(
             "document_tags": st.lists(nonempty, max_size=3),
             "test_mode": st.booleans(),
             "require_auth": st.booleans(),
-            "max_participants": st.integers(min_value=2),
+            "max_participants": st.integers(2, 1000),
             "properties": api_properties(text, languages),
         },
     )

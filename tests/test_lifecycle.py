@@ -99,7 +99,8 @@ async def test_list_replicas_filters_and_pages(client: Client, sandbox: Sandbox)
     assert text == (
         "2 replicas in all; page 1 of 2 shows 1:\n"
         "- rfe12d8b9597 Anna (system, completed)\n"
-        "More on the next page: call list_replicas with limit=1, replica_type='system', verbose=True, page=2."
+        'More on the next page: call list_replicas with {"limit": 1, "replica_type": "system", "verbose": true, '
+        '"page": 2}.'
     )
     assert structured["next_page"] == 2
     text, _ = await _ok(client, "list_replicas", {"replica_type": "system", "verbose": True, "limit": 1, "page": 2})

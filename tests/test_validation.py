@@ -139,7 +139,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "a three-letter language code",
         {"replica_id": R, "properties": {"language": "eng"}},
-        ["- properties.language: 'eng' is a language code; Tavus needs the full language name: give its full English"],
+        ["- properties.language: 'eng' is a language code; Tavus needs the full language name: use 'English'"],
     ),
     ("an empty id", {"replica_id": ""}, ["- replica_id: must not be empty or blank; leave the field out instead"]),
     (

@@ -66,11 +66,42 @@ def tool_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def parse_arguments(model: type[ModelT], arguments: Mapping[str, Any], *, tool: str) -> ModelT:
     """Validate a tool call's arguments; InvalidArguments with one line per problem if they do not fit."""
+    unsendable = _unencodable_text(arguments)
+    if unsendable:
+        raise InvalidArguments(
+            invalid_arguments_text(
+                tool,
+                [
+                    f"{unsendable}: contains a character that cannot be sent (an unpaired UTF-16 surrogate); "
+                    "remove it or send the text again"
+                ],
+            )
+        )
     try:
         return model.model_validate(_decode_json_objects(model, dict(arguments)))
     except ValidationError as exc:
         problems = [_describe(model, error) for error in exc.errors(include_url=False)]
         raise InvalidArguments(invalid_arguments_text(tool, problems)) from None
+
+
+def _unencodable_text(value: Any, path: str = "") -> str | None:
+    """The path of the first string (key or value) that UTF-8 cannot encode, which no HTTP body can carry."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "arguments"
+        return None
+    items: list[tuple[Any, Any]] = (
+        list(value.items()) if isinstance(value, dict) else list(enumerate(value)) if isinstance(value, list) else []
+    )
+    for key, item in items:
+        here = f"{path}.{key}" if path else str(key)
+        found = _unencodable_text(key, here) if isinstance(key, str) else None
+        found = found or _unencodable_text(item, here)
+        if found:
+            return found.encode("utf-8", "backslashreplace").decode("ascii")
+    return None
 
 
 def invalid_arguments_text(tool: str, problems: list[str]) -> str:
@@ -88,7 +119,7 @@ def _decode_json_objects(model: type[BaseModel], arguments: dict[str, Any]) -> d
             continue  # a text field may well hold text that looks like JSON
         try:
             decoded = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(decoded, dict | list):
             arguments[name] = decoded
@@ -194,6 +225,10 @@ def _describe(model: type[BaseModel], error: Any) -> str:
     if kind == "string_too_long":
         return f"{where}: must be at most {error['ctx']['max_length']} characters long"
     if kind in ("string_too_short", "string_pattern_mismatch"):
+        container = _model_at(model, loc[:-1])
+        field = container.model_fields.get(str(loc[-1])) if container else None
+        if field is not None and field.is_required():
+            return f"{where}: must not be empty or blank"
         return f"{where}: must not be empty or blank; leave the field out instead"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         container = _model_at(model, loc)

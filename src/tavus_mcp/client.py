@@ -255,7 +255,7 @@ class TavusClient:
             return None
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python parses
             excerpt = " ".join(text.split())[:120]
             raise InvalidResponseError(
                 f"Tavus answered {where} with HTTP {response.status_code} but not with JSON: {excerpt!r}",
@@ -269,6 +269,7 @@ class TavusClient:
             return TavusTimeoutError(
                 f"could not connect to Tavus at {self.base_url} within the timeout ({kind})",
                 may_have_reached_tavus=False,
+                pool_exhausted=isinstance(exc, httpx2.PoolTimeout),
             )
         if isinstance(exc, httpx2.TimeoutException):
             return TavusTimeoutError(
@@ -289,9 +290,10 @@ class TavusClient:
 def _retry_delay(error: TavusError, attempt: int, *, idempotent: bool) -> float | None:
     """How long to wait before repeating a failed request, or None when it must not be repeated."""
     if isinstance(error, RateLimitError):
-        # Tavus refused before acting, so even a create is safe to repeat; honour its Retry-After, within reason.
+        # Tavus refused before acting, so even a create is safe to repeat, when Tavus says when. Asked to wait
+        # longer than is reasonable inside a tool call, give up and let the caller say how long to wait.
         if error.retry_after is not None:
-            return min(error.retry_after, MAX_RETRY_AFTER)
+            return error.retry_after if error.retry_after <= MAX_RETRY_AFTER else None
     elif isinstance(error, TavusConnectionError):
         if not idempotent and error.may_have_reached_tavus:
             return None

@@ -129,7 +129,13 @@ class Settings:
                 "TAVUS_MAX_CALL_DURATION (--max-call-duration) must be a whole number of seconds from 1 to 86400, "
                 f"got {self.max_call_duration!r}"
             )
-        return replace(self, base_url=self.base_url.rstrip("/"))
+        return replace(
+            self,
+            base_url=self.base_url.rstrip("/"),
+            # A flag given as "" means no default, as an empty variable does.
+            default_replica_id=(self.default_replica_id or "").strip() or None,
+            default_persona_id=(self.default_persona_id or "").strip() or None,
+        )
 
 
 def is_sendable_key(key: str) -> bool:

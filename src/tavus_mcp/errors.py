@@ -72,6 +72,11 @@ class TavusConnectionError(TavusError):
 class TavusTimeoutError(TavusConnectionError):
     """Tavus did not answer within the configured timeout."""
 
+    def __init__(self, message: str, *, may_have_reached_tavus: bool, pool_exhausted: bool = False) -> None:
+        super().__init__(message, may_have_reached_tavus=may_have_reached_tavus)
+        #: Every connection of the pool was busy: the request waited for one and was never sent.
+        self.pool_exhausted = pool_exhausted
+
 
 class InvalidResponseError(TavusError):
     """Tavus answered with success but with a body this client cannot read."""
@@ -175,9 +180,11 @@ def error_from_response(response: httpx2.Response, text: str) -> TavusAPIError:
     status = response.status_code
     try:
         body: Any = json.loads(text) if text else None
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     message = _message_from_body(body, text) or response.reason_phrase or f"HTTP {status}"
+    if 300 <= status < 400 and "location" in response.headers:
+        message = f"to {response.headers['location'][:200]}"
     kwargs: dict[str, Any] = {"status_code": status, "body": body}
     if status == 400:
         if _is_concurrency_limit(message):

@@ -34,6 +34,16 @@ LANGUAGE_CODES: dict[str, str] = {
     "vi": "Vietnamese", "bn": "Bengali", "th": "Thai", "he": "Hebrew", "iw": "Hebrew", "ka": "Georgian",
     "id": "Indonesian", "te": "Telugu", "gu": "Gujarati", "kn": "Kannada", "ml": "Malayalam", "mr": "Marathi",
     "pa": "Punjabi", "fil": "Tagalog",
+    # ISO 639-2 codes, as some models write them
+    "eng": "English", "fra": "French", "fre": "French", "deu": "German", "ger": "German", "spa": "Spanish",
+    "por": "Portuguese", "zho": "Chinese", "chi": "Chinese", "jpn": "Japanese", "hin": "Hindi", "ita": "Italian",
+    "kor": "Korean", "nld": "Dutch", "dut": "Dutch", "pol": "Polish", "rus": "Russian", "swe": "Swedish",
+    "tur": "Turkish", "tgl": "Tagalog", "bul": "Bulgarian", "ron": "Romanian", "rum": "Romanian", "ara": "Arabic",
+    "ces": "Czech", "cze": "Czech", "ell": "Greek", "gre": "Greek", "fin": "Finnish", "hrv": "Croatian",
+    "msa": "Malay", "may": "Malay", "slk": "Slovak", "slo": "Slovak", "dan": "Danish", "tam": "Tamil",
+    "ukr": "Ukrainian", "hun": "Hungarian", "nor": "Norwegian", "vie": "Vietnamese", "ben": "Bengali",
+    "tha": "Thai", "heb": "Hebrew", "kat": "Georgian", "geo": "Georgian", "ind": "Indonesian", "tel": "Telugu",
+    "guj": "Gujarati", "kan": "Kannada", "mal": "Malayalam", "mar": "Marathi", "pan": "Punjabi",
 }  # fmt: skip
 
 _CANONICAL_LANGUAGE = {name.casefold(): name for name in (*SUPPORTED_LANGUAGES, MULTILINGUAL)}
@@ -47,7 +57,8 @@ def _not_a_boolean(value: Any) -> Any:
 
 
 # The bound comes before the validator, so that the JSON schema shows it as `minimum`.
-NonNegativeSeconds = Annotated[int, Field(ge=0), BeforeValidator(_not_a_boolean)]
+# At most a day: Tavus documents 3600 s as the longest call; no timeout of Tavus's is longer than a call can be.
+NonNegativeSeconds = Annotated[int, Field(ge=0, le=86_400), BeforeValidator(_not_a_boolean)]
 # Not blank: a name or id of spaces is as empty to Tavus as no name at all.
 NonEmptyString = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
@@ -55,8 +66,8 @@ RetrievalStrategy = Literal["speed", "quality", "balanced"]
 ConversationStatus = Literal["active", "ended"]
 
 
-# A language code rather than a name: "es", "eng", "pt-BR", "zh_Hant".
-_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
+# A language code rather than a name: "es", "pt-BR", "zh_Hant" (and the 3-letter codes of LANGUAGE_CODES).
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2}|[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})+")
 
 
 def canonical_language(value: str) -> str:
@@ -68,7 +79,7 @@ def canonical_language(value: str) -> str:
     known = _CANONICAL_LANGUAGE.get(name.casefold())
     if known:
         return known
-    if _LANGUAGE_CODE.fullmatch(name):
+    if _LANGUAGE_CODE.fullmatch(name) or name.casefold() in LANGUAGE_CODES:
         full = LANGUAGE_CODES.get(re.split(r"[-_]", name)[0].casefold())
         use = f"use {full!r}" if full else "give its full English name, such as 'English' or 'Spanish'"
         raise ValueError(
@@ -269,7 +280,7 @@ class CreateConversationRequest(_Request):
             "link can join."
         ),
     )
-    max_participants: Annotated[int, Field(ge=2), BeforeValidator(_not_a_boolean)] | None = Field(
+    max_participants: Annotated[int, Field(ge=2, le=1000), BeforeValidator(_not_a_boolean)] | None = Field(
         None,
         description="Most people allowed in the call, counting the replica as one: a whole number, at least 2.",
     )
@@ -432,26 +443,59 @@ def query_params(request: BaseModel) -> dict[str, str | int]:
 # Other endpoints: answers
 
 REDACTED = "[redacted]"
-_SECRET_KEY_NAMES = ("api_key", "apikey", "secret", "token", "password", "credential")
+
+
+def _is_credential_name(name: str) -> bool:
+    """A field name that holds a credential: api_key, apiKey, private_key, secret, password, auth_token, ...
+
+    Matched by name segments, so that `max_tokens` or `keywords` are left alone.
+    """
+    segments = re.findall(r"[a-z]+|[A-Z][a-z]*|\d+", name)
+    lowered = [segment.casefold() for segment in segments]
+    joined = "".join(lowered)
+    if not lowered:
+        return False
+    return lowered[-1] in (
+        "key",
+        "apikey",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "credential",
+        "credentials",
+    ) or any(word in joined for word in ("secret", "password", "credential", "authorization", "apikey"))
 
 
 def redact_secrets(value: Any) -> Any:
-    """A copy of `value` with every field whose name looks like a credential replaced by '[redacted]'."""
+    """A copy of `value` with every credential replaced by '[redacted]': fields named like one, bearer values."""
     if isinstance(value, dict):
         return {
-            key: REDACTED
-            if any(marker in str(key).casefold().replace("-", "_") for marker in _SECRET_KEY_NAMES) and item
-            else redact_secrets(item)
+            key: REDACTED if item and _is_credential_name(str(key)) else redact_secrets(item)
             for key, item in value.items()
         }
     if isinstance(value, list):
         return [redact_secrets(item) for item in value]
+    if isinstance(value, str) and value.casefold().startswith(("bearer ", "basic ")):
+        return REDACTED
     return value
 
 
 class TranscriptTurn(_Response):
     role: str = Field(description="'user' (the participant), 'assistant' (the replica) or 'system'.")
     content: str = Field(description="What was said.")
+
+
+def _transcript_turn(turn: Any) -> TranscriptTurn | None:
+    """One turn as text, whatever shape Tavus gave it (content parts as a list, say); None if it has no words."""
+    if not isinstance(turn, dict):
+        return None
+    content = turn.get("content")
+    if isinstance(content, list):  # content parts, as chat APIs write them
+        content = " ".join(str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content)
+    if not isinstance(content, str) or not content.strip():
+        return None
+    return TranscriptTurn(role=str(turn.get("role") or "unknown"), content=content)
 
 
 class ConversationEvent(_Response):
@@ -475,7 +519,7 @@ class ConversationDetails(Conversation):
             if event.event_type == "application.transcription_ready" and event.properties:
                 turns = event.properties.get("transcript")
                 if isinstance(turns, list):
-                    return [TranscriptTurn.model_validate(turn) for turn in turns if isinstance(turn, dict)]
+                    return [turn for turn in map(_transcript_turn, turns) if turn is not None]
         return None
 
     def shutdown_reason(self) -> str | None:

@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tavus_mcp.models import MULTILINGUAL, SUPPORTED_LANGUAGES
+from tavus_mcp.models import LANGUAGE_CODES, MULTILINGUAL, SUPPORTED_LANGUAGES
 
 # The key the sandbox accepts. Obviously not a real Tavus key (those are 32 hex digits).
 SANDBOX_API_KEY = "sandbox-key-not-a-real-tavus-key"
@@ -271,7 +271,7 @@ class TavusEmulator:
     def requests_to(self, method: str, path: str) -> list[ReceivedRequest]:
         return [r for r in self.received if r.method == method and r.path == path]
 
-    def set_transcript(self, conversation_id: str, turns: list[dict[str, str]]) -> None:
+    def set_transcript(self, conversation_id: str, turns: list[Any]) -> None:
         """Give a conversation the transcript Tavus would send once the call is processed."""
         with self._lock:
             stored = self.conversations[conversation_id]
@@ -626,7 +626,11 @@ def _check_create_rules(body: dict[str, Any], properties: dict[str, Any]) -> Non
     language = properties.get("language")
     if language is not None and language.casefold() not in _LANGUAGES:
         # "es", "eng", "pt-BR", "zh_Hant": a code where the API wants a full name.
-        looks_like_code = re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", language.strip()) is not None
+        code = language.strip()
+        looks_like_code = (
+            re.fullmatch(r"[A-Za-z]{2}|[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})+", code) is not None
+            or code.casefold() in LANGUAGE_CODES
+        )
         raise _bad_request(
             f"Invalid language {language!r}: use the full language name or 'multilingual'", violation=looks_like_code
         )

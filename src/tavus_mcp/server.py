@@ -66,7 +66,10 @@ delete_conversation removes a conversation's record; use it only when the person
 # MCP Apps: hosts that support the extension show the call itself, in the chat, instead of a link.
 CONVERSATION_VIEW = "ui://tavus/conversation.html"
 # Where join URLs live: Tavus's rooms are served by Daily. The sandbox's own rooms are added when serving it.
-JOIN_URL_DOMAINS = ["https://tavus.daily.co", "https://*.daily.co"]
+JOIN_URL_DOMAINS = ["https://*.daily.co"]
+
+# How long the practice_call prompt asks a call to last, at most (within TAVUS_MAX_CALL_DURATION).
+PRACTICE_CALL_SECONDS = 900
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
@@ -82,17 +85,18 @@ class ApiTool(Tool):
     """
 
     input_model: type[BaseModel] = Field(exclude=True)
-    handler: Handler = Field(exclude=True)
 
     async def run(self, arguments: dict[str, Any], context: Context[Any], convert_result: bool = False) -> Any:
         state: AppState = context.request_context.lifespan_context
         started = time.perf_counter()
-        outcome = "ok"
+        outcome = "cancelled"  # unless the call gets further: a client may cancel it while Tavus is busy
         stats = RequestStats()
         token = request_stats.set(stats)
+        validated: BaseModel | None = None
         try:
             validated = parse_arguments(self.input_model, arguments, tool=self.name)
-            output = await self.handler(state, validated)
+            output = await self.fn(state, validated)
+            outcome = "ok"
             return CallToolResult(
                 content=[TextContent(type="text", text=output.text)], structured_content=output.structured
             )
@@ -101,15 +105,17 @@ class ApiTool(Tool):
             return _error(str(exc))
         except TavusError as exc:
             outcome = type(exc).__name__
-            conversation_id = arguments.get("conversation_id") if isinstance(arguments, dict) else None
+            conversation_id = getattr(validated, "conversation_id", None)
             return _error(
                 tools.describe_tavus_error(
-                    exc,
-                    tool=self.name,
-                    settings=state.settings,
-                    conversation_id=conversation_id if isinstance(conversation_id, str) else None,
+                    exc, tool=self.name, settings=state.settings, conversation_id=conversation_id
                 )
             )
+        except Exception:
+            # A bug of ours: the traceback stays in the log, the model gets a fixed text it can act on.
+            outcome = "internal_error"
+            logger.exception("tool %s failed unexpectedly", self.name)
+            return _error(tools.internal_error_text(self.name))
         finally:
             request_stats.reset(token)
             # Tool name and outcome only: argument values (context, greetings) may be personal.
@@ -153,7 +159,6 @@ class ToolSpec:
             annotations=self.annotations,
             meta={"ui": {"resourceUri": self.ui_resource}} if self.ui_resource else None,
             input_model=self.input_model,
-            handler=self.handler,
         )
 
 
@@ -262,17 +267,26 @@ TOOLS = (
 # Prompts
 
 
-def practice_call(
-    scenario: Annotated[
-        str, Field(description="What to practise, such as 'handling price objections in a SaaS sale'.")
-    ],
-    language: Annotated[
-        str, Field(description="Full name of the language of the call, such as 'English' or 'Spanish'.")
-    ] = "English",
-    replica_id: Annotated[str, Field(description="Replica to use; leave empty to choose one.")] = "",
-    persona_id: Annotated[str, Field(description="Persona to use; leave empty to choose one.")] = "",
-) -> str:
-    """Set up a practice video call with a Tavus replica for a scenario, and share the link."""
+def practice_call_prompt(max_call_duration: int) -> Callable[..., str]:
+    """The practice_call prompt, asking for calls no longer than this server allows."""
+
+    def practice_call(
+        scenario: Annotated[
+            str, Field(description="What to practise, such as 'handling price objections in a SaaS sale'.")
+        ],
+        language: Annotated[
+            str, Field(description="Full name of the language of the call, such as 'English' or 'Spanish'.")
+        ] = "English",
+        replica_id: Annotated[str, Field(description="Replica to use; leave empty to choose one.")] = "",
+        persona_id: Annotated[str, Field(description="Persona to use; leave empty to choose one.")] = "",
+    ) -> str:
+        """Set up a practice video call with a Tavus replica for a scenario, and share the link."""
+        return _practice_call_text(scenario, language, replica_id, persona_id, max_call_duration)
+
+    return practice_call
+
+
+def _practice_call_text(scenario: str, language: str, replica_id: str, persona_id: str, max_call_duration: int) -> str:
     who = []
     if replica_id:
         who.append(f"replica_id {replica_id!r}")
@@ -292,7 +306,7 @@ def practice_call(
         "- conversational_context: the scenario in detail, the role the replica plays (a realistic counterpart, "
         "not a coach, unless I asked for coaching), what I want to practise, and to stay in character;\n"
         "- custom_greeting: an opening line that starts the scenario in character;\n"
-        f"- properties: language {language!r}, max_call_duration 900, participant_left_timeout 30, "
+        f"- properties: language {language!r}, max_call_duration {max_call_duration}, participant_left_timeout 30, "
         "participant_absent_timeout 300.\n"
         "Give me the join link exactly as returned, and remind me that the call is billed until it ends. When I "
         "say I am done, end the conversation with end_conversation."
@@ -317,9 +331,9 @@ def review_call(
 def conversation_app(settings: Settings) -> Apps:
     """The MCP Apps extension serving the conversation view that create_conversation's results open in."""
     frame_domains = list(JOIN_URL_DOMAINS)
-    if settings.sandbox or not settings.base_url.startswith("https://tavusapi.com"):
-        # The sandbox's rooms are served by the emulator itself, wherever it runs.
-        parts = urlsplit(settings.base_url)
+    parts = urlsplit(settings.base_url)
+    if parts.hostname != "tavusapi.com":
+        # Not Tavus itself (the sandbox emulator, a proxy): its rooms may be served from its own address.
         frame_domains.append(f"{parts.scheme}://{parts.netloc}")
     apps = Apps()
     apps.add_html_resource(
@@ -369,6 +383,7 @@ def build_server(
         token_verifier=token_verifier,
         auth=auth,
     )
-    server.prompt(name="practice_call", title="Practice call")(practice_call)
+    call_length = min(PRACTICE_CALL_SECONDS, settings.max_call_duration or PRACTICE_CALL_SECONDS)
+    server.prompt(name="practice_call", title="Practice call")(practice_call_prompt(call_length))
     server.prompt(name="review_call", title="Review a call")(review_call)
     return server

@@ -8,14 +8,16 @@ these as MCP tools.
 from __future__ import annotations
 
 import contextlib
-import math
+import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from pydantic import BaseModel, Field
 
 from tavus_mcp.arguments import invalid_arguments_text
-from tavus_mcp.client import TavusClient
+from tavus_mcp.client import TavusClient, request_stats
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import (
     AuthenticationError,
@@ -150,12 +152,15 @@ async def create_conversation(state: AppState, request: CreateConversationReques
             )
         )
     request = _apply_guardrails(request, settings)
+    started = time.monotonic()
     try:
         conversation = await state.tavus.create_conversation(request.to_body())
     except ConcurrencyLimitError as exc:
+        # Only within what is left of the call's time budget, and not counted in the call's own log line.
+        remaining = settings.timeout - (time.monotonic() - started)
         raise ToolFailure(
             describe_tavus_error(exc, tool="create_conversation", settings=settings)
-            + await _active_conversations_hint(state.tavus)
+            + await _active_conversations_hint(state.tavus, remaining)
         ) from None
     join_url = conversation.link_with_token() or ""
     notes = _created_notes(conversation, test_mode=request.test_mode is True, settings=settings)
@@ -188,13 +193,17 @@ def _apply_guardrails(request: CreateConversationRequest, settings: Settings) ->
     return request.model_copy(update=updates) if updates else request
 
 
-async def _active_conversations_hint(tavus: TavusClient) -> str:
+async def _active_conversations_hint(tavus: TavusClient, seconds: float) -> str:
     """The ids of the active conversations, so the model can offer to end them; empty if they cannot be listed."""
-    with contextlib.suppress(TavusError):
-        page = await tavus.list_conversations(ListConversationsRequest(status="active", limit=100))
-        if page.data:
-            ids = ", ".join(conversation.conversation_id for conversation in page.data)
-            return f" Active conversations: {ids}. Ask the user which to end, then call end_conversation."
+    token = request_stats.set(None)
+    try:
+        with anyio.move_on_after(seconds), contextlib.suppress(TavusError):
+            page = await tavus.list_conversations(ListConversationsRequest(status="active", limit=100))
+            if page.data:
+                ids = ", ".join(conversation.conversation_id for conversation in page.data)
+                return f" Active conversations: {ids}. Ask the user which to end, then call end_conversation."
+    finally:
+        request_stats.reset(token)
     return ""
 
 
@@ -205,7 +214,7 @@ def _created_notes(conversation: Conversation, *, test_mode: bool, settings: Set
         notes.append(
             "This link is private: it carries a meeting token (?t=...). Share it only with the person who should join."
         )
-    if test_mode or conversation.status == "ended":
+    if test_mode:
         notes.append(
             "Test mode: the conversation was created with status 'ended'. No replica will join and nobody should "
             "use the link; nothing was charged."
@@ -251,7 +260,7 @@ def _details(conversation: Conversation) -> str:
 async def get_conversation(state: AppState, request: GetConversationRequest) -> ToolOutput:
     details = await state.tavus.get_conversation(request)
     transcript = details.transcript_turns()
-    report = ConversationReport(**details.model_dump(), transcript=transcript)
+    report = ConversationReport.model_validate({**details.model_dump(), "transcript": transcript})
     lines = [f"Conversation {details.conversation_id}: {_details(details)}."]
     if details.conversation_url:
         lines.append(f"Link: {details.conversation_url}")
@@ -368,7 +377,7 @@ def _page_heading(what: str, info: PageInfo, shown: int) -> str:
         total = f"there are {info.total_count} {what} in all" if info.total_count is not None else "no more"
         return f"Page {info.page} is past the end: {total}."
     if info.total_count is not None:
-        pages = max(1, math.ceil(info.total_count / info.limit))
+        pages = max(1, -(-info.total_count // info.limit))
         noun = what.removesuffix("s") if info.total_count == 1 else what
         return f"{info.total_count} {noun} in all; page {info.page} of {pages} shows {shown}:"
     return f"Page {info.page} shows {shown} {what}:"
@@ -378,8 +387,16 @@ def _next_page_hint(tool: str, request: BaseModel, info: PageInfo) -> list[str]:
     if info.next_page is None:
         return []
     given = {key: value for key, value in request.model_dump(exclude_none=True).items() if key != "page"}
-    arguments = ", ".join(f"{key}={value!r}" for key, value in {**given, "page": info.next_page}.items())
+    arguments = json.dumps({**given, "page": info.next_page})
     return [f"More on the next page: call {tool} with {arguments}."]
+
+
+def internal_error_text(tool: str) -> str:
+    """What the model reads when this server itself failed (a bug, logged with its traceback)."""
+    text = f"{tool} failed inside this server (an internal error, logged for its operator)."
+    if tool == "create_conversation":
+        return f"{text} The conversation may have been created anyway. {CHECK_ACTIVE}"
+    return f"{text} Try again; if it keeps failing, tell the user."
 
 
 # Tavus error -> text for the model
@@ -457,14 +474,26 @@ def _describe_tavus_error(error: TavusError, *, tool: str, settings: Settings, c
         return f"Tavus is limiting the rate of requests (HTTP 429). Wait {wait} and try again. {not_created}".strip()
     if isinstance(error, ServerError):
         return f"{subject}Tavus failed with HTTP {error.status_code} ({error.message or 'no message'}). {may_exist}"
+    if isinstance(error, TavusAPIError) and 300 <= error.status_code < 400:
+        # Redirects are never followed (the key must not travel elsewhere), and a redirected request did nothing.
+        return (
+            f"Tavus answered with a redirect (HTTP {error.status_code}: {error.message}), which this server does "
+            f"not follow. TAVUS_API_BASE_URL ({settings.base_url}) is probably wrong: the API is at "
+            f"https://tavusapi.com. {not_created}"
+        )
     if isinstance(error, TavusAPIError):
         return f"{subject}Tavus answered with unexpected HTTP {error.status_code}: {error.message}. {may_exist}"
     if isinstance(error, TavusTimeoutError):
         if error.may_have_reached_tavus:
             return f"{subject}Tavus did not answer within {settings.timeout:g} seconds. {may_exist}"
+        if error.pool_exhausted:
+            return (
+                "This server already has as many calls to Tavus in flight as it allows, and none finished in time; "
+                f"the request was not sent. {not_created} Try again in a moment."
+            )
         return (
-            f"Could not connect to Tavus at {settings.base_url} within {settings.timeout:g} seconds; the request "
-            f"never reached Tavus. {not_created} Check the network and TAVUS_API_BASE_URL, then try again."
+            f"Could not connect to Tavus at {settings.base_url} within {settings.connect_timeout:g} seconds; the "
+            f"request never reached Tavus. {not_created} Check the network and TAVUS_API_BASE_URL, then try again."
         )
     if isinstance(error, TavusConnectionError):
         if error.may_have_reached_tavus:
