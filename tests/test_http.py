@@ -610,6 +610,29 @@ def test_listening_beyond_loopback_without_a_token_refuses_to_start(
     assert "Uvicorn running" not in completed.stderr
 
 
+@pytest.mark.parametrize(
+    "args", [["--allowed-hosts", "mcp.example.test"], ["--allowed-origins", "https://app.example.test"]]
+)
+def test_serving_other_names_on_loopback_without_a_token_refuses_to_start(tavus: Tavus, args: list[str]) -> None:
+    # A reverse proxy on the same machine reaches the server on loopback: loopback says nothing about the client.
+    completed = subprocess.run(
+        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port()), *args],
+        env=server_env(tavus, tokens=()),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert completed.returncode == 2, completed.stderr
+    message = completed.stderr.strip().splitlines()[-1]
+    assert message.startswith(
+        "mcp-server-tavus: refusing to serve TAVUS_MCP_ALLOWED_HOSTS/TAVUS_MCP_ALLOWED_ORIGINS without authentication"
+    )
+    assert "Set TAVUS_MCP_AUTH_TOKENS" in message
+
+
 def test_a_weak_token_refuses_to_start_without_repeating_it(tavus: Tavus) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port())],

@@ -182,6 +182,15 @@ class HttpSettings:
                 "tokens, separated by commas, that clients send as 'Authorization: Bearer <token>' (generate one "
                 f"with {TOKEN_HINT}), or listen on 127.0.0.1 only (--host 127.0.0.1)"
             )
+        if not self.auth_tokens and (self.allowed_hosts or self.allowed_origins):
+            # Naming a host or an origin means clients come from elsewhere, typically through a reverse proxy on
+            # this machine, which reaches the server on loopback: loopback alone proves nothing about who they are.
+            raise ConfigError(
+                f"refusing to serve {ENV_ALLOWED_HOSTS}/{ENV_ALLOWED_ORIGINS} without authentication: clients that "
+                "reach the server through another name (a reverse proxy, a load balancer) could start billed Tavus "
+                f"conversations with this server's API key. Set {ENV_AUTH_TOKENS} to one or more secret tokens, "
+                f"separated by commas (generate one with {TOKEN_HINT})"
+            )
         return HttpSettings(
             host=host,
             port=self.port,
