@@ -28,6 +28,7 @@ from mcp.client import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp_types import CallToolResult, TextResourceContents
 
+from tavus_mcp.config import Settings
 from tavus_mcp.server import CONVERSATION_VIEW, JOIN_URL_DOMAINS, build_server
 from tests.conftest import Sandbox, connect, text_of
 
@@ -465,6 +466,16 @@ async def test_the_view_says_what_went_wrong(sandbox: Sandbox, browser: BrowserC
                     assert (await hosted.view.inner_text("#note")).startswith("Test mode")
                     assert await hosted.view.query_selector("#room iframe") is None
                     assert not await hosted.view.is_visible("#end")
+
+            # The server's embedded sandbox (--sandbox): its rooms have no address, so a note instead of a dead frame.
+            async with connect(Settings(sandbox=True).validated()) as sandboxed_mcp:
+                arguments = {"replica_id": REPLICA, "conversation_name": "Sandboxed"}
+                sandboxed = await sandboxed_mcp.call_tool("create_conversation", arguments)
+            async with _host(browser, port, view, theme="light", tool_input=arguments, result=sandboxed) as hosted:
+                assert await hosted.view.inner_text("#status") == "Status: active"
+                assert (await hosted.view.inner_text("#note")).startswith("Sandbox: this conversation exists only")
+                assert await hosted.view.query_selector("#room iframe") is None
+                assert await hosted.view.is_visible("#end")
 
             arguments = {"replica_id": REPLICA, "conversation_name": "Deleted meanwhile"}
             created = await mcp.call_tool("create_conversation", arguments)

@@ -48,7 +48,7 @@ def test_demo() -> None:
     assert join is not None, out
     url, conversation_id = join.groups()
     assert "Sandbox: this conversation exists only in the local Tavus emulator; nobody will join." in out
-    assert "billed" not in out
+    assert "The call is billed" not in out
     assert (
         f"Conversation id: {conversation_id} (name 'Sales practice: price objections', status active, "
         "replica rfe12d8b9597, persona p9a95912)." in out
@@ -67,7 +67,11 @@ def test_demo() -> None:
         "created_at",
         "join_url",
         "notes",
+        "test_mode",
+        "billed",
+        "sandbox",
     }
+    assert (structured["test_mode"], structured["billed"], structured["sandbox"]) == (False, False, True)
     assert structured["notes"] == [
         "Sandbox: this conversation exists only in the local Tavus emulator; nobody will join."
     ]

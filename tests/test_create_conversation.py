@@ -61,6 +61,9 @@ async def test_minimal_call(mcp: Client, sandbox: Sandbox) -> None:
             "The call is billed and holds a concurrency slot until it ends (max_call_duration, everyone leaving, "
             f"or end_conversation with conversation_id {stored['conversation_id']})."
         ],
+        "test_mode": False,
+        "billed": True,
+        "sandbox": False,
     }
     text = text_of(result)
     assert text.splitlines()[0] == f"Join the video call: {url}"
@@ -148,6 +151,7 @@ async def test_test_mode_says_nobody_will_join(mcp: Client, sandbox: Sandbox) ->
     assert sandbox.creates() == [{"replica_id": "rfe12d8b9597", "test_mode": True}]
     assert result.structured_content is not None
     assert result.structured_content["status"] == "ended"
+    assert (result.structured_content["test_mode"], result.structured_content["billed"]) == (True, False)
     text = text_of(result)
     assert "Test mode" in text and "No replica will join" in text and "nothing was charged" in text
     assert "billed" not in text

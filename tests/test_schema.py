@@ -126,5 +126,5 @@ async def test_annotations_title_and_output_schema(mcp: Client) -> None:
     }
     output = listed["outputSchema"]
     assert output["type"] == "object"
-    assert output["required"] == ["conversation_id", "join_url", "notes"]
+    assert output["required"] == ["conversation_id", "join_url", "notes", "test_mode", "billed", "sandbox"]
     assert {"conversation_url", "status", "meeting_token", "created_at"} <= set(output["properties"])

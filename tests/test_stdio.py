@@ -123,6 +123,9 @@ def assert_created(result: CallToolResult, sandbox: Sandbox, log: ServerLog) -> 
         "created_at": stored["created_at"],
         "join_url": url,
         "notes": [note],
+        "test_mode": stored["status"] == "ended",
+        "billed": stored["status"] == "active",
+        "sandbox": False,
     }
     return stored
 

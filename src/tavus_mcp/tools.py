@@ -87,6 +87,9 @@ class CreatedConversation(Conversation):
     notes: list[str] = Field(
         description="What to tell the user besides the link: a private link, test mode, the sandbox, billing."
     )
+    test_mode: bool = Field(description="Created in test mode: no replica joins, nothing is charged.")
+    billed: bool = Field(description="The call is billed, and holds a concurrency slot, until it ends.")
+    sandbox: bool = Field(description="Created in this server's embedded emulator: nobody will join.")
 
 
 class ConversationReport(ConversationDetails):
@@ -164,8 +167,17 @@ async def create_conversation(state: AppState, request: CreateConversationReques
         ) from None
     join_url = conversation.link_with_token() or ""
     notes = _created_notes(conversation, test_mode=request.test_mode is True, settings=settings)
+
     # The notes travel in the structured result too: some frameworks hand a model only structuredContent.
-    structured = {**_dump(conversation), "join_url": join_url, "notes": notes}
+    test_mode = request.test_mode is True
+    structured = {
+        **_dump(conversation),
+        "join_url": join_url,
+        "notes": notes,
+        "test_mode": test_mode,
+        "billed": _billed(conversation, settings),
+        "sandbox": settings.sandbox,
+    }
     return ToolOutput(_created_text(conversation, join_url, notes), structured)
 
 
@@ -226,12 +238,16 @@ def _created_notes(conversation: Conversation, *, test_mode: bool, settings: Set
             )
     if settings.sandbox:
         notes.append("Sandbox: this conversation exists only in the local Tavus emulator; nobody will join.")
-    if conversation.status == "active" and not settings.sandbox:
+    if _billed(conversation, settings):
         notes.append(
             "The call is billed and holds a concurrency slot until it ends (max_call_duration, everyone leaving, "
             f"or end_conversation with conversation_id {conversation.conversation_id})."
         )
     return notes
+
+
+def _billed(conversation: Conversation, settings: Settings) -> bool:
+    return conversation.status == "active" and not settings.sandbox
 
 
 def _created_text(conversation: Conversation, join_url: str, notes: list[str]) -> str:
