@@ -10,41 +10,17 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from tests.test_emulator_properties import BODY_FIELDS, PROPERTY_FIELDS
+
 pytestmark = pytest.mark.anyio
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "create_conversation.json"
 
 # The body of POST /v2/conversations: the 13 fields of create-conversation.md plus require_auth and
-# max_participants from NOTES.md, and the 10 fields of `properties`.
-API_FIELDS = {
-    "replica_id": "string",
-    "persona_id": "string",
-    "audio_only": "boolean",
-    "callback_url": "string",
-    "conversation_name": "string",
-    "conversational_context": "string",
-    "custom_greeting": "string",
-    "memory_stores": "array",
-    "document_ids": "array",
-    "document_retrieval_strategy": "string",
-    "document_tags": "array",
-    "test_mode": "boolean",
-    "properties": "object",
-    "require_auth": "boolean",
-    "max_participants": "integer",
-}
-API_PROPERTIES = {
-    "max_call_duration": "integer",
-    "participant_left_timeout": "integer",
-    "participant_absent_timeout": "integer",
-    "enable_recording": "boolean",
-    "enable_closed_captions": "boolean",
-    "apply_greenscreen": "boolean",
-    "language": "string",
-    "recording_s3_bucket_name": "string",
-    "recording_s3_bucket_region": "string",
-    "aws_assume_role_arn": "string",
-}
+# max_participants from NOTES.md, and the 10 fields of `properties` (the API documents' types, as the tests'
+# one oracle holds them; a list of strings is a JSON-schema "array").
+API_FIELDS = {name: "array" if kind == "string[]" else kind for name, kind in BODY_FIELDS.items()}
+API_PROPERTIES = dict(PROPERTY_FIELDS)
 
 
 async def _listed_tool(mcp: Client) -> dict[str, Any]:
@@ -65,6 +41,7 @@ async def test_input_schema_mirrors_the_api_body(mcp: Client) -> None:
     schema = (await _listed_tool(mcp))["inputSchema"]
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
+    assert (len(API_FIELDS), len(API_PROPERTIES)) == (15, 10)
     assert {name: spec["type"] for name, spec in schema["properties"].items()} == API_FIELDS
     nested = schema["properties"]["properties"]
     assert nested["additionalProperties"] is False
