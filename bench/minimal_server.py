@@ -1,0 +1,72 @@
+"""The benchmark's floor: a minimal one-tool MCP server on the same SDK, doing the same upstream work.
+
+Its one tool, `create_conversation`, takes the arguments the benchmark sends (typed, so the SDK validates them
+with its own generated model), forwards them unchanged as `POST /v2/conversations` with one shared httpx2 client
+created in the lifespan (as mcp-server-tavus does), and returns Tavus's JSON as the result. So the per-call ratio
+measures what mcp-server-tavus adds on top: its validation, result formatting, logging and error handling; and
+the start-up ratio what its imports and set-up add to an SDK server that also owns an HTTP client.
+
+Run with TAVUS_API_BASE_URL and TAVUS_API_KEY set: `python bench/minimal_server.py` serves stdio,
+`python bench/minimal_server.py --http-port N` Streamable HTTP at http://127.0.0.1:N/mcp.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+
+
+@asynccontextmanager
+async def lifespan(_: MCPServer[httpx2.AsyncClient]) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(
+        base_url=os.environ["TAVUS_API_BASE_URL"],
+        headers={"x-api-key": os.environ["TAVUS_API_KEY"]},
+        timeout=30.0,
+    ) as http:
+        yield http
+
+
+server: MCPServer[httpx2.AsyncClient] = MCPServer("minimal", lifespan=lifespan)
+
+
+@server.tool()
+async def create_conversation(
+    ctx: Context[httpx2.AsyncClient],
+    persona_id: str | None = None,
+    replica_id: str | None = None,
+    conversation_name: str | None = None,
+    conversational_context: str | None = None,
+    custom_greeting: str | None = None,
+    test_mode: bool | None = None,
+    properties: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Create a Tavus conversation: forwards the arguments as the body of POST /v2/conversations."""
+    given = {
+        "persona_id": persona_id,
+        "replica_id": replica_id,
+        "conversation_name": conversation_name,
+        "conversational_context": conversational_context,
+        "custom_greeting": custom_greeting,
+        "test_mode": test_mode,
+        "properties": properties,
+    }
+    http = ctx.request_context.lifespan_context
+    response = await http.post("/v2/conversations", json={k: v for k, v in given.items() if v is not None})
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--http-port":
+        # Streamable HTTP at /mcp, stateless as mcp-server-tavus serves it (no auth: nothing to protect).
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]), stateless_http=True)
+    else:
+        server.run("stdio")
