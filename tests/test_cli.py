@@ -127,7 +127,7 @@ def test_version() -> None:
 )
 def test_bad_settings_refuse_to_start(env: dict[str, str], args: list[str], message: str) -> None:
     # A valid key, so that the only thing wrong is the setting under test.
-    done = run_cli(*args, env={"TAVUS_API_KEY": "0123456789abcdef0123456789abcdef", **env})
+    done = run_cli(*args, env={"TAVUS_API_KEY": "fake-tavus-key-for-tests", **env})
 
     assert done.returncode == 2
     assert done.stderr == f"mcp-server-tavus: {message}\n"
@@ -149,7 +149,7 @@ def test_help_lists_commands_and_flags() -> None:
 @pytest.mark.stdio
 def test_server_exits_cleanly_when_stdin_closes() -> None:
     # An MCP client ends a stdio server by closing its stdin; the server must exit on its own, writing nothing.
-    done = run_cli(env={"TAVUS_API_KEY": "0123456789abcdef0123456789abcdef", "TAVUS_LOG_LEVEL": "WARNING"})
+    done = run_cli(env={"TAVUS_API_KEY": "fake-tavus-key-for-tests", "TAVUS_LOG_LEVEL": "WARNING"})
 
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
