@@ -49,7 +49,7 @@ def tool_schema(model: type[BaseModel]) -> dict[str, Any]:
                 return {key: value for key, value in merged.items() if key not in _DROPPED_KEYWORDS}
         simplified: dict[str, Any] = {}
         for key, value in node.items():
-            if key in _DROPPED_KEYWORDS and not (key == "title" and isinstance(value, dict)):
+            if key in _DROPPED_KEYWORDS:
                 continue
             # Under "properties", keys are field names (a field may be called "title"), not keywords.
             if key == "properties" and isinstance(value, dict):
@@ -199,7 +199,8 @@ def _describe(model: type[BaseModel], error: Any) -> str:
         allowed = sorted(container.model_fields) if container else []
         home = _fields_elsewhere(model, name, tuple(str(p) for p in parent_path))
         if home and home != "the top level":
-            example = json.dumps(_nest(home.split("."), {name: value}), ensure_ascii=False, default=str)
+            shown = value if len(json.dumps(value, default=str)) <= _MAX_SHOWN_VALUE else "..."
+            example = json.dumps(_nest(home.split("."), {name: shown}), ensure_ascii=False, default=str)
             return f"{where}: not a field at this level; it belongs under {home}: {example}"
         if home == "the top level":
             return f"{where}: not a field of {'.'.join(map(str, parent_path))}; it belongs at the top level"
