@@ -99,8 +99,7 @@ class TavusClient:
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_retries = max_retries
-        self._has_key = api_key is not None
-        # Kept only to scrub it from error bodies that echo it back.
+        # Kept to know whether there is one, and to scrub it from error bodies that echo it back.
         self._key = api_key.get_secret_value() if api_key is not None else ""
         self._key_is_sendable = api_key is None or is_sendable_key(api_key.get_secret_value())
         headers = {"user-agent": USER_AGENT, "accept": "application/json"}
@@ -117,7 +116,7 @@ class TavusClient:
         )
 
     def __repr__(self) -> str:
-        return f"TavusClient(base_url={self.base_url!r}, api_key={'set' if self._has_key else 'missing'})"
+        return f"TavusClient(base_url={self.base_url!r}, api_key={'set' if self._key else 'missing'})"
 
     async def __aenter__(self) -> Self:
         return self
@@ -187,7 +186,7 @@ class TavusClient:
         A request that is not idempotent (creating a conversation) is repeated only when it certainly did not
         reach Tavus: the connection was never made, or Tavus answered 429. Anything else could mean Tavus acted.
         """
-        if not self._has_key:
+        if not self._key:
             raise MissingApiKeyError()
         if not self._key_is_sendable:
             raise MalformedApiKeyError()
