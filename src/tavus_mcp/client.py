@@ -21,7 +21,7 @@ import httpx2
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from tavus_mcp import __version__
-from tavus_mcp.config import is_sendable_key
+from tavus_mcp.config import DEFAULT_MAX_CONNECTIONS, is_sendable_key
 from tavus_mcp.errors import (
     InvalidResponseError,
     MalformedApiKeyError,
@@ -76,11 +76,29 @@ class RequestStats:
 # calls never see each other's numbers.
 request_stats: ContextVar[RequestStats | None] = ContextVar("tavus_request_stats", default=None)
 
-DEFAULT_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=60)
+
+def connection_limits(max_connections: int) -> httpx2.Limits:
+    """At most `max_connections` to Tavus, idle ones all kept for a minute: a burst of calls after a quiet spell
+    would otherwise pay a TCP and TLS handshake for most of its calls."""
+    return httpx2.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=60
+    )
+
+
+DEFAULT_LIMITS = connection_limits(DEFAULT_MAX_CONNECTIONS)
+
+# httpx2's pool walks every connection it holds each time it queues a request or closes a response, and probes
+# each idle one with a system call: with a hundred connections that walk costs more CPU than the rest of the
+# call. So the connections are split over pools of at most this many, each request going to the least busy.
+POOL_SHARD_SIZE = 10
 
 
 class TavusClient:
-    """An async client for the Tavus conversation API, sharing one connection pool across calls.
+    """An async client for the Tavus conversation API, sharing its connections across calls.
+
+    The connections (at most `limits.max_connections`) are held in a few small pools, and a request goes to the
+    pool with the fewest requests in flight, the first on a tie: sequential calls share one kept-alive connection,
+    concurrent ones spread evenly.
 
     Use it as an async context manager, or call `aclose()` when done.
     """
@@ -106,14 +124,20 @@ class TavusClient:
         if api_key is not None and self._key_is_sendable:
             headers["x-api-key"] = api_key.get_secret_value()
         self.base_url = base_url.rstrip("/")
-        self._http = httpx2.AsyncClient(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx2.Timeout(timeout, connect=min(connect_timeout, timeout)),
-            limits=limits,
-            transport=transport,
-            follow_redirects=False,
-        )
+        # A transport given by the caller (a test's, the embedded sandbox's) is one pool already: it is not split.
+        shards = _shard_limits(limits) if transport is None else [limits]
+        self._pools = [
+            httpx2.AsyncClient(
+                base_url=self.base_url,
+                headers=headers,
+                timeout=httpx2.Timeout(timeout, connect=min(connect_timeout, timeout)),
+                limits=shard,
+                transport=transport,
+                follow_redirects=False,
+            )
+            for shard in shards
+        ]
+        self._in_flight = [0] * len(self._pools)
 
     def __repr__(self) -> str:
         return f"TavusClient(base_url={self.base_url!r}, api_key={'set' if self._key else 'missing'})"
@@ -127,7 +151,8 @@ class TavusClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for pool in self._pools:
+            await pool.aclose()
 
     # Conversations
 
@@ -220,10 +245,13 @@ class TavusClient:
     ) -> Any:
         where = f"{method} {path}"
         timeout = httpx2.Timeout(budget, connect=min(self.connect_timeout, budget))
+        pool = min(range(len(self._pools)), key=self._in_flight.__getitem__)
+        self._in_flight[pool] += 1
         try:
             # fail_after bounds the whole exchange: a Tavus that trickles bytes cannot stretch a call past its budget.
             with anyio.fail_after(budget):
-                async with self._http.stream(method, path, json=json_body, params=params, timeout=timeout) as response:
+                http = self._pools[pool]
+                async with http.stream(method, path, json=json_body, params=params, timeout=timeout) as response:
                     stats = request_stats.get()
                     if stats is not None:
                         stats.status = response.status_code
@@ -235,6 +263,8 @@ class TavusClient:
             failure = TavusTimeoutError(f"Tavus did not answer {where} within the timeout", may_have_reached_tavus=True)
         else:
             failure = None
+        finally:
+            self._in_flight[pool] -= 1
         if failure is not None:
             # Raised outside the except block, so the HTTP library's exception (whose text may quote a header)
             # is not even kept as __context__.
@@ -284,6 +314,28 @@ class TavusClient:
         return TavusConnectionError(
             f"the connection to Tavus broke during {where} ({kind})", may_have_reached_tavus=True
         )
+
+
+def _shard_limits(limits: httpx2.Limits) -> list[httpx2.Limits]:
+    """`limits` split over pools of at most POOL_SHARD_SIZE connections, adding up to the same totals."""
+    total = limits.max_connections
+    if total is None or total <= POOL_SHARD_SIZE:
+        return [limits]
+    count = -(-total // POOL_SHARD_SIZE)
+    keepalive = limits.max_keepalive_connections
+    return [
+        httpx2.Limits(
+            max_connections=_share(total, count, index),
+            max_keepalive_connections=None if keepalive is None else _share(keepalive, count, index),
+            keepalive_expiry=limits.keepalive_expiry,
+        )
+        for index in range(count)
+    ]
+
+
+def _share(total: int, count: int, index: int) -> int:
+    """Pool `index`'s share of `total` split over `count` pools, the first ones taking the remainder."""
+    return total // count + (1 if index < total % count else 0)
 
 
 def _retry_delay(error: TavusError, attempt: int, *, idempotent: bool) -> float | None:

@@ -19,6 +19,8 @@ DEFAULT_BASE_URL = "https://tavusapi.com"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
+# Connections to Tavus one process may hold at once (HTTP workers share this out).
+DEFAULT_MAX_CONNECTIONS = 100
 
 
 class ConfigError(ValueError):
@@ -45,10 +47,12 @@ class Settings:
     max_call_duration: int | None = None
     # Serve against the embedded emulator instead of Tavus: no key, no network, nothing charged.
     sandbox: bool = False
+    # Connections to Tavus this process may hold at once; calls beyond that wait for one.
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     def tavus_client(self, transport: httpx2.AsyncBaseTransport | None = None) -> TavusClient:
         """A client for Tavus with these settings (one per process: it holds the connection pool)."""
-        from tavus_mcp.client import TavusClient
+        from tavus_mcp.client import TavusClient, connection_limits
 
         return TavusClient(
             api_key=self.api_key,
@@ -57,6 +61,7 @@ class Settings:
             connect_timeout=self.connect_timeout,
             max_retries=self.max_retries,
             transport=transport,
+            limits=connection_limits(self.max_connections),
         )
 
     def in_sandbox(self) -> tuple[Settings, httpx2.AsyncBaseTransport]:

@@ -1,0 +1,149 @@
+"""The client's connections to Tavus, over real TCP on loopback: how many, how they are reused and shared out.
+
+The connections are held in several small pools (httpx2's pool costs CPU in proportion to its size for every
+request), so these tests check what a user of one pool would expect still holds: sequential calls share one
+kept-alive connection, concurrent calls never exceed the limit in all, and a burst after a burst opens nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import anyio
+import httpx2
+import pytest
+from pydantic import SecretStr
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tavus_mcp.client import DEFAULT_LIMITS, POOL_SHARD_SIZE, TavusClient
+from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator, serve_on_loopback
+
+CREATE = {"replica_id": "rfe12d8b9597", "test_mode": True}
+
+
+class Observed:
+    """Requests in flight at the emulator, observed from inside it (the emulator answers after `delay`)."""
+
+    def __init__(self, emulator: TavusEmulator) -> None:
+        self.emulator = emulator
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.delay = 0.0
+
+    def clients(self) -> list[str]:
+        """The client address (host:port, one per TCP connection) of each request the emulator received."""
+        return [request.client or "" for request in self.emulator.received]
+
+
+class Observe:
+    """ASGI middleware in front of the emulator, counting requests in flight (all on the emulator's loop)."""
+
+    def __init__(self, app: ASGIApp, observed: Observed) -> None:
+        self.app = app
+        self.observed = observed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        observed = self.observed
+        observed.in_flight += 1
+        observed.max_in_flight = max(observed.max_in_flight, observed.in_flight)
+        try:
+            await anyio.sleep(observed.delay)
+            await self.app(scope, receive, send)
+        finally:
+            observed.in_flight -= 1
+
+
+@pytest.fixture
+def tavus() -> Iterator[tuple[Observed, str]]:
+    emulator = TavusEmulator()
+    observed = Observed(emulator)
+    emulator.app.add_middleware(Observe, observed=observed)
+    with serve_on_loopback(emulator) as base_url:
+        yield observed, base_url
+    assert emulator.schema_violations == []
+
+
+@pytest.fixture
+async def client(tavus: tuple[Observed, str]) -> AsyncIterator[TavusClient]:
+    async with TavusClient(api_key=SecretStr(SANDBOX_API_KEY), base_url=tavus[1], timeout=30.0) as made:
+        yield made
+
+
+async def creates(client: TavusClient, count: int) -> list[str]:
+    made: list[str] = []
+
+    async def create() -> None:
+        made.append((await client.create_conversation(CREATE)).conversation_id)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(count):
+            group.start_soon(create)
+    return made
+
+
+def test_the_default_limit_is_shared_out_over_several_pools() -> None:
+    # The premise of the tests below: more connections than one small pool holds.
+    assert (DEFAULT_LIMITS.max_connections or 0) > 2 * POOL_SHARD_SIZE
+
+
+@pytest.mark.anyio
+async def test_sequential_calls_share_one_kept_alive_connection(
+    tavus: tuple[Observed, str], client: TavusClient
+) -> None:
+    observed, _ = tavus
+    for _ in range(30):
+        await client.create_conversation(CREATE)
+
+    assert len(observed.clients()) == 30
+    assert len(set(observed.clients())) == 1
+
+
+@pytest.mark.anyio
+async def test_concurrent_calls_use_every_connection_the_limit_allows_and_no_more(
+    tavus: tuple[Observed, str], client: TavusClient
+) -> None:
+    observed, _ = tavus
+    observed.delay = 0.5  # long enough for every call to be waiting at once
+    limit = DEFAULT_LIMITS.max_connections or 0
+
+    made = await creates(client, limit + limit // 2)
+
+    assert len(set(made)) == limit + limit // 2
+    # All the connections were busy at once (the calls spread over every pool), never more than the limit.
+    assert observed.max_in_flight == limit
+    assert len(set(observed.clients())) == limit
+
+
+@pytest.mark.anyio
+async def test_a_second_burst_reuses_the_connections_of_the_first(
+    tavus: tuple[Observed, str], client: TavusClient
+) -> None:
+    observed, _ = tavus
+    observed.delay = 0.2
+    limit = DEFAULT_LIMITS.max_connections or 0
+
+    await creates(client, limit)
+    first = set(observed.clients())
+    observed.emulator.received.clear()
+    await creates(client, limit)
+    second = set(observed.clients())
+
+    # Every idle connection was kept alive: the second burst paid no new TCP (or, against Tavus, TLS) handshake.
+    assert len(first) == limit
+    assert second == first
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("limit", [1, 7, 25])
+async def test_an_odd_limit_is_kept_exactly(tavus: tuple[Observed, str], limit: int) -> None:
+    observed, base_url = tavus
+    observed.delay = 0.3
+    limits = httpx2.Limits(max_connections=limit, max_keepalive_connections=limit)
+    async with TavusClient(
+        api_key=SecretStr(SANDBOX_API_KEY), base_url=base_url, timeout=30.0, limits=limits
+    ) as client:
+        made = await creates(client, 2 * limit + 1)
+
+    assert len(set(made)) == 2 * limit + 1
+    assert observed.max_in_flight == limit
+    assert len(set(observed.clients())) == limit
