@@ -47,6 +47,7 @@ from typing import Any, TextIO
 
 import anyio
 import httpx2
+from http_load import Answer, LeanHttp
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -66,9 +67,9 @@ STARTUP_BUDGET = 1.15  # times the minimal server's start-up
 PER_CALL_BUDGET = 1.2  # times the minimal server's median
 CONCURRENT_WALL_BUDGET = 0.5  # seconds for 200 concurrent calls with a 100 ms Tavus
 CONCURRENT_CALLS = 200
+HTTP_WORKERS = 2  # one per core of the machine the figures in the README come from
 UPSTREAM_LATENCY = 0.1
 HANDFUL = 5  # connections that 1,000 sequential calls may open
-LOAD_POOL = 20  # connections per load-generating HTTP client
 MEMORY_BUDGET_MB = 5.0
 IMPORT_BUDGET_MS = 30.0
 
@@ -225,6 +226,18 @@ def children_matching(marker: str) -> set[int]:
             continue
         if parent == os.getpid() and marker in cmdline:
             found.add(int(entry.name))
+    return found
+
+
+def children_of(pid: int) -> set[int]:
+    """Pids of the live child processes of `pid` (the workers of `mcp-server-tavus --workers N`)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid and fields[0] != "Z":
+                    found.add(int(entry.name))
     return found
 
 
@@ -587,17 +600,17 @@ async def capture_sdk_call(url: str, headers: dict[str, str]) -> CapturedCall:
         await client.list_tools()
         await create(client)
     request = next(r for r in reversed(sent) if r.method == "POST" and b'"tools/call"' in r.content)
-    skipped = {"host", "content-length", "connection", "accept-encoding", "user-agent"}
+    skipped = {"host", "content-length", "content-type", "connection", "accept-encoding", "user-agent"}
     kept = {name: value for name, value in request.headers.items() if name.lower() not in skipped}
     return CapturedCall(str(request.url), kept, json.loads(request.content))
 
 
-def tool_result(response: httpx2.Response) -> dict[str, Any]:
+def tool_result(answer: Answer) -> dict[str, Any]:
     """The JSON-RPC result in an answer sent as JSON or as server-sent events."""
-    if response.status_code != 200:
-        raise RuntimeError(f"the server answered HTTP {response.status_code}: {response.text[:200]}")
-    text = response.text
-    if response.headers.get("content-type", "").startswith("text/event-stream"):
+    text = answer.body.decode("utf-8", errors="replace")
+    if answer.status != 200:
+        raise RuntimeError(f"the server answered HTTP {answer.status}: {text[:200]}")
+    if answer.content_type.startswith("text/event-stream"):
         text = "\n".join(line[5:].strip() for line in text.splitlines() if line.startswith("data:"))
     message: dict[str, Any] = json.loads(text)
     result: dict[str, Any] | None = message.get("result")
@@ -612,26 +625,24 @@ class Subject:
 
     name: str
     call: Callable[[int], Coroutine[Any, Any, object]]
-    pids: tuple[int, ...] = ()
+    upstream: Emulator
+    pid: int | None = None  # the server process (with its workers, if any)
     walls: list[float] = field(default_factory=list)
-    opened: list[int] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
 
+    def pids(self) -> set[int]:
+        return set() if self.pid is None else {self.pid} | children_of(self.pid)
 
-async def http_load(url: str, headers: dict[str, str], stack: contextlib.AsyncExitStack) -> Callable[[int], Any]:
-    """A call function replaying the SDK's request through small pools (httpx2's pool scans all its connections
-    for every request: one pool of 200 would cost this process more CPU per call than the server under test)."""
+
+async def mcp_load(url: str, headers: dict[str, str], stack: contextlib.AsyncExitStack) -> Callable[[int], Any]:
+    """A call function replaying the SDK's `tools/call` request, one kept-alive connection per concurrent call."""
     captured = await capture_sdk_call(url, headers)
-    # Idle connections are dropped before uvicorn's keep-alive timeout (5 s) could close one under a request.
-    limits = httpx2.Limits(max_connections=LOAD_POOL, max_keepalive_connections=LOAD_POOL, keepalive_expiry=3.0)
-    clients = [
-        await stack.enter_async_context(httpx2.AsyncClient(headers=captured.headers, timeout=60.0, limits=limits))
-        for _ in range(CONCURRENT_CALLS // LOAD_POOL)
-    ]
+    client = LeanHttp(captured.url, captured.headers)
+    stack.push_async_callback(client.aclose)
 
     async def call(number: int) -> None:
-        message = {**captured.message, "id": number + 1}
-        tool_result(await clients[number % len(clients)].post(captured.url, json=message))
+        body = json.dumps({**captured.message, "id": number + 1}).encode()
+        tool_result(await client.post(body))
 
     return call
 
@@ -639,7 +650,7 @@ async def http_load(url: str, headers: dict[str, str], stack: contextlib.AsyncEx
 def start_http_server(command: list[str], env: dict[str, str], log: Path, stack: contextlib.ExitStack) -> int:
     """Start a server, wait until it answers on its port; its pid."""
     process = stack.enter_context(background(command, log, env))
-    port = command[-1]
+    port = command[command.index("--port") + 1] if "--port" in command else command[-1]
     wait_until(
         lambda: httpx2.post(f"http://127.0.0.1:{port}/mcp", content=b"{}", timeout=1.0).status_code < 500,
         log.stem,
@@ -650,25 +661,33 @@ def start_http_server(command: list[str], env: dict[str, str], log: Path, stack:
 
 async def measure_http(plan: Plan, report: Report, workdir: Path) -> None:
     metric = f"concurrency: {CONCURRENT_CALLS} concurrent calls over HTTP, Tavus answering in 100 ms"
-    connections_metric = f"concurrency: upstream connections opened by {CONCURRENT_CALLS} concurrent calls"
+    connections_metric = f"concurrency: upstream connections used by {CONCURRENT_CALLS} concurrent calls"
     try:
         import tavus_mcp.http  # noqa: F401 - only to know that the transport is there
     except ImportError as exc:
         report.add(metric, "not run", "-", f"(the HTTP transport is not usable: {exc})", None)
         report.add(connections_metric, "not run", "-", "-", None)
         return
-    with contextlib.ExitStack() as processes, emulator(workdir, "emulator-latency", latency=UPSTREAM_LATENCY) as slow:
-        ours_port, replica_port, minimal_port = free_port(), free_port(), free_port()
-        ours_env = server_env(slow.base_url, TAVUS_MCP_AUTH_TOKENS=HTTP_TOKEN)
+    # One emulator per subject, so that each one's counts (connections, requests at once) are its own.
+    with contextlib.ExitStack() as processes:
+        upstreams = [
+            processes.enter_context(emulator(workdir, f"emulator-latency-{name}", latency=UPSTREAM_LATENCY))
+            for name in ("workers", "tavus", "minimal", "direct")
+        ]
+        workers_port, ours_port, minimal_port = free_port(), free_port(), free_port()
+        ours = [*tavus_command(), "--transport", "http", "--host", "127.0.0.1"]
         try:
-            ours_pid, replica_pid = (
-                start_http_server(
-                    [*tavus_command(), "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
-                    ours_env,
-                    workdir / f"http-server-{port}.log",
-                    processes,
-                )
-                for port in (ours_port, replica_port)
+            workers_pid = start_http_server(
+                [*ours, "--workers", str(HTTP_WORKERS), "--port", str(workers_port)],
+                server_env(upstreams[0].base_url, TAVUS_MCP_AUTH_TOKENS=HTTP_TOKEN),
+                workdir / "http-workers.log",
+                processes,
+            )
+            ours_pid = start_http_server(
+                [*ours, "--port", str(ours_port)],
+                server_env(upstreams[1].base_url, TAVUS_MCP_AUTH_TOKENS=HTTP_TOKEN),
+                workdir / "http-server.log",
+                processes,
             )
         except RuntimeError as exc:
             report.add(metric, "not run", "-", f"(the HTTP server did not start: {exc})", None)
@@ -676,103 +695,113 @@ async def measure_http(plan: Plan, report: Report, workdir: Path) -> None:
             return
         minimal_pid = start_http_server(
             [*minimal_command(), "--http-port", str(minimal_port)],
-            server_env(slow.base_url),
+            server_env(upstreams[2].base_url),
             workdir / "http-minimal.log",
             processes,
         )
         async with contextlib.AsyncExitStack() as stack:
             token = {"authorization": f"Bearer {HTTP_TOKEN}"}
-            ours = await http_load(f"http://127.0.0.1:{ours_port}/mcp", token, stack)
-            replica = await http_load(f"http://127.0.0.1:{replica_port}/mcp", token, stack)
-
-            async def balanced(number: int) -> None:
-                await (ours if number % 2 else replica)(number)
-
-            minimal = await http_load(f"http://127.0.0.1:{minimal_port}/mcp", {}, stack)
-            direct = await stack.enter_async_context(
-                httpx2.AsyncClient(
-                    base_url=slow.base_url, headers={"x-api-key": SANDBOX_API_KEY}, timeout=60.0, limits=DEFAULT_LIMITS
-                )
+            direct = LeanHttp(
+                f"{upstreams[3].base_url}/v2/conversations",
+                {"x-api-key": SANDBOX_API_KEY},
+                max_connections=POOL_SIZE,
             )
+            stack.push_async_callback(direct.aclose)
+            body = json.dumps(ARGUMENTS).encode()
 
             async def post(_: int) -> None:
-                response = await direct.post("/v2/conversations", json=ARGUMENTS)
-                response.raise_for_status()
+                answer = await direct.post(body)
+                if answer.status != 200:
+                    raise RuntimeError(f"the emulator answered HTTP {answer.status}: {answer.body[:200]!r}")
 
             subjects = [
-                Subject("tavus", ours, (ours_pid,)),
-                Subject("replicas", balanced, (ours_pid, replica_pid)),
-                Subject("minimal", minimal, (minimal_pid,)),
-                Subject("direct", post),
+                Subject(
+                    "workers",
+                    await mcp_load(f"http://127.0.0.1:{workers_port}/mcp", token, stack),
+                    upstreams[0],
+                    workers_pid,
+                ),
+                Subject(
+                    "tavus", await mcp_load(f"http://127.0.0.1:{ours_port}/mcp", token, stack), upstreams[1], ours_pid
+                ),
+                Subject(
+                    "minimal",
+                    await mcp_load(f"http://127.0.0.1:{minimal_port}/mcp", {}, stack),
+                    upstreams[2],
+                    minimal_pid,
+                ),
+                Subject("direct", post, upstreams[3]),
             ]
-            # After a warm-up burst that opens every connection and fills the pools, rounds alternate between this
-            # server and the minimal one (a slow spell of the machine hits both), then the other two subjects.
-            # No connection is left idle for long: uvicorn closes one after 5 s of keep-alive, and one closed
-            # just as a request is sent on it fails that request.
-            tavus, replicas, floor_server, floor_direct = subjects
-            schedule = [[tavus, floor_server], [replicas], [floor_direct]]
-            for group in schedule:
-                for subject in group:
-                    await burst(CONCURRENT_CALLS, subject.call)
-                for round_number in range(plan.http_rounds):
-                    for subject in group if round_number % 2 == 0 else reversed(group):
-                        before = slow.stats()
-                        cpu_before = sum(cpu_seconds(pid) for pid in subject.pids)
-                        subject.walls.append(await burst(CONCURRENT_CALLS, subject.call))
-                        after = slow.stats()
-                        if subject.pids:
-                            subject.cpu.append(sum(cpu_seconds(pid) for pid in subject.pids) - cpu_before)
-                        if after["requests"] - before["requests"] != CONCURRENT_CALLS:
-                            raise RuntimeError(f"the emulator did not receive one create per call ({subject.name})")
-                        subject.opened.append(after["connections"] - before["connections"])
+            # After a warm-up burst each, which opens the connections, the subjects take turns round by round
+            # (a slow spell of the machine hits them all), in an order that changes every round. No connection is
+            # left idle for long: uvicorn closes one after 5 s of keep-alive.
+            for subject in subjects:
+                await burst(CONCURRENT_CALLS, subject.call)
+            for round_number in range(plan.http_rounds):
+                order = subjects[round_number % len(subjects) :] + subjects[: round_number % len(subjects)]
+                for subject in order:
+                    before = subject.upstream.stats()
+                    pids = subject.pids()
+                    cpu_before = sum(cpu_seconds(pid) for pid in pids)
+                    subject.walls.append(await burst(CONCURRENT_CALLS, subject.call))
+                    if pids:
+                        subject.cpu.append(sum(cpu_seconds(pid) for pid in pids) - cpu_before)
+                    if subject.upstream.stats()["requests"] - before["requests"] != CONCURRENT_CALLS:
+                        raise RuntimeError(f"the emulator did not receive one create per call ({subject.name})")
+        upstream = {subject.name: subject.upstream.stats() for subject in subjects}
 
     wall = {subject.name: statistics.median(subject.walls) for subject in subjects}
     cpu = {subject.name: statistics.median(subject.cpu) / CONCURRENT_CALLS for subject in subjects if subject.cpu}
-    opened = {subject.name: max(subject.opened) for subject in subjects}
+    rounds = plan.http_rounds + 1
     report.add(
-        metric + " (median wall time)",
+        f"{metric}, `--workers {HTTP_WORKERS}` (median wall time)",
+        ms(wall["workers"]),
+        f"direct POSTs, pool of {POOL_SIZE}: {ms(wall['direct'])}; one process: {ms(wall['tavus'])}; minimal "
+        f"server (one process): {ms(wall['minimal'])}",
+        f"≤ {ms(CONCURRENT_WALL_BUDGET)}",
+        wall["workers"] <= CONCURRENT_WALL_BUDGET,
+    )
+    report.add(
+        f"{metric}, one process (the default; median wall time)",
         ms(wall["tavus"]),
-        f"minimal server {ms(wall['minimal'])}; direct httpx2 POSTs, same pool {ms(wall['direct'])}",
-        f"≤ {ms(CONCURRENT_WALL_BUDGET)} ({wall['tavus'] / wall['minimal']:.2f}x minimal)",
-        wall["tavus"] <= CONCURRENT_WALL_BUDGET,
-    )
-    report.add(
-        connections_metric,
-        f"{opened['tavus']} (most in one round)",
-        f"pool limit {POOL_SIZE}; minimal server {opened['minimal']}",
-        f"≤ {POOL_SIZE}",
-        opened["tavus"] <= POOL_SIZE,
-    )
-    report.add(
-        "concurrency: the same, 2 server processes sharing the calls (stateless replicas; informative)",
-        ms(wall["replicas"]),
-        f"one process {ms(wall['tavus'])}",
-        f"{wall['replicas'] / wall['tavus']:.2f}x one process (no budget)",
+        f"minimal server (one process): {ms(wall['minimal'])}",
+        f"{wall['tavus'] / wall['minimal']:.2f}x minimal (no budget)",
         None,
     )
-    report.notes.append(
-        f"Concurrency: `mcp-server-tavus --transport http` (bearer token) and the minimal server (`--http-port`, "
-        f"stateless like it, no auth), both in front of an emulator that waits {UPSTREAM_LATENCY * 1000:.0f} ms "
-        "before every answer. For each, one `create_conversation` is made with the SDK's `Client`; the request it "
-        f"sent is then replayed {CONCURRENT_CALLS} times at once, with fresh ids, through "
-        f"{CONCURRENT_CALLS // LOAD_POOL} httpx2 clients of {LOAD_POOL} connections (one SDK client costs more CPU "
-        f"per call than the server, and would measure itself on 2 cores). {plan.http_rounds} timed rounds each, "
-        f"after a warm-up round, this server's alternating with the minimal server's; this server's rounds: "
-        f"{', '.join(ms(w) for w in subjects[0].walls)}. "
-        f"Server CPU time per call: this server {cpu['tavus'] * 1000:.2f} ms, minimal {cpu['minimal'] * 1000:.2f} "
-        f"ms: one process serves about {1 / cpu['tavus']:.0f} calls a second, whatever the upstream latency. The "
-        "informative row sends every other call to a second `mcp-server-tavus` process (stateless: any process "
-        "serves any request; each has its own pool), as a load balancer in front of two replicas would. A pool "
-        f"of {POOL_SIZE} connections needs at least {math.ceil(CONCURRENT_CALLS / POOL_SIZE)} round "
-        f"trips of {UPSTREAM_LATENCY * 1000:.0f} ms for {CONCURRENT_CALLS} calls: the direct floor sends the same "
-        "POSTs through an httpx2 pool of that size, with no MCP at all."
+    report.add(
+        f"{connections_metric}, `--workers {HTTP_WORKERS}`",
+        f"{upstream['workers']['max_in_flight']} at once; {upstream['workers']['connections']} opened in "
+        f"{rounds} rounds",
+        f"pool limit {POOL_SIZE} ({POOL_SIZE // HTTP_WORKERS} per worker); one process: "
+        f"{upstream['tavus']['max_in_flight']} at once, {upstream['tavus']['connections']} opened; minimal server: "
+        f"{upstream['minimal']['max_in_flight']} at once, {upstream['minimal']['connections']} opened",
+        f"≤ {POOL_SIZE} at once",
+        upstream["workers"]["max_in_flight"] <= POOL_SIZE and upstream["tavus"]["max_in_flight"] <= POOL_SIZE,
     )
-    if wall["tavus"] > CONCURRENT_WALL_BUDGET and wall["minimal"] > CONCURRENT_WALL_BUDGET:
+    report.notes.append(
+        f"Concurrency: `mcp-server-tavus --transport http` (bearer token), with `--workers {HTTP_WORKERS}` and "
+        "as one process, and the minimal server (`--http-port`, one process, stateless like it, no auth), each in "
+        f"front of its own emulator that waits {UPSTREAM_LATENCY * 1000:.0f} ms before every answer. For each, "
+        "one `create_conversation` is made with the SDK's `Client`; the request it sent is then replayed "
+        f"{CONCURRENT_CALLS} times at once, with fresh ids, each on its own kept-alive connection, by a lean "
+        "HTTP/1.1 client (bench/http_load.py: h11 over asyncio streams, about 0.3 ms of CPU per call; an httpx2 "
+        "client costs 1.3 ms per call, and would take a third of the two cores from the server it measures). "
+        f"{plan.http_rounds} timed rounds after a warm-up round, the subjects taking turns. Rounds with "
+        f"`--workers {HTTP_WORKERS}`: {', '.join(ms(w) for w in subjects[0].walls)}; one process: "
+        f"{', '.join(ms(w) for w in subjects[1].walls)}. Server CPU time per call: `--workers {HTTP_WORKERS}` "
+        f"{cpu['workers'] * 1000:.2f} ms (all its processes), one process {cpu['tavus'] * 1000:.2f} ms, minimal "
+        f"{cpu['minimal'] * 1000:.2f} ms. A pool of {POOL_SIZE} connections needs at least "
+        f"{math.ceil(CONCURRENT_CALLS / POOL_SIZE)} round trips of {UPSTREAM_LATENCY * 1000:.0f} ms for "
+        f"{CONCURRENT_CALLS} calls: the direct floor sends the same POSTs on at most {POOL_SIZE} connections, with "
+        "no MCP at all. Upstream connections: the most requests each emulator handled at once, and the distinct "
+        "connections it saw over all rounds (idle connections are kept, so later rounds open none)."
+    )
+    if wall["tavus"] > CONCURRENT_WALL_BUDGET:
         report.notes.append(
-            f"Concurrency budget missed by the floor too: the minimal server on the same SDK takes "
-            f"{ms(wall['minimal'])}. What bounds both is CPU time per request in one process (the SDK's Streamable "
-            "HTTP handling, uvicorn, httpx2), not this server's own work nor the upstream latency: 200 calls "
-            f"need {CONCURRENT_CALLS * cpu['tavus']:.2f} s of one core."
+            f"One process took {ms(wall['tavus'])} (the minimal server on the same SDK {ms(wall['minimal'])}): "
+            "what bounds one process is its CPU time per request, almost all of it the SDK's Streamable HTTP "
+            f"handling, uvicorn and httpx2, in one thread: {CONCURRENT_CALLS} calls need "
+            f"{CONCURRENT_CALLS * cpu['tavus']:.2f} s of one core. `--workers` spreads them over the cores."
         )
 
 

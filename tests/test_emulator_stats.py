@@ -20,6 +20,7 @@ from tests.test_cli import run_cli
 
 KEY = {"x-api-key": SANDBOX_API_KEY}
 CREATE = {"replica_id": "rfe12d8b9597", "test_mode": True}
+EMPTY = {"requests": 0, "connections": 0, "max_in_flight": 0, "conversations": 0, "schema_violations": 0}
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def stats(base_url: str) -> dict[str, Any]:
 
 def test_stats_count_requests_and_the_connections_they_came_on(served: tuple[TavusEmulator, str]) -> None:
     emulator, base_url = served
-    assert stats(base_url) == {"requests": 0, "connections": 0, "conversations": 0, "schema_violations": 0}
+    assert stats(base_url) == EMPTY
 
     with httpx2.Client(base_url=base_url, headers=KEY, timeout=10.0) as first:
         for _ in range(3):
@@ -48,14 +49,20 @@ def test_stats_count_requests_and_the_connections_they_came_on(served: tuple[Tav
         assert second.post("/v2/conversations", json={"replica_id": "rfe12d8b9597", "bogus": 1}).status_code == 400
 
     # One kept-alive connection per client; the stats requests themselves are neither recorded nor counted.
-    assert stats(base_url) == {"requests": 5, "connections": 2, "conversations": 3, "schema_violations": 1}
+    assert stats(base_url) == {
+        "requests": 5,
+        "connections": 2,
+        "max_in_flight": 1,
+        "conversations": 3,
+        "schema_violations": 1,
+    }
     clients = [request.client for request in emulator.received]
     assert all(client is not None and client.startswith("127.0.0.1:") for client in clients)
     assert len(set(clients[:4])) == 1
     assert clients[4] != clients[0]
 
     emulator.reset()
-    assert stats(base_url) == {"requests": 0, "connections": 0, "conversations": 0, "schema_violations": 0}
+    assert stats(base_url) == EMPTY
 
 
 def test_stats_need_no_key(served: tuple[TavusEmulator, str]) -> None:
@@ -100,6 +107,8 @@ def test_latency_comes_before_every_answer_and_requests_overlap() -> None:
     # The three requests were all being handled at once: the latency is a wait, not a lock.
     assert received_before_any_answer == [3]
     assert sorted(answered) == [200, 200, 401]
+    assert emulator.stats()["max_in_flight"] == 3
+    assert emulator.in_flight == 0
 
 
 def test_sandbox_api_takes_a_latency() -> None:

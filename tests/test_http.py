@@ -182,8 +182,13 @@ def server_env(tavus: Tavus, tokens: tuple[str, ...] = (TOKEN,), **extra: str) -
 
 
 @contextmanager
-def running_server(log_path: Path, env: dict[str, str], *args: str) -> Iterator[ServerProcess]:
-    """`python -m tavus_mcp --transport http` on a free loopback port, healthy; killed on the way out if need be."""
+def running_server(
+    log_path: Path, env: dict[str, str], *args: str, new_session: bool = False
+) -> Iterator[ServerProcess]:
+    """`python -m tavus_mcp --transport http` on a free loopback port, healthy; killed on the way out if need be.
+
+    With `new_session`, in a process group of its own, as a terminal would start it (signals can go to the group).
+    """
     port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -203,6 +208,7 @@ def running_server(log_path: Path, env: dict[str, str], *args: str) -> Iterator[
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
         server = ServerProcess(process, port, log_path)
         try:
@@ -690,6 +696,199 @@ async def test_sigterm_lets_the_call_in_flight_finish_and_exits_0(tavus: Tavus, 
     assert "level=error" not in log
 
 
+# Workers: several processes on one port
+
+
+def children_of(pid: int) -> set[int]:
+    """The live child processes of `pid`, read from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # exited meanwhile
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_for(check: Any, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
+
+
+@needs_proc
+@pytest.mark.anyio
+async def test_workers_share_the_calls_and_the_connection_limit(tavus: Tavus, tmp_path: Path) -> None:
+    tavus.traffic.delay = 1.0  # every Tavus answer takes a while, so the calls really overlap
+    results: list[dict[str, Any]] = []
+
+    async def create(client: Client, number: int) -> None:
+        arguments = {"replica_id": REPLICA, "test_mode": True, "conversation_name": f"Worker load {number}"}
+        results.append(await ok(client, "create_conversation", arguments))
+
+    with (
+        anyio.fail_after(TEST_TIMEOUT),
+        running_server(tmp_path / "workers.log", server_env(tavus), "--workers", "2") as server,
+    ):
+        assert len(children_of(server.process.pid)) == 2
+        async with connect(server.url) as client, anyio.create_task_group() as group:
+            for number in range(200):
+                group.start_soon(create, client, number)
+
+    assert len({result["conversation_id"] for result in results}) == 200
+    assert sorted(body["conversation_name"] for body in tavus.creates()) == sorted(
+        f"Worker load {n}" for n in range(200)
+    )
+    # Each worker has half the connections: Tavus never saw more than the one limit at once.
+    assert POOL_SIZE // 2 <= tavus.traffic.max_in_flight <= POOL_SIZE
+    log = server.log()
+    assert "2 worker processes" in log
+    for worker in (0, 1):
+        assert any(
+            "msg=tool_call tool=create_conversation outcome=ok" in line and line.endswith(f" worker={worker}")
+            for line in log.splitlines()
+        ), f"worker {worker} served no call:\n{log[-3000:]}"
+    assert "level=error" not in log
+
+
+@needs_proc
+@pytest.mark.anyio
+@pytest.mark.parametrize("stop", ["sigterm", "ctrl-c"])
+async def test_workers_stop_gracefully_and_exit_0(tavus: Tavus, tmp_path: Path, stop: str) -> None:
+    """SIGTERM reaches the parent only (an orchestrator); Ctrl+C in a terminal sends SIGINT to the whole group, so
+    each worker gets SIGINT and then the parent's SIGTERM: that is still one graceful stop, not a forced one."""
+    log_path = tmp_path / "stop.log"
+    with (
+        anyio.fail_after(TEST_TIMEOUT),
+        running_server(log_path, server_env(tavus), "--workers", "2", new_session=True) as server,
+    ):
+        workers = children_of(server.process.pid)
+        async with connect(server.url) as client:
+            created = await ok(client, "create_conversation", {"replica_id": REPLICA})
+            conversation_id = created["conversation_id"]
+            end_path = f"/v2/conversations/{conversation_id}/end"
+            # Tavus ends the conversation, then takes 2 s to answer: the call is in flight when the signal comes.
+            tavus.emulator.faults.append(Fault(status=200, delay=2, after_handling=True, path=end_path))
+            outcome: list[CallToolResult] = []
+
+            async def end() -> None:
+                outcome.append(await client.call_tool("end_conversation", {"conversation_id": conversation_id}))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(end)
+                while not tavus.emulator.requests_to("POST", end_path):  # noqa: ASYNC110 - another thread's list
+                    await anyio.sleep(0.01)
+                if stop == "sigterm":
+                    server.process.send_signal(signal.SIGTERM)
+                else:
+                    os.killpg(server.process.pid, signal.SIGINT)
+
+        returncode = await anyio.to_thread.run_sync(lambda: server.process.wait(timeout=STOP_TIMEOUT))
+
+    [result] = outcome
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    assert result.structured_content["conversation_id"] == conversation_id
+    assert returncode == 0, server.log()
+    assert not any(alive(pid) for pid in workers)
+    log = server.log()
+    assert f"stopping 2 workers (signal {'SIGTERM' if stop == 'sigterm' else 'SIGINT'})" in log
+    assert "all workers stopped" in log
+    assert "timeout graceful shutdown exceeded" not in log
+    assert "level=error" not in log
+
+
+@needs_proc
+@pytest.mark.anyio
+async def test_a_worker_that_dies_is_replaced(tavus: Tavus, tmp_path: Path) -> None:
+    with (
+        anyio.fail_after(TEST_TIMEOUT),
+        running_server(tmp_path / "replace.log", server_env(tavus), "--workers", "2") as server,
+    ):
+        first, second = sorted(children_of(server.process.pid))
+        os.kill(first, signal.SIGKILL)
+        await anyio.to_thread.run_sync(
+            lambda: wait_for(
+                lambda: len(children_of(server.process.pid) - {first}) == 2, "a replacement worker", timeout=10.0
+            )
+        )
+        replacement = children_of(server.process.pid) - {first, second}
+        async with connect(server.url) as client:
+            for _ in range(4):
+                await ok(client, "create_conversation", {"replica_id": REPLICA, "test_mode": True})
+
+    assert len(replacement) == 1
+    assert len(tavus.creates()) == 4
+    assert f"(pid {first}) was killed by SIGKILL; starting another" in server.log()
+
+
+@needs_proc
+def test_workers_stop_when_their_supervisor_is_killed(tavus: Tavus, tmp_path: Path) -> None:
+    with running_server(tmp_path / "orphans.log", server_env(tavus), "--workers", "2") as server:
+        workers = children_of(server.process.pid)
+        assert len(workers) == 2
+        server.process.kill()
+        server.process.wait(timeout=STOP_TIMEOUT)
+        # Orphaned, they notice within a tick and stop, rather than serve on with nothing to restart them.
+        wait_for(lambda: not any(alive(pid) for pid in workers), "the workers to exit", 10.0)
+
+
+def test_workers_that_keep_exiting_at_start_are_given_up_on() -> None:
+    script = (
+        "import logging, os, sys\n"
+        "from tavus_mcp.logs import configure_logging\n"
+        "from tavus_mcp.workers import supervise\n"
+        "configure_logging('INFO')\n"
+        "sys.exit(supervise(2, lambda index: os._exit(3), shutdown_timeout=1))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+
+    assert completed.returncode == 1, completed.stderr
+    assert "exited with status 3; starting another" in completed.stderr
+    assert "the 5th quick exit in a row: stopping every worker" in completed.stderr
+    assert completed.stderr.count("exited with status 3; starting another") == 4
+    assert "exited with status 3 while stopping" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "0"], "TAVUS_MCP_WORKERS (--workers) must be a whole number of processes from 1 to 64"),
+        (["--workers", "two"], "TAVUS_MCP_WORKERS (--workers) must be a whole number; got 'two'"),
+        (["--workers", "2", "--sandbox"], "TAVUS_MCP_WORKERS (--workers) above 1 cannot serve the embedded sandbox"),
+    ],
+    ids=["zero", "not-a-number", "sandbox"],
+)
+def test_bad_worker_counts_refuse_to_start(tavus: Tavus, args: list[str], message: str) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port()), *args],
+        env=server_env(tavus),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stderr.strip().splitlines()[-1].startswith(f"mcp-server-tavus: {message}")
+
+
 # Settings, without a network
 
 
@@ -702,14 +901,16 @@ def test_settings_from_environment_and_flags() -> None:
         "TAVUS_MCP_ALLOWED_ORIGINS": "https://app.example.test",
         "TAVUS_MCP_MAX_BODY_BYTES": "65536",
         "TAVUS_MCP_SHUTDOWN_TIMEOUT": "10",
+        "TAVUS_MCP_WORKERS": "4",
     }
     settings = HttpSettings.from_env(environ)
 
-    assert (settings.host, settings.port, settings.max_body_bytes, settings.shutdown_timeout) == (
+    assert (settings.host, settings.port, settings.max_body_bytes, settings.shutdown_timeout, settings.workers) == (
         "0.0.0.0",  # noqa: S104
         9000,
         65536,
         10,
+        4,
     )
     assert [token.get_secret_value() for token in settings.auth_tokens] == [TOKEN, NEW_TOKEN]
     assert TOKEN not in repr(settings)
@@ -721,8 +922,16 @@ def test_settings_from_environment_and_flags() -> None:
     assert "0.0.0.0:*" not in security.allowed_hosts
     assert "https://app.example.test" in security.allowed_origins
 
-    flagged = HttpSettings.from_env(environ, host="127.0.0.1", port=8001, allowed_hosts="", allowed_origins="")
-    assert (flagged.host, flagged.port, flagged.allowed_hosts, flagged.allowed_origins) == ("127.0.0.1", 8001, (), ())
+    flagged = HttpSettings.from_env(
+        environ, host="127.0.0.1", port=8001, allowed_hosts="", allowed_origins="", workers="2"
+    )
+    assert (flagged.host, flagged.port, flagged.allowed_hosts, flagged.allowed_origins, flagged.workers) == (
+        "127.0.0.1",
+        8001,
+        (),
+        (),
+        2,
+    )
     assert HttpSettings.from_env({}) == HttpSettings()
 
 
@@ -737,6 +946,7 @@ def test_settings_from_environment_and_flags() -> None:
         ({"TAVUS_MCP_MAX_BODY_BYTES": "10"}, "TAVUS_MCP_MAX_BODY_BYTES must be a number of bytes of at least 1024"),
         ({"TAVUS_MCP_SHUTDOWN_TIMEOUT": "0"}, "TAVUS_MCP_SHUTDOWN_TIMEOUT must be a whole number of seconds"),
         ({"TAVUS_MCP_HOST": "10.0.0.5"}, "refusing to listen on 10.0.0.5 without authentication"),
+        ({"TAVUS_MCP_WORKERS": "65"}, "TAVUS_MCP_WORKERS (--workers) must be a whole number of processes from 1 to 64"),
     ],
 )
 def test_bad_settings_are_refused_with_the_setting_named(environ: dict[str, str], message: str) -> None:

@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="comma-separated browser origins to accept, such as https://app.example.com (TAVUS_MCP_ALLOWED_ORIGINS)",
     )
+    http.add_argument(
+        "--workers",
+        metavar="N",
+        help="processes serving the port, one per CPU core for a busy team server (TAVUS_MCP_WORKERS, default 1; "
+        "Linux and macOS)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="serve MCP over stdio (the default)")
     commands.add_parser(
@@ -182,10 +188,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 port=parse_count(args.http_port, "--port", low=0, high=65535) if args.http_port is not None else None,
                 allowed_hosts=args.allowed_hosts,
                 allowed_origins=args.allowed_origins,
+                workers=args.workers,
             )
+            http_settings.check_compatible(settings)
         except ConfigError as exc:
             _fail(str(exc))
-        serve_http(settings, http_settings)
+        code = serve_http(settings, http_settings)
+        if code:
+            sys.exit(code)
         return
     server = build_server(settings)
     with contextlib.suppress(KeyboardInterrupt):

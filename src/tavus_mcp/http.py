@@ -10,6 +10,8 @@
 - No per-client state: `stateless_http=True`, so any replica serves any request; the lifespan (one Tavus client,
   one bounded connection pool) is entered once per process and shared by every request.
 - `GET /healthz`, a cap on request bodies, and a graceful stop on SIGTERM.
+- `--workers N`: N such processes on one socket (`tavus_mcp.workers`), each with its share of the connections to
+  Tavus, for a machine with more than one core.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import os
 import re
 import signal
+import socket
+import sys
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 
 import httpx2
@@ -38,6 +43,7 @@ from starlette.responses import JSONResponse, Response
 from tavus_mcp import __version__
 from tavus_mcp.config import ConfigError, Settings
 from tavus_mcp.server import build_server
+from tavus_mcp.workers import MAX_WORKERS, can_fork, supervise
 
 logger = logging.getLogger("tavus_mcp.http")
 
@@ -59,6 +65,7 @@ ENV_ALLOWED_HOSTS = "TAVUS_MCP_ALLOWED_HOSTS"
 ENV_ALLOWED_ORIGINS = "TAVUS_MCP_ALLOWED_ORIGINS"
 ENV_MAX_BODY_BYTES = "TAVUS_MCP_MAX_BODY_BYTES"
 ENV_SHUTDOWN_TIMEOUT = "TAVUS_MCP_SHUTDOWN_TIMEOUT"
+ENV_WORKERS = "TAVUS_MCP_WORKERS"
 
 TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 - a command, not a token
 
@@ -100,6 +107,8 @@ class HttpSettings:
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
+    # Processes serving the socket; more than one needs fork.
+    workers: int = 1
 
     @classmethod
     def from_env(
@@ -110,6 +119,7 @@ class HttpSettings:
         port: int | None = None,
         allowed_hosts: str | None = None,
         allowed_origins: str | None = None,
+        workers: str | None = None,
     ) -> HttpSettings:
         """Settings from `TAVUS_MCP_*` variables; a non-None argument (a command-line flag) wins over its variable.
 
@@ -123,6 +133,7 @@ class HttpSettings:
         raw_port = get(ENV_PORT)
         raw_body = get(ENV_MAX_BODY_BYTES)
         raw_shutdown = get(ENV_SHUTDOWN_TIMEOUT)
+        raw_workers = workers.strip() if workers is not None else get(ENV_WORKERS)
         settings = cls(
             host=host if host is not None else (get(ENV_HOST) or DEFAULT_HOST),
             port=port if port is not None else (_whole(raw_port, f"{ENV_PORT} (--port)") if raw_port else DEFAULT_PORT),
@@ -131,6 +142,7 @@ class HttpSettings:
             allowed_origins=tuple(_items(allowed_origins if allowed_origins is not None else get(ENV_ALLOWED_ORIGINS))),
             max_body_bytes=_whole(raw_body, ENV_MAX_BODY_BYTES) if raw_body else DEFAULT_MAX_BODY_BYTES,
             shutdown_timeout=_whole(raw_shutdown, ENV_SHUTDOWN_TIMEOUT) if raw_shutdown else DEFAULT_SHUTDOWN_TIMEOUT,
+            workers=_whole(raw_workers, f"{ENV_WORKERS} (--workers)") if raw_workers else 1,
         )
         return settings.validated()
 
@@ -175,6 +187,16 @@ class HttpSettings:
             raise ConfigError(
                 f"{ENV_SHUTDOWN_TIMEOUT} must be a whole number of seconds from 1 to 3600; got {self.shutdown_timeout}"
             )
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(
+                f"{ENV_WORKERS} (--workers) must be a whole number of processes from 1 to {MAX_WORKERS} (one per CPU "
+                f"core is usual); got {self.workers}"
+            )
+        if self.workers > 1 and not can_fork():
+            raise ConfigError(
+                f"{ENV_WORKERS} (--workers) above 1 needs fork, which this system lacks (Linux and macOS have it); "
+                "run one process per port instead, behind a load balancer"
+            )
         if not self.auth_tokens and not is_loopback(host):
             raise ConfigError(
                 f"refusing to listen on {host} without authentication: anyone who can reach the port could start "
@@ -199,7 +221,22 @@ class HttpSettings:
             allowed_origins=tuple(entry.lower() for entry in self.allowed_origins),
             max_body_bytes=self.max_body_bytes,
             shutdown_timeout=self.shutdown_timeout,
+            workers=self.workers,
         )
+
+    def check_compatible(self, settings: Settings) -> None:
+        """Raises ConfigError when these settings cannot serve `settings`."""
+        if self.workers > 1 and settings.sandbox:
+            raise ConfigError(
+                f"{ENV_WORKERS} (--workers) above 1 cannot serve the embedded sandbox (--sandbox): each worker would "
+                "have its own, and a conversation created through one would be unknown to the others. Use one "
+                "worker with --sandbox"
+            )
+        if self.workers > settings.max_connections:
+            raise ConfigError(
+                f"{ENV_WORKERS} (--workers) must be at most {settings.max_connections}: the workers share "
+                f"{settings.max_connections} connections to Tavus, at least one each; got {self.workers}"
+            )
 
     def transport_security(self) -> TransportSecuritySettings:
         """DNS-rebinding protection: the Host headers and Origins the server answers.
@@ -317,13 +354,79 @@ class _DropColorMessage(logging.Filter):
         return True
 
 
-def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
-    """Serve MCP over Streamable HTTP until SIGTERM or SIGINT, then stop gracefully and return.
+def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.AsyncBaseTransport | None = None) -> int:
+    """Serve MCP over Streamable HTTP until SIGTERM or SIGINT, then stop gracefully; the process's exit status.
 
     On a signal the server stops accepting connections, lets requests in flight finish for up to
-    `http.shutdown_timeout` seconds (cancelling what is left after that), closes the Tavus client and returns, so
-    the process exits 0.
+    `http.shutdown_timeout` seconds (cancelling what is left after that), closes the Tavus client and returns 0.
+    With `http.workers` above 1, as many processes serve one socket, each with an equal share of
+    `settings.max_connections`; see `tavus_mcp.workers`.
     """
+    http.check_compatible(settings)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(_DropColorMessage())
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # Its only INFO line is "Terminating session: None", after every stateless request: noise at INFO.
+        logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
+
+    if http.auth_tokens:
+        auth = f"bearer token required ({len(http.auth_tokens)} accepted)"
+    else:
+        auth = f"no authentication (loopback only; set {ENV_AUTH_TOKENS} to require a token)"
+    workers = f"; {http.workers} worker processes" if http.workers > 1 else ""
+    logger.info(
+        "serving MCP over Streamable HTTP at http://%s:%s%s: %s%s",
+        _url_host(http.host),
+        http.port,
+        MCP_PATH,
+        auth,
+        workers,
+    )
+    if http.host in _WILDCARD_BINDS and not http.allowed_hosts:
+        logger.warning(
+            "listening on all interfaces, but only requests addressed to localhost are accepted until %s names the "
+            "host clients use (such as mcp.example.com); others are refused with 421 Invalid Host header",
+            ENV_ALLOWED_HOSTS,
+        )
+
+    if http.workers == 1:
+        _serve(settings, http, transport=transport)
+        logger.info("stopped serving MCP over Streamable HTTP")
+        return 0
+
+    try:
+        listening = _listen(http)
+    except OSError as exc:
+        logger.error("could not listen on %s:%s: %s", _url_host(http.host), http.port, exc.strerror or exc)
+        return 1
+    share = replace(settings, max_connections=settings.max_connections // http.workers)
+    parent = os.getpid()
+
+    def serve(index: int) -> None:
+        mine = listening[index % len(listening)]
+        for other in listening:
+            if other is not mine:
+                other.close()
+        _serve(share, http, transport=transport, sockets=[mine], parent=parent)
+
+    try:
+        code = supervise(http.workers, serve, shutdown_timeout=http.shutdown_timeout)
+    finally:
+        for sock in listening:
+            sock.close()
+    logger.info("stopped serving MCP over Streamable HTTP")
+    return code
+
+
+def _serve(
+    settings: Settings,
+    http: HttpSettings,
+    *,
+    transport: httpx2.AsyncBaseTransport | None,
+    sockets: list[socket.socket] | None = None,
+    parent: int | None = None,
+) -> None:
+    """Run uvicorn until it is told to stop: on `http`'s address, or on `sockets` in a worker of `parent`."""
     app = build_app(settings, http, transport=transport)
     config = uvicorn.Config(
         app,
@@ -336,26 +439,7 @@ def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.Asyn
         timeout_graceful_shutdown=http.shutdown_timeout,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).addFilter(_DropColorMessage())
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        # Its only INFO line is "Terminating session: None", after every stateless request: noise at INFO.
-        logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
-
-    if http.auth_tokens:
-        auth = f"bearer token required ({len(http.auth_tokens)} accepted)"
-    else:
-        auth = f"no authentication (loopback only; set {ENV_AUTH_TOKENS} to require a token)"
-    logger.info(
-        "serving MCP over Streamable HTTP at http://%s:%s%s: %s", _url_host(http.host), http.port, MCP_PATH, auth
-    )
-    if http.host in _WILDCARD_BINDS and not http.allowed_hosts:
-        logger.warning(
-            "listening on all interfaces, but only requests addressed to localhost are accepted until %s names the "
-            "host clients use (such as mcp.example.com); others are refused with 421 Invalid Host header",
-            ENV_ALLOWED_HOSTS,
-        )
+    server = uvicorn.Server(config) if parent is None else _WorkerServer(config, parent)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # Also what a signal uvicorn caught is re-raised to once it has stopped: the process then exits 0 rather
@@ -366,11 +450,49 @@ def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.Asyn
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, stop) for sig in handled} if in_main_thread else {}
     try:
-        server.run()
+        server.run(sockets=sockets)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    logger.info("stopped serving MCP over Streamable HTTP")
+
+
+class _WorkerServer(uvicorn.Server):
+    """uvicorn in a worker process. The parent decides how to stop: any one signal means a graceful stop here (a
+    terminal's Ctrl+C reaches the workers as well as the parent, which then sends SIGTERM: that must not count as
+    a second, forcing, signal). And a worker whose parent has died stops, rather than serve on unsupervised."""
+
+    def __init__(self, config: uvicorn.Config, parent: int) -> None:
+        super().__init__(config)
+        self.parent = parent
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.should_exit = True
+
+    async def on_tick(self, counter: int) -> bool:
+        if os.getppid() != self.parent:
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def _listen(http: HttpSettings) -> list[socket.socket]:
+    """The listening sockets of the workers: on Linux one per worker, all on the port (SO_REUSEPORT), so that the
+    kernel spreads new connections evenly over the workers; elsewhere one socket they share, which leaves a
+    burst of connections to whichever worker wakes first."""
+    host = http.host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    count = http.workers if sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT") else 1
+    port = http.port
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            # The first socket settles the port (0: any free one); the others join it.
+            sockets.append(socket.create_server((host, port), family=family, backlog=2048, reuse_port=count > 1))
+            port = sockets[0].getsockname()[1]
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 def _url_host(host: str) -> str:

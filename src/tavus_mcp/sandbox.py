@@ -234,6 +234,10 @@ class TavusEmulator:
         self.faults: list[Fault] = []
         # Requests whose client went away while a delayed answer was pending ("METHOD /path").
         self.abandoned: list[str] = []
+        # API requests being handled right now, and the most there have been at once (the benchmark's check that
+        # a client never holds more connections than its pool allows).
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.app = Starlette(
@@ -264,6 +268,7 @@ class TavusEmulator:
             self.schema_violations.clear()
             self.faults.clear()
             self.abandoned.clear()
+            self.max_in_flight = self.in_flight
             self.api_keys = self._initial_api_keys
             self.credits = None
             self.max_concurrent_conversations = DEFAULT_MAX_CONCURRENT
@@ -283,12 +288,14 @@ class TavusEmulator:
         return [c for c in self.conversations.values() if c["status"] == "active"]
 
     def stats(self) -> dict[str, int]:
-        """Counts of what the emulator received: API requests, distinct client connections, schema violations."""
+        """Counts of what the emulator received: API requests, distinct client connections, the most requests it
+        handled at once, conversations, schema violations."""
         with self._lock:
             clients = {r.client for r in self.received if r.client is not None}
             return {
                 "requests": len(self.received),
                 "connections": len(clients),
+                "max_in_flight": self.max_in_flight,
                 "conversations": len(self.conversations),
                 "schema_violations": len(self.schema_violations),
             }
@@ -305,6 +312,14 @@ class TavusEmulator:
         """Record the request, check the key, apply faults, turn ApiError into Tavus's error answers."""
 
         async def endpoint(request: Request) -> Response:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                return await handle(request)
+            finally:
+                self.in_flight -= 1
+
+        async def handle(request: Request) -> Response:
             raw = await request.body()
             body: Any = None
             body_error = False
