@@ -140,7 +140,7 @@ class Plan:
             block=10,
             reuse_calls=1000,
             memory_calls=10_000,
-            http_rounds=5,
+            http_rounds=9,
         )
 
 
