@@ -16,18 +16,24 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tavus_mcp.client import DEFAULT_LIMITS, POOL_SHARD_SIZE, TavusClient
+from tavus_mcp.errors import TavusTimeoutError
 from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator, serve_on_loopback
 
 CREATE = {"replica_id": "rfe12d8b9597", "test_mode": True}
 
 
 class Observed:
-    """Requests in flight at the emulator, observed from inside it (the emulator answers after `delay`)."""
+    """Requests in flight at the emulator, observed from inside it.
+
+    Each answer waits until `gather` requests are in flight at once (or 10 s have passed, so that a client that
+    never sends that many still gets answers), then `delay` seconds more.
+    """
 
     def __init__(self, emulator: TavusEmulator) -> None:
         self.emulator = emulator
         self.in_flight = 0
         self.max_in_flight = 0
+        self.gather = 0
         self.delay = 0.0
 
     def clients(self) -> list[str]:
@@ -47,6 +53,9 @@ class Observe:
         observed.in_flight += 1
         observed.max_in_flight = max(observed.max_in_flight, observed.in_flight)
         try:
+            with anyio.move_on_after(10.0):
+                while observed.max_in_flight < observed.gather:  # noqa: ASYNC110 - counted by other requests
+                    await anyio.sleep(0.01)
             await anyio.sleep(observed.delay)
             await self.app(scope, receive, send)
         finally:
@@ -103,8 +112,8 @@ async def test_concurrent_calls_use_every_connection_the_limit_allows_and_no_mor
     tavus: tuple[Observed, str], client: TavusClient
 ) -> None:
     observed, _ = tavus
-    observed.delay = 0.5  # long enough for every call to be waiting at once
     limit = DEFAULT_LIMITS.max_connections or 0
+    observed.gather = limit  # no answer until the limit is reached: the calls are all waiting at once
 
     made = await creates(client, limit + limit // 2)
 
@@ -119,8 +128,8 @@ async def test_a_second_burst_reuses_the_connections_of_the_first(
     tavus: tuple[Observed, str], client: TavusClient
 ) -> None:
     observed, _ = tavus
-    observed.delay = 0.2
     limit = DEFAULT_LIMITS.max_connections or 0
+    observed.gather = limit
 
     await creates(client, limit)
     first = set(observed.clients())
@@ -137,7 +146,7 @@ async def test_a_second_burst_reuses_the_connections_of_the_first(
 @pytest.mark.parametrize("limit", [1, 7, 25])
 async def test_an_odd_limit_is_kept_exactly(tavus: tuple[Observed, str], limit: int) -> None:
     observed, base_url = tavus
-    observed.delay = 0.3
+    observed.gather = limit
     limits = httpx2.Limits(max_connections=limit, max_keepalive_connections=limit)
     async with TavusClient(
         api_key=SecretStr(SANDBOX_API_KEY), base_url=base_url, timeout=30.0, limits=limits
@@ -147,3 +156,33 @@ async def test_an_odd_limit_is_kept_exactly(tavus: tuple[Observed, str], limit: 
     assert len(set(made)) == 2 * limit + 1
     assert observed.max_in_flight == limit
     assert len(set(observed.clients())) == limit
+
+
+@pytest.mark.anyio
+async def test_a_call_that_waits_too_long_for_a_connection_is_never_sent(tavus: tuple[Observed, str]) -> None:
+    observed, base_url = tavus
+    observed.emulator.latency = 3.0  # every connection stays busy past the client's time budget
+    limits = httpx2.Limits(max_connections=25, max_keepalive_connections=25)
+    failures: list[TavusTimeoutError] = []
+
+    async def create(client: TavusClient) -> None:
+        try:
+            await client.create_conversation(CREATE)
+        except TavusTimeoutError as error:
+            failures.append(error)
+
+    async with (
+        TavusClient(api_key=SecretStr(SANDBOX_API_KEY), base_url=base_url, timeout=1.0, limits=limits) as client,
+        anyio.create_task_group() as group,
+    ):
+        for _ in range(26):
+            group.start_soon(create, client)
+
+    exhausted = [error for error in failures if error.pool_exhausted]
+    assert len(failures) == 26
+    assert len(exhausted) == 1
+    assert not exhausted[0].may_have_reached_tavus
+    assert "(PoolTimeout)" in str(exhausted[0])
+    # The other 25 were sent and got no answer in time; the 26th never reached Tavus.
+    assert all(error.may_have_reached_tavus for error in failures if not error.pool_exhausted)
+    assert len(observed.emulator.received) == 25

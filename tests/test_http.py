@@ -7,8 +7,10 @@ ends by checking that nothing a client sent (its token, its Authorization header
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -797,6 +799,13 @@ async def test_workers_stop_gracefully_and_exit_0(tavus: Tavus, tmp_path: Path, 
                     server.process.send_signal(signal.SIGTERM)
                 else:
                     os.killpg(server.process.pid, signal.SIGINT)
+                await anyio.sleep(0.5)
+                # Stopped accepting (the supervisor's copies of the sockets are closed too): a new connection is
+                # refused while the call is still in flight.
+                assert not outcome
+                async with httpx2.AsyncClient(timeout=2.0) as fresh:
+                    with pytest.raises(httpx2.ConnectError):
+                        await fresh.get(f"{server.base}/healthz")
 
         returncode = await anyio.to_thread.run_sync(lambda: server.process.wait(timeout=STOP_TIMEOUT))
 
@@ -815,7 +824,7 @@ async def test_workers_stop_gracefully_and_exit_0(tavus: Tavus, tmp_path: Path, 
 
 @needs_proc
 @pytest.mark.anyio
-async def test_a_worker_that_dies_is_replaced(tavus: Tavus, tmp_path: Path) -> None:
+async def test_a_worker_that_dies_is_replaced_and_the_replacement_serves(tavus: Tavus, tmp_path: Path) -> None:
     with (
         anyio.fail_after(TEST_TIMEOUT),
         running_server(tmp_path / "replace.log", server_env(tavus), "--workers", "2") as server,
@@ -828,13 +837,85 @@ async def test_a_worker_that_dies_is_replaced(tavus: Tavus, tmp_path: Path) -> N
             )
         )
         replacement = children_of(server.process.pid) - {first, second}
-        async with connect(server.url) as client:
-            for _ in range(4):
-                await ok(client, "create_conversation", {"replica_id": REPLICA, "test_mode": True})
+        replaced = re.search(rf"worker (\d+) \(pid {first}\) was killed by SIGKILL; starting another", server.log())
+        assert replaced is not None, server.log()
+        after = len(server.log())
+        # Each call on a new connection: the kernel hashes connections over the two workers' sockets, so within a
+        # few calls one lands on the replacement (20 misses in a row would be a one-in-a-million chance).
+        served = []
+        for _ in range(20):
+            async with connect(server.url) as client:
+                served.append(await ok(client, "create_conversation", {"replica_id": REPLICA, "test_mode": True}))
+            lines = server.log()[after:].splitlines()
+            if any("msg=tool_call" in line and line.endswith(f" worker={replaced[1]}") for line in lines):
+                break
+        else:
+            raise AssertionError(f"the replacement worker served none of 20 calls:\n{server.log()[after:]}")
 
     assert len(replacement) == 1
-    assert len(tavus.creates()) == 4
-    assert f"(pid {first}) was killed by SIGKILL; starting another" in server.log()
+    assert len(tavus.creates()) == len(served)
+
+
+@needs_proc
+@pytest.mark.anyio
+async def test_a_second_signal_kills_the_workers(tavus: Tavus, tmp_path: Path) -> None:
+    with (
+        anyio.fail_after(TEST_TIMEOUT),
+        running_server(tmp_path / "kill.log", server_env(tavus), "--workers", "2") as server,
+    ):
+        workers = children_of(server.process.pid)
+        async with connect(server.url) as client:
+            created = await ok(client, "create_conversation", {"replica_id": REPLICA})
+        end_path = f"/v2/conversations/{created['conversation_id']}/end"
+        # A call that would keep its worker busy for longer than the test lasts.
+        tavus.emulator.faults.append(Fault(status=200, delay=120, after_handling=True, path=end_path))
+
+        async def end() -> None:
+            with contextlib.suppress(Exception):  # its worker is killed under it
+                async with connect(server.url) as client:
+                    await client.call_tool("end_conversation", {"conversation_id": created["conversation_id"]})
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(end)
+            while not tavus.emulator.requests_to("POST", end_path):  # noqa: ASYNC110 - another thread's list
+                await anyio.sleep(0.01)
+            server.process.send_signal(signal.SIGTERM)
+            await anyio.to_thread.run_sync(
+                lambda: wait_for(lambda: "stopping 2 workers" in server.log(), "the first stop", timeout=10.0)
+            )
+            server.process.send_signal(signal.SIGTERM)
+            returncode = await anyio.to_thread.run_sync(lambda: server.process.wait(timeout=STOP_TIMEOUT))
+
+    assert returncode == 1, server.log()
+    assert "second stop signal: killing 2 workers" in server.log()
+    assert not any(alive(pid) for pid in workers)
+
+
+def test_a_stop_during_start_up_reaches_every_worker() -> None:
+    # Worker 0 asks its parent to stop as soon as it runs, while the parent may still be forking the others: each
+    # worker started must be told, or the parent would wait out the shutdown timeout (30 s) and then kill it.
+    script = (
+        "import os, signal, sys, time\n"
+        "from tavus_mcp.logs import configure_logging\n"
+        "from tavus_mcp.workers import supervise\n"
+        "configure_logging('INFO')\n"
+        "def serve(index):\n"
+        "    stopped = []\n"
+        "    for sig in (signal.SIGTERM, signal.SIGINT):\n"
+        "        signal.signal(sig, lambda *_: stopped.append(1))\n"
+        "    signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGTERM, signal.SIGINT))\n"
+        "    if index == 0:\n"
+        "        os.kill(os.getppid(), signal.SIGTERM)\n"
+        "    while not stopped:\n"
+        "        time.sleep(0.01)\n"
+        "sys.exit(supervise(4, serve, shutdown_timeout=30))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=20, check=False)
+
+    assert completed.returncode == 0, completed.stderr
+    assert "stopping " in completed.stderr
+    assert "all workers stopped" in completed.stderr
+    assert "level=error" not in completed.stderr
 
 
 @needs_proc

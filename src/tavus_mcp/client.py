@@ -141,6 +141,8 @@ class TavusClient:
             for shard in shards
         ]
         self._in_flight = [0] * len(self._pools)
+        total = limits.max_connections
+        self._slots = anyio.Semaphore(total) if len(self._pools) > 1 and total else None
 
     def __repr__(self) -> str:
         return f"TavusClient(base_url={self.base_url!r}, api_key={'set' if self._key else 'missing'})"
@@ -247,6 +249,19 @@ class TavusClient:
         self, method: str, path: str, json_body: Any, params: Mapping[str, str | int] | None, budget: float
     ) -> Any:
         where = f"{method} {path}"
+        if self._slots is not None:
+            # Requests wait for a connection here, first come first served, rather than in the queue of one pool
+            # while another has a connection free. Once in, the least busy pool has one free.
+            started = time.monotonic()
+            acquired = False
+            with anyio.move_on_after(budget):
+                await self._slots.acquire()
+                acquired = True
+            budget -= time.monotonic() - started
+            if not acquired or budget <= 0:
+                if acquired:
+                    self._slots.release()
+                raise self._pool_exhausted()
         timeout = httpx2.Timeout(budget, connect=min(self.connect_timeout, budget))
         pool = min(range(len(self._pools)), key=self._in_flight.__getitem__)
         self._in_flight[pool] += 1
@@ -268,6 +283,8 @@ class TavusClient:
             failure = None
         finally:
             self._in_flight[pool] -= 1
+            if self._slots is not None:
+                self._slots.release()
         if failure is not None:
             # Raised outside the except block, so the HTTP library's exception (whose text may quote a header)
             # is not even kept as __context__.
@@ -294,14 +311,23 @@ class TavusClient:
                 status_code=response.status_code,
             ) from None
 
+    def _pool_exhausted(self) -> TavusTimeoutError:
+        """Every connection stayed busy for the whole time budget: the request was never sent."""
+        return TavusTimeoutError(
+            f"could not connect to Tavus at {self.base_url} within the timeout (PoolTimeout)",
+            may_have_reached_tavus=False,
+            pool_exhausted=True,
+        )
+
     def _translate(self, exc: httpx2.HTTPError, where: str) -> TavusError:
         """The TavusError for a failure of the HTTP library, and whether the request may have reached Tavus."""
         kind = type(exc).__name__
-        if isinstance(exc, httpx2.ConnectTimeout | httpx2.PoolTimeout):
+        if isinstance(exc, httpx2.PoolTimeout):
+            return self._pool_exhausted()
+        if isinstance(exc, httpx2.ConnectTimeout):
             return TavusTimeoutError(
                 f"could not connect to Tavus at {self.base_url} within the timeout ({kind})",
                 may_have_reached_tavus=False,
-                pool_exhausted=isinstance(exc, httpx2.PoolTimeout),
             )
         if isinstance(exc, httpx2.TimeoutException):
             return TavusTimeoutError(

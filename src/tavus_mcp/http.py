@@ -399,21 +399,30 @@ def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.Asyn
     except OSError as exc:
         logger.error("could not listen on %s:%s: %s", _url_host(http.host), http.port, exc.strerror or exc)
         return 1
+    addresses = sorted({_address(sock) for group in listening for sock in group})
+    logger.info("listening on %s", " ".join(addresses))
     share = replace(settings, max_connections=settings.max_connections // http.workers)
     parent = os.getpid()
 
     def serve(index: int) -> None:
         mine = listening[index % len(listening)]
-        for other in listening:
-            if other is not mine:
-                other.close()
-        _serve(share, http, transport=transport, sockets=[mine], parent=parent)
+        for group in listening:
+            if group is not mine:
+                for sock in group:
+                    sock.close()
+        _serve(share, http, transport=transport, sockets=mine, parent=parent)
+
+    def close_listening() -> None:
+        # The parent's copies too: otherwise, once the workers have closed theirs, the kernel would still queue
+        # new connections that nobody accepts, rather than refuse them.
+        for group in listening:
+            for sock in group:
+                sock.close()
 
     try:
-        code = supervise(http.workers, serve, shutdown_timeout=http.shutdown_timeout)
+        code = supervise(http.workers, serve, shutdown_timeout=http.shutdown_timeout, on_stop=close_listening)
     finally:
-        for sock in listening:
-            sock.close()
+        close_listening()
     logger.info("stopped serving MCP over Streamable HTTP")
     return code
 
@@ -449,6 +458,9 @@ def _serve(
     handled = (signal.SIGTERM, signal.SIGINT)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, stop) for sig in handled} if in_main_thread else {}
+    if in_main_thread and parent is not None:
+        # A worker starts with these blocked (tavus_mcp.workers): one sent meanwhile is delivered to `stop` now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
     try:
         server.run(sockets=sockets)
     finally:
@@ -474,25 +486,61 @@ class _WorkerServer(uvicorn.Server):
         return await super().on_tick(counter)
 
 
-def _listen(http: HttpSettings) -> list[socket.socket]:
-    """The listening sockets of the workers: on Linux one per worker, all on the port (SO_REUSEPORT), so that the
-    kernel spreads new connections evenly over the workers; elsewhere one socket they share, which leaves a
-    burst of connections to whichever worker wakes first."""
-    host = http.host.strip("[]")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    count = http.workers if sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT") else 1
-    port = http.port
-    sockets: list[socket.socket] = []
+def _listen(http: HttpSettings) -> list[list[socket.socket]]:
+    """The listening sockets of the workers, bound to every address `http.host` resolves to (as uvicorn binds).
+
+    On Linux, one group per worker, all on the same port (SO_REUSEPORT), so that the kernel spreads new
+    connections evenly over the workers. Elsewhere one group they share, which leaves a burst of connections to
+    whichever worker wakes first. Either way another server already on the port is an error, as it is for one
+    process: SO_REUSEPORT would otherwise let the two silently share the traffic.
+    """
+    host = http.host.strip("[]") or None
+    found = socket.getaddrinfo(host, http.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    targets = list(dict.fromkeys((family, str(address[0])) for family, _, _, _, address in found))
+    shared = not (sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT"))
+    groups: list[list[socket.socket]] = []
     try:
-        for _ in range(count):
-            # The first socket settles the port (0: any free one); the others join it.
-            sockets.append(socket.create_server((host, port), family=family, backlog=2048, reuse_port=count > 1))
-            port = sockets[0].getsockname()[1]
+        port = http.port
+        for worker in range(1 if shared else http.workers):
+            group: list[socket.socket] = []
+            groups.append(group)
+            for family, address in targets:
+                if worker == 0 and not shared:
+                    # Fails if the port is taken, even by sockets that would admit this one with SO_REUSEPORT.
+                    with _bound(family, address, port, reuse_port=False) as probe:
+                        port = port or probe.getsockname()[1]
+                group.append(_bound(family, address, port, reuse_port=not shared, several=len(targets) > 1))
+                port = port or group[0].getsockname()[1]
     except OSError:
-        for sock in sockets:
-            sock.close()
+        for group in groups:
+            for sock in group:
+                sock.close()
         raise
-    return sockets
+    return groups
+
+
+def _bound(family: int, address: str, port: int, *, reuse_port: bool, several: bool = False) -> socket.socket:
+    """A TCP socket listening on (address, port), inheritable across fork."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6 and several:
+            # Both 0.0.0.0 and :: are bound: the IPv6 socket must not claim IPv4 too.
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((address, port))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"{_url_host(host)}:{port}"
 
 
 def _url_host(host: str) -> str:
