@@ -252,16 +252,19 @@ class TavusClient:
         if self._slots is not None:
             # Requests wait for a connection here, first come first served, rather than in the queue of one pool
             # while another has a connection free. Once in, the least busy pool has one free.
-            started = time.monotonic()
-            acquired = False
-            with anyio.move_on_after(budget):
-                await self._slots.acquire()
-                acquired = True
-            budget -= time.monotonic() - started
-            if not acquired or budget <= 0:
-                if acquired:
-                    self._slots.release()
-                raise self._pool_exhausted()
+            try:
+                self._slots.acquire_nowait()
+            except anyio.WouldBlock:
+                started = time.monotonic()
+                acquired = False
+                with anyio.move_on_after(budget):
+                    await self._slots.acquire()
+                    acquired = True
+                budget -= time.monotonic() - started
+                if not acquired or budget <= 0:
+                    if acquired:
+                        self._slots.release()
+                    raise self._pool_exhausted() from None
         timeout = httpx2.Timeout(budget, connect=min(self.connect_timeout, budget))
         pool = min(range(len(self._pools)), key=self._in_flight.__getitem__)
         self._in_flight[pool] += 1
