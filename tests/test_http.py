@@ -226,6 +226,19 @@ def running_server(
                     process.wait(timeout=STOP_TIMEOUT)
 
 
+def start_refused(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m tavus_mcp --transport http ARGS` run to its end, as a server that should refuse to start."""
+    return subprocess.run(
+        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port()), *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
 def _wait_healthy(server: ServerProcess) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
@@ -599,15 +612,7 @@ async def test_two_instances_serve_one_client(tavus: Tavus, tmp_path: Path, mode
 def test_listening_beyond_loopback_without_a_token_refuses_to_start(
     tavus: Tavus, args: list[str], env: dict[str, str]
 ) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port()), *args],
-        env=server_env(tavus, tokens=(), **env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    completed = start_refused(server_env(tavus, tokens=(), **env), *args)
 
     assert completed.returncode == 2, completed.stderr
     message = completed.stderr.strip().splitlines()[-1]
@@ -623,15 +628,7 @@ def test_listening_beyond_loopback_without_a_token_refuses_to_start(
 )
 def test_serving_other_names_on_loopback_without_a_token_refuses_to_start(tavus: Tavus, args: list[str]) -> None:
     # A reverse proxy on the same machine reaches the server on loopback: loopback says nothing about the client.
-    completed = subprocess.run(
-        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port()), *args],
-        env=server_env(tavus, tokens=()),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    completed = start_refused(server_env(tavus, tokens=()), *args)
 
     assert completed.returncode == 2, completed.stderr
     message = completed.stderr.strip().splitlines()[-1]
@@ -642,60 +639,12 @@ def test_serving_other_names_on_loopback_without_a_token_refuses_to_start(tavus:
 
 
 def test_a_weak_token_refuses_to_start_without_repeating_it(tavus: Tavus) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port())],
-        env=server_env(tavus, tokens=(TOKEN, "hunter2")),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    completed = start_refused(server_env(tavus, tokens=(TOKEN, "hunter2")))
 
     assert completed.returncode == 2
     assert "token 2 in TAVUS_MCP_AUTH_TOKENS is shorter than 16 characters" in completed.stderr
     assert "hunter2" not in completed.stderr
     assert TOKEN not in completed.stderr
-
-
-@pytest.mark.anyio
-async def test_sigterm_lets_the_call_in_flight_finish_and_exits_0(tavus: Tavus, tmp_path: Path) -> None:
-    with anyio.fail_after(TEST_TIMEOUT), running_server(tmp_path / "stop.log", server_env(tavus)) as server:
-        async with connect(server.url) as client:
-            created = await ok(client, "create_conversation", {"replica_id": REPLICA})
-            conversation_id = created["conversation_id"]
-            end_path = f"/v2/conversations/{conversation_id}/end"
-            # Tavus ends the conversation, then takes 2 s to answer.
-            tavus.emulator.faults.append(Fault(status=200, delay=2, after_handling=True, path=end_path))
-
-            outcome: list[CallToolResult] = []
-
-            async def end() -> None:
-                outcome.append(await client.call_tool("end_conversation", {"conversation_id": conversation_id}))
-
-            async with anyio.create_task_group() as group:
-                group.start_soon(end)
-                while not tavus.emulator.requests_to("POST", end_path):  # noqa: ASYNC110 - another thread's list
-                    await anyio.sleep(0.01)
-                server.process.send_signal(signal.SIGTERM)
-                await anyio.sleep(0.5)
-                # Stopped accepting: a new connection is refused while the call is still in flight.
-                assert not outcome
-                async with httpx2.AsyncClient(timeout=2.0) as fresh:
-                    with pytest.raises(httpx2.ConnectError):
-                        await fresh.get(f"{server.base}/healthz")
-
-        returncode = await anyio.to_thread.run_sync(lambda: server.process.wait(timeout=STOP_TIMEOUT))
-
-    [result] = outcome
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    assert result.structured_content["conversation_id"] == conversation_id
-    assert returncode == 0, server.log()
-    log = server.log()
-    assert "Shutting down" in log
-    assert "timeout graceful shutdown exceeded" not in log
-    assert "level=error" not in log
 
 
 # Workers: several processes on one port
@@ -768,18 +717,27 @@ async def test_workers_share_the_calls_and_the_connection_limit(tavus: Tavus, tm
     assert "level=error" not in log
 
 
-@needs_proc
 @pytest.mark.anyio
-@pytest.mark.parametrize("stop", ["sigterm", "ctrl-c"])
-async def test_workers_stop_gracefully_and_exit_0(tavus: Tavus, tmp_path: Path, stop: str) -> None:
-    """SIGTERM reaches the parent only (an orchestrator); Ctrl+C in a terminal sends SIGINT to the whole group, so
-    each worker gets SIGINT and then the parent's SIGTERM: that is still one graceful stop, not a forced one."""
-    log_path = tmp_path / "stop.log"
+@pytest.mark.parametrize(
+    ("workers", "stop"),
+    [
+        (1, "sigterm"),
+        (1, "ctrl-c"),
+        pytest.param(2, "sigterm", marks=needs_proc),
+        pytest.param(2, "ctrl-c", marks=needs_proc),
+    ],
+)
+async def test_a_stop_lets_the_call_in_flight_finish_and_exits_0(
+    tavus: Tavus, tmp_path: Path, workers: int, stop: str
+) -> None:
+    """SIGTERM reaches the process started (an orchestrator's stop); Ctrl+C in a terminal sends SIGINT to the whole
+    process group, so with workers each gets SIGINT and then its supervisor's SIGTERM: still one graceful stop."""
+    args = ("--workers", str(workers))
     with (
         anyio.fail_after(TEST_TIMEOUT),
-        running_server(log_path, server_env(tavus), "--workers", "2", new_session=True) as server,
+        running_server(tmp_path / "stop.log", server_env(tavus), *args, new_session=True) as server,
     ):
-        workers = children_of(server.process.pid)
+        started = children_of(server.process.pid) if workers > 1 else set()
         async with connect(server.url) as client:
             created = await ok(client, "create_conversation", {"replica_id": REPLICA})
             conversation_id = created["conversation_id"]
@@ -800,7 +758,7 @@ async def test_workers_stop_gracefully_and_exit_0(tavus: Tavus, tmp_path: Path, 
                 else:
                     os.killpg(server.process.pid, signal.SIGINT)
                 await anyio.sleep(0.5)
-                # Stopped accepting (the supervisor's copies of the sockets are closed too): a new connection is
+                # Stopped accepting (a supervisor's copies of the sockets are closed too): a new connection is
                 # refused while the call is still in flight.
                 assert not outcome
                 async with httpx2.AsyncClient(timeout=2.0) as fresh:
@@ -814,12 +772,15 @@ async def test_workers_stop_gracefully_and_exit_0(tavus: Tavus, tmp_path: Path, 
     assert result.structured_content is not None
     assert result.structured_content["conversation_id"] == conversation_id
     assert returncode == 0, server.log()
-    assert not any(alive(pid) for pid in workers)
     log = server.log()
-    assert f"stopping 2 workers (signal {'SIGTERM' if stop == 'sigterm' else 'SIGINT'})" in log
-    assert "all workers stopped" in log
+    assert "Shutting down" in log
     assert "timeout graceful shutdown exceeded" not in log
     assert "level=error" not in log
+    if workers > 1:
+        assert f"stopping 2 workers (signal {'SIGTERM' if stop == 'sigterm' else 'SIGINT'})" in log
+        assert "all workers stopped" in log
+        assert len(started) == 2
+        assert not any(alive(pid) for pid in started)
 
 
 @needs_proc
@@ -891,14 +852,22 @@ async def test_a_second_signal_kills_the_workers(tavus: Tavus, tmp_path: Path) -
     assert not any(alive(pid) for pid in workers)
 
 
-def test_a_stop_during_start_up_reaches_every_worker() -> None:
-    # Worker 0 asks its parent to stop as soon as it runs, while the parent may still be forking the others: each
-    # worker started must be told, or the parent would wait out the shutdown timeout (30 s) and then kill it.
+def supervise_in_a_process(code: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh Python process (forking from the test runner would copy its threads) with
+    `supervise`, os, signal, sys and time imported and logging configured at INFO."""
     script = (
         "import os, signal, sys, time\n"
         "from tavus_mcp.logs import configure_logging\n"
         "from tavus_mcp.workers import supervise\n"
         "configure_logging('INFO')\n"
+    ) + code
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_a_stop_during_start_up_reaches_every_worker() -> None:
+    # Worker 0 asks its parent to stop as soon as it runs, while the parent may still be forking the others: each
+    # worker started must be told, or the parent would wait out the shutdown timeout (30 s) and then kill it.
+    completed = supervise_in_a_process(
         "def serve(index):\n"
         "    stopped = []\n"
         "    for sig in (signal.SIGTERM, signal.SIGINT):\n"
@@ -908,9 +877,9 @@ def test_a_stop_during_start_up_reaches_every_worker() -> None:
         "        os.kill(os.getppid(), signal.SIGTERM)\n"
         "    while not stopped:\n"
         "        time.sleep(0.01)\n"
-        "sys.exit(supervise(4, serve, shutdown_timeout=30))\n"
+        "sys.exit(supervise(4, serve, shutdown_timeout=30))\n",
+        timeout=20,
     )
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=20, check=False)
 
     assert completed.returncode == 0, completed.stderr
     assert "stopping " in completed.stderr
@@ -930,14 +899,7 @@ def test_workers_stop_when_their_supervisor_is_killed(tavus: Tavus, tmp_path: Pa
 
 
 def test_workers_that_keep_exiting_at_start_are_given_up_on() -> None:
-    script = (
-        "import logging, os, sys\n"
-        "from tavus_mcp.logs import configure_logging\n"
-        "from tavus_mcp.workers import supervise\n"
-        "configure_logging('INFO')\n"
-        "sys.exit(supervise(2, lambda index: os._exit(3), shutdown_timeout=1))\n"
-    )
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    completed = supervise_in_a_process("sys.exit(supervise(2, lambda index: os._exit(3), shutdown_timeout=1))\n")
 
     assert completed.returncode == 1, completed.stderr
     assert "exited with status 3; starting another" in completed.stderr
@@ -956,15 +918,7 @@ def test_workers_that_keep_exiting_at_start_are_given_up_on() -> None:
     ids=["zero", "not-a-number", "sandbox"],
 )
 def test_bad_worker_counts_refuse_to_start(tavus: Tavus, args: list[str], message: str) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port()), *args],
-        env=server_env(tavus),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    completed = start_refused(server_env(tavus), *args)
 
     assert completed.returncode == 2, completed.stderr
     assert completed.stderr.strip().splitlines()[-1].startswith(f"mcp-server-tavus: {message}")
