@@ -98,7 +98,7 @@ class TavusClient:
 
     The connections (at most `limits.max_connections`) are held in a few small pools, and a request goes to the
     pool with the fewest requests in flight, the first on a tie: sequential calls share one kept-alive connection,
-    concurrent ones spread evenly.
+    concurrent ones spread evenly. Requests beyond the limit wait in one queue for the first free connection.
 
     Use it as an async context manager, or call `aclose()` when done.
     """
@@ -250,21 +250,7 @@ class TavusClient:
     ) -> Any:
         where = f"{method} {path}"
         if self._slots is not None:
-            # Requests wait for a connection here, first come first served, rather than in the queue of one pool
-            # while another has a connection free. Once in, the least busy pool has one free.
-            try:
-                self._slots.acquire_nowait()
-            except anyio.WouldBlock:
-                started = time.monotonic()
-                acquired = False
-                with anyio.move_on_after(budget):
-                    await self._slots.acquire()
-                    acquired = True
-                budget -= time.monotonic() - started
-                if not acquired or budget <= 0:
-                    if acquired:
-                        self._slots.release()
-                    raise self._pool_exhausted() from None
+            budget = await self._take_slot(self._slots, budget)
         timeout = httpx2.Timeout(budget, connect=min(self.connect_timeout, budget))
         pool = min(range(len(self._pools)), key=self._in_flight.__getitem__)
         self._in_flight[pool] += 1
@@ -313,6 +299,26 @@ class TavusClient:
                 f"Tavus answered {where} with HTTP {response.status_code} but not with JSON: {excerpt!r}",
                 status_code=response.status_code,
             ) from None
+
+    async def _take_slot(self, slots: anyio.Semaphore, budget: float) -> float:
+        """Wait for one of the connections, first come first served, within `budget`; the budget left.
+
+        Requests wait here rather than in the queue of one pool while another pool has a connection free. Once
+        in, the least busy pool has a free connection. The caller releases the slot.
+        """
+        try:
+            slots.acquire_nowait()
+            return budget
+        except anyio.WouldBlock:
+            pass
+        started = time.monotonic()
+        with anyio.move_on_after(budget):
+            await slots.acquire()
+            left = budget - (time.monotonic() - started)
+            if left > 0:
+                return left
+            slots.release()
+        raise self._pool_exhausted()
 
     def _pool_exhausted(self) -> TavusTimeoutError:
         """Every connection stayed busy for the whole time budget: the request was never sent."""
