@@ -171,13 +171,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from tavus_mcp.server import build_server
 
-    if settings.sandbox:
-        logger.info("serving against the embedded Tavus sandbox: nothing reaches Tavus, nothing is charged")
-    elif settings.api_key is None:
-        logger.warning(
-            "TAVUS_API_KEY is not set: the tools are listed, but every call answers with an error saying how to set "
-            "it. Use --sandbox to try the server without a key."
-        )
     if args.transport == "http":
         from tavus_mcp.http import HttpSettings, serve_http
 
@@ -193,13 +186,25 @@ def main(argv: Sequence[str] | None = None) -> None:
             http_settings.check_compatible(settings)
         except ConfigError as exc:
             _fail(str(exc))
+        _log_where_calls_go(settings)
         code = serve_http(settings, http_settings)
         if code:
             sys.exit(code)
         return
+    _log_where_calls_go(settings)
     server = build_server(settings)
     with contextlib.suppress(KeyboardInterrupt):
         server.run("stdio")
+
+
+def _log_where_calls_go(settings: Settings) -> None:
+    if settings.sandbox:
+        logger.info("serving against the embedded Tavus sandbox: nothing reaches Tavus, nothing is charged")
+    elif settings.api_key is None:
+        logger.warning(
+            "TAVUS_API_KEY is not set: the tools are listed, but every call answers with an error saying how to set "
+            "it. Use --sandbox to try the server without a key."
+        )
 
 
 def _fail(message: str) -> None:
