@@ -697,9 +697,13 @@ async def test_workers_share_the_calls_and_the_connection_limit(tavus: Tavus, tm
         running_server(tmp_path / "workers.log", server_env(tavus), "--workers", "2") as server,
     ):
         assert len(children_of(server.process.pid)) == 2
-        async with connect(server.url) as client, anyio.create_task_group() as group:
+        async with (
+            connect(server.url, mode="auto") as modern,
+            connect(server.url, mode="legacy") as legacy,
+            anyio.create_task_group() as group,
+        ):
             for number in range(200):
-                group.start_soon(create, client, number)
+                group.start_soon(create, modern if number % 2 else legacy, number)
 
     assert len({result["conversation_id"] for result in results}) == 200
     assert sorted(body["conversation_name"] for body in tavus.creates()) == sorted(
