@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -178,6 +179,15 @@ async def test_create_sends_post_with_exact_json_body_and_headers() -> None:
     assert request.headers["x-api-key"] == API_KEY
     assert request.headers["user-agent"] == f"mcp-server-tavus/{tavus_mcp.__version__}"
     assert request.headers["accept"] == "application/json"
+    assert request.headers["accept-encoding"] == "gzip, deflate"
+    assert "cookie" not in request.headers
+
+
+async def test_a_compressed_answer_is_decompressed() -> None:
+    content = gzip.compress(json.dumps(CREATED).encode())
+    conversation = await create(answer(200, headers={"content-encoding": "gzip"}, content=content))
+
+    assert conversation.conversation_id == CREATED["conversation_id"]
 
 
 async def test_create_sends_minimal_body_unchanged_and_does_not_mutate_it() -> None:

@@ -1,4 +1,5 @@
-"""The client's connections to Tavus, over real TCP on loopback: how many, how they are reused and shared out.
+"""The client's connections to Tavus, over real TCP on loopback: how many, how they are reused and shared out,
+and the proxy that the environment names.
 
 The connections are held in several small pools (httpx2's pool costs CPU in proportion to its size for every
 request), so these tests check what a user of one pool would expect still holds: sequential calls share one
@@ -7,6 +8,8 @@ kept-alive connection, concurrent calls never exceed the limit in all, and a bur
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 
 import anyio
@@ -16,7 +19,8 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tavus_mcp.client import DEFAULT_LIMITS, POOL_SHARD_SIZE, TavusClient
-from tavus_mcp.errors import TavusTimeoutError
+from tavus_mcp.errors import TavusConnectionError, TavusTimeoutError
+from tavus_mcp.models import ListReplicasRequest
 from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator, serve_on_loopback
 
 CREATE = {"replica_id": "rfe12d8b9597", "test_mode": True}
@@ -189,3 +193,52 @@ async def test_a_call_that_waits_too_long_for_a_connection_is_never_sent(tavus: 
     assert not error.may_have_reached_tavus
     assert "(PoolTimeout)" in str(error)
     assert len(observed.emulator.received) == 25
+
+
+class FakeProxy:
+    """A forward proxy on loopback that answers every request itself and records its request line and headers."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str]]] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in head[1:] if ": " in line)
+        self.requests.append((head[0], headers))
+        body = json.dumps({"data": [], "total_count": 0}).encode()
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+
+@pytest.mark.anyio
+async def test_the_proxy_named_by_the_environment_is_used_unless_no_proxy_exempts_the_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy = FakeProxy()
+    server = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("https_proxy", "all_proxy", "no_proxy", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
+    # A name that resolves nowhere: only through the proxy can the request be answered.
+    base_url = "http://tavus.example.invalid"
+    async with server:
+        async with TavusClient(api_key=SecretStr(SANDBOX_API_KEY), base_url=base_url, timeout=10.0) as client:
+            page = await client.list_replicas(ListReplicasRequest())
+        monkeypatch.setenv("NO_PROXY", "tavus.example.invalid")
+        monkeypatch.setenv("no_proxy", "tavus.example.invalid")
+        async with TavusClient(api_key=SecretStr(SANDBOX_API_KEY), base_url=base_url, timeout=10.0) as client:
+            with pytest.raises(TavusConnectionError):
+                await client.list_replicas(ListReplicasRequest())
+
+    assert page.data == []
+    [(request_line, headers)] = proxy.requests
+    assert request_line.startswith("GET http://tavus.example.invalid/v2/replicas")
+    assert headers["x-api-key"] == SANDBOX_API_KEY
