@@ -820,7 +820,8 @@ def machine() -> str:
         kb = int(Path("/proc/meminfo").read_text().splitlines()[0].split()[1])
         memory = f", {kb / 1024 / 1024:.0f} GiB"
     versions = ", ".join(
-        f"{name} {importlib.metadata.version(name)}" for name in ("mcp", "httpx2", "pydantic", "starlette", "uvicorn")
+        f"{name} {importlib.metadata.version(name)}"
+        for name in ("mcp", "httpx2", "pydantic", "starlette", "uvicorn", "httptools")
     )
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return (

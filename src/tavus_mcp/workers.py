@@ -1,6 +1,6 @@
 """Several server processes on one listening socket (`--workers N`), supervised by the process that started them.
 
-One process of this server handles about 400 tool calls a second over HTTP, nearly all of it the SDK's and the
+One process of this server handles about 500 tool calls a second over HTTP, nearly all of it the SDK's and the
 HTTP libraries' work per request, in one thread: a team server with more cores than one runs a worker per core.
 The parent binds the socket and forks the workers (the kernel shares connections out among them); it restarts a
 worker that dies, and on SIGTERM or SIGINT stops them all gracefully and exits 0. A second signal kills them.
