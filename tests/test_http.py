@@ -533,7 +533,7 @@ async def test_200_concurrent_tool_calls_share_one_bounded_pool(tavus: Tavus, te
     assert len(results) == 200
     assert len({result["conversation_id"] for result in results}) == 200
     assert sorted(body["conversation_name"] for body in tavus.creates()) == sorted(f"Load {n}" for n in range(200))
-    # One pool of at most 100 connections to Tavus, shared by every request: the server held 200 calls at once,
+    # At most 100 connections to Tavus, shared by every request: the server held 200 calls at once,
     # Tavus saw them 100 at a time (a client per request, or per session, would have sent all 200 at once).
     assert 0.8 * POOL_SIZE <= tavus.traffic.max_in_flight <= POOL_SIZE
 

@@ -7,8 +7,8 @@
   Several tokens may be configured at once, so one can be rotated without downtime. A client's token is never
   sent on to Tavus: the server uses its own key.
 - Host and Origin checks against an allowlist (`TAVUS_MCP_ALLOWED_HOSTS`, `TAVUS_MCP_ALLOWED_ORIGINS`).
-- No per-client state: `stateless_http=True`, so any replica serves any request; the lifespan (one Tavus client,
-  one bounded connection pool) is entered once per process and shared by every request.
+- No per-client state: `stateless_http=True`, so any replica serves any request; the lifespan (one Tavus client
+  and its bounded connections) is entered once per process and shared by every request.
 - `GET /healthz`, a cap on request bodies, and a graceful stop on SIGTERM.
 - `--workers N`: N such processes on one socket (`tavus_mcp.workers`), each with its share of the connections to
   Tavus, for a machine with more than one core.
