@@ -215,17 +215,10 @@ def minimal_command() -> list[str]:
 def children_matching(marker: str) -> set[int]:
     """Pids of this process's children whose command line contains `marker`."""
     found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == os.getpid() and marker in cmdline:
-            found.add(int(entry.name))
+    for pid in children_of(os.getpid()):
+        with contextlib.suppress(OSError):
+            if marker in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                found.add(pid)
     return found
 
 

@@ -125,21 +125,22 @@ class TavusClient:
         if api_key is not None and self._key_is_sendable:
             headers["x-api-key"] = api_key.get_secret_value()
         self.base_url = base_url.rstrip("/")
-        # A transport given by the caller (a test's, the embedded sandbox's) is one pool already: it is not split.
-        shards = _shard_limits(limits) if transport is None else [limits]
-        # One TLS context for all the pools: each would otherwise load the CA bundle again (20 ms apiece, at start).
-        tls = httpx2.create_ssl_context() if transport is None else True
-        proxy = _environment_proxy(self.base_url) if transport is None else None
         self._headers = httpx2.Headers(headers)
         # Requests go straight to httpx2's transports (connection pools): the AsyncClient layer above them (URL
         # merging, a cookie jar, auth and redirect machinery, none of which this client uses) cost about a sixth of
         # the server's CPU per call over HTTP. What it did that matters here is done here: default headers, the
         # proxy the environment names, timeouts.
-        self._pools: list[httpx2.AsyncBaseTransport] = (
-            [transport]
-            if transport is not None
-            else [httpx2.AsyncHTTPTransport(verify=tls, limits=shard, proxy=proxy) for shard in shards]
-        )
+        self._pools: list[httpx2.AsyncBaseTransport]
+        if transport is not None:
+            # A transport given by the caller (a test's, the embedded sandbox's) is one pool already: not split.
+            self._pools = [transport]
+        else:
+            # One TLS context for all the pools: each would otherwise load the CA bundle again (20 ms apiece).
+            tls = httpx2.create_ssl_context()
+            proxy = _environment_proxy(self.base_url)
+            self._pools = [
+                httpx2.AsyncHTTPTransport(verify=tls, limits=shard, proxy=proxy) for shard in _shard_limits(limits)
+            ]
         self._in_flight = [0] * len(self._pools)
         total = limits.max_connections
         self._slots = anyio.Semaphore(total) if len(self._pools) > 1 and total else None

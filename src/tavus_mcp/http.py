@@ -360,9 +360,8 @@ def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.Asyn
     On a signal the server stops accepting connections, lets requests in flight finish for up to
     `http.shutdown_timeout` seconds (cancelling what is left after that), closes the Tavus client and returns 0.
     With `http.workers` above 1, as many processes serve one socket, each with an equal share of
-    `settings.max_connections`; see `tavus_mcp.workers`.
+    `settings.max_connections`; see `tavus_mcp.workers`. The caller has checked `http.check_compatible(settings)`.
     """
-    http.check_compatible(settings)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(_DropColorMessage())
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
