@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import anyio
 
+from tavus_mcp.advice import READS, describe_tavus_error
+from tavus_mcp.client import TavusClient, sandboxed
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import AuthenticationError, PermissionDeniedError, TavusConnectionError, TavusError
 from tavus_mcp.models import ListReplicasRequest
-from tavus_mcp.tools import describe_tavus_error
 
 SET_KEY = (
     "TAVUS_API_KEY is not set. Set it to your Tavus API key (from the Tavus developer portal) in the environment "
@@ -20,11 +21,11 @@ async def check(settings: Settings) -> tuple[bool, str]:
     """Whether these settings reach Tavus with a key it accepts, and the sentence that says so."""
     transport = None
     if settings.sandbox:
-        settings, transport = settings.in_sandbox()
+        settings, transport = sandboxed(settings)
     if settings.api_key is None:
         return False, SET_KEY
     where = "the Tavus sandbox (embedded emulator)" if settings.sandbox else f"Tavus at {settings.base_url}"
-    async with settings.tavus_client(transport) as tavus:
+    async with TavusClient.from_settings(settings, transport) as tavus:
         try:
             page = await tavus.list_replicas(ListReplicasRequest(limit=1))
         except AuthenticationError as error:
@@ -43,7 +44,7 @@ async def check(settings: Settings) -> tuple[bool, str]:
             )
             return False, f"{what}. Check the network, any proxy or firewall, and TAVUS_API_BASE_URL."
         except TavusError as error:
-            return False, describe_tavus_error(error, tool="check", settings=settings)
+            return False, describe_tavus_error(error, effect=READS, settings=settings)
     count = page.total_count if page.total_count is not None else len(page.data)
     return True, f"ok: {where} accepted the key; the account can use {count} replica{'s' if count != 1 else ''}."
 

@@ -90,12 +90,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="comma-separated browser origins to accept, such as https://app.example.com (TAVUS_MCP_ALLOWED_ORIGINS)",
     )
-    http.add_argument(
-        "--workers",
-        metavar="N",
-        help="processes serving the port, one per CPU core for a busy team server (TAVUS_MCP_WORKERS, default 1; "
-        "Linux and macOS)",
-    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="serve MCP over stdio (the default)")
     commands.add_parser(
@@ -112,13 +106,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox_api.add_argument("--host", default="127.0.0.1")
     sandbox_api.add_argument("--port", type=int, default=8765)
-    sandbox_api.add_argument(
-        "--latency",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="wait this long before every API answer, as a distant Tavus would (for benchmarks); default 0",
-    )
     return parser
 
 
@@ -138,9 +125,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "sandbox-api":
         from tavus_mcp.sandbox import serve_forever
 
-        if not 0 <= args.latency < 3600:
-            _fail(f"--latency must be a number of seconds from 0 to 3600; got {args.latency!r}")
-        serve_forever(host=args.host, port=args.port, latency=args.latency)
+        serve_forever(host=args.host, port=args.port)
         return
 
     try:
@@ -161,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             ),
             sandbox=args.sandbox or None,
         )
+        from tavus_mcp.client import check_proxy_environment
+
+        check_proxy_environment(os.environ)
     except ConfigError as exc:
         _fail(str(exc))
 
@@ -181,9 +169,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 port=parse_count(args.http_port, "--port", low=0, high=65535) if args.http_port is not None else None,
                 allowed_hosts=args.allowed_hosts,
                 allowed_origins=args.allowed_origins,
-                workers=args.workers,
             )
-            http_settings.check_compatible(settings)
         except ConfigError as exc:
             _fail(str(exc))
         _log_where_calls_go(settings)

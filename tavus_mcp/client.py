@@ -5,24 +5,23 @@ Every failure leaves this module as a `tavus_mcp.errors.TavusError`; HTTP librar
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import random
 import time
-import urllib.request
 from collections.abc import Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import anyio
 import httpx2
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from tavus_mcp import __version__
-from tavus_mcp.config import DEFAULT_MAX_CONNECTIONS, is_sendable_key
+from tavus_mcp.config import ConfigError, Settings, is_sendable_key
 from tavus_mcp.errors import (
     InvalidResponseError,
     MalformedApiKeyError,
@@ -64,18 +63,25 @@ MAX_BACKOFF = 4.0
 MAX_RETRY_AFTER = 10.0
 RETRIED_STATUSES = frozenset({502, 503, 504})
 
+# The variables httpx2 reads a proxy from (trust_env), in either case.
+PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
+
 
 @dataclass
-class RequestStats:
+class CallTrace:
     """What the requests of one tool call did, for its log line: the last HTTP status and how many attempts."""
 
     status: int | None = None
     attempts: int = 0
 
 
-# Set by the caller around a unit of work (one tool call); each request updates it. Per task, so concurrent
-# calls never see each other's numbers.
-request_stats: ContextVar[RequestStats | None] = ContextVar("tavus_request_stats", default=None)
+def sandboxed(settings: Settings) -> tuple[Settings, httpx2.AsyncBaseTransport]:
+    """These settings pointed at a new in-process emulator of Tavus, and the transport that reaches it."""
+    from tavus_mcp.sandbox import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
+
+    transport = httpx2.ASGITransport(app=TavusEmulator().app)
+    settings = replace(settings, api_key=SecretStr(SANDBOX_API_KEY), base_url=IN_PROCESS_BASE_URL, sandbox=True)
+    return settings, transport
 
 
 def connection_limits(max_connections: int) -> httpx2.Limits:
@@ -86,22 +92,32 @@ def connection_limits(max_connections: int) -> httpx2.Limits:
     )
 
 
-DEFAULT_LIMITS = connection_limits(DEFAULT_MAX_CONNECTIONS)
-
-# httpx2's pool walks every connection it holds each time it queues a request or closes a response, and probes
-# each idle one with a system call: with a hundred connections that walk costs more CPU than the rest of the
-# call. So the connections are split over pools of at most this many, each request going to the least busy.
-POOL_SHARD_SIZE = 10
+def check_proxy_environment(environ: Mapping[str, str]) -> None:
+    """Raises ConfigError naming the proxy variable that httpx2 cannot use (an unknown scheme, SOCKS without its
+    extra), so that the server refuses to start rather than fail on every call. The value is not repeated: a proxy
+    URL can hold a password."""
+    for name in PROXY_VARIABLES:
+        value = environ.get(name, "").strip()
+        if not value:
+            continue
+        url = value if "://" in value else f"http://{value}"  # as httpx2 reads a bare host:port
+        try:
+            httpx2.AsyncHTTPTransport(proxy=url)
+        except (ValueError, ImportError, TypeError) as exc:
+            scheme = url.split("://", 1)[0]
+            why = "needs the socksio package (pip install socksio)" if isinstance(exc, ImportError) else "is not usable"
+            raise ConfigError(
+                f"{name} names a proxy that {why} (scheme {scheme!r}); use http://HOST:PORT or https://HOST:PORT, "
+                f"or unset {name}"
+            ) from None
 
 
 class TavusClient:
-    """An async client for the Tavus conversation API, sharing its connections across calls.
+    """An async client for the Tavus conversation API: one `httpx2.AsyncClient`, its connections shared by every
+    call of the process.
 
-    The connections (at most `limits.max_connections`) are held in a few small pools, and a request goes to the
-    pool with the fewest requests in flight, the first on a tie: sequential calls share one kept-alive connection,
-    concurrent ones spread evenly. Requests beyond the limit wait in one queue for the first free connection.
-
-    Use it as an async context manager, or call `aclose()` when done.
+    `traced(trace)` gives a view of the same client that records what one tool call's requests did. Use it as an
+    async context manager, or call `aclose()` when done.
     """
 
     def __init__(
@@ -112,38 +128,50 @@ class TavusClient:
         timeout: float,
         connect_timeout: float = 10.0,
         max_retries: int = 2,
+        max_connections: int = 100,
         transport: httpx2.AsyncBaseTransport | None = None,
-        limits: httpx2.Limits = DEFAULT_LIMITS,
     ) -> None:
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_retries = max_retries
+        self.trace: CallTrace | None = None
         # Kept to know whether there is one, and to scrub it from error bodies that echo it back.
         self._key = api_key.get_secret_value() if api_key is not None else ""
-        self._key_is_sendable = api_key is None or is_sendable_key(api_key.get_secret_value())
-        headers = {"user-agent": USER_AGENT, "accept": "application/json", "accept-encoding": "gzip, deflate"}
+        self._key_is_sendable = api_key is None or is_sendable_key(self._key)
+        headers = {"user-agent": USER_AGENT, "accept": "application/json"}
         if api_key is not None and self._key_is_sendable:
-            headers["x-api-key"] = api_key.get_secret_value()
+            headers["x-api-key"] = self._key
         self.base_url = base_url.rstrip("/")
-        self._headers = httpx2.Headers(headers)
-        # Requests go straight to httpx2's transports (connection pools): the AsyncClient layer above them (URL
-        # merging, a cookie jar, auth and redirect machinery, none of which this client uses) cost about a sixth of
-        # the server's CPU per call over HTTP. What it did that matters here is done here: default headers, the
-        # proxy the environment names, timeouts.
-        self._pools: list[httpx2.AsyncBaseTransport]
-        if transport is not None:
-            # A transport given by the caller (a test's, the embedded sandbox's) is one pool already: not split.
-            self._pools = [transport]
-        else:
-            # One TLS context for all the pools: each would otherwise load the CA bundle again (20 ms apiece).
-            tls = httpx2.create_ssl_context()
-            proxy = _environment_proxy(self.base_url)
-            self._pools = [
-                httpx2.AsyncHTTPTransport(verify=tls, limits=shard, proxy=proxy) for shard in _shard_limits(limits)
-            ]
-        self._in_flight = [0] * len(self._pools)
-        total = limits.max_connections
-        self._slots = anyio.Semaphore(total) if len(self._pools) > 1 and total else None
+        self._http = httpx2.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx2.Timeout(timeout, connect=connect_timeout),
+            limits=connection_limits(max_connections),
+            # Never: the key must not travel to another host, and a redirected create would be sent twice.
+            follow_redirects=False,
+            transport=transport,
+            # HTTP(S)_PROXY, ALL_PROXY and NO_PROXY, as httpx2 reads them (check_proxy_environment vets them first).
+            trust_env=True,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, transport: httpx2.AsyncBaseTransport | None = None) -> TavusClient:
+        """The client for these settings (one per process: it holds the connection pool)."""
+        return cls(
+            api_key=settings.api_key,
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            connect_timeout=settings.connect_timeout,
+            max_retries=settings.max_retries,
+            max_connections=settings.max_connections,
+            transport=transport,
+        )
+
+    def traced(self, trace: CallTrace | None) -> TavusClient:
+        """This client, sharing its connections, recording its requests' status and attempts in `trace`."""
+        view = copy.copy(self)
+        view.trace = trace
+        return view
 
     def __repr__(self) -> str:
         return f"TavusClient(base_url={self.base_url!r}, api_key={'set' if self._key else 'missing'})"
@@ -157,8 +185,7 @@ class TavusClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
+        await self._http.aclose()
 
     # Conversations
 
@@ -225,9 +252,8 @@ class TavusClient:
         attempt = 0
         while True:
             attempt += 1
-            stats = request_stats.get()
-            if stats is not None:
-                stats.attempts += 1
+            if self.trace is not None:
+                self.trace.attempts += 1
             remaining = deadline - time.monotonic()
             try:
                 return await self._attempt(method, path, json_body, params, remaining)
@@ -250,41 +276,21 @@ class TavusClient:
         self, method: str, path: str, json_body: Any, params: Mapping[str, str | int] | None, budget: float
     ) -> Any:
         where = f"{method} {path}"
-        if self._slots is not None:
-            budget = await self._take_slot(self._slots, budget)
         timeout = httpx2.Timeout(budget, connect=min(self.connect_timeout, budget))
-        pool = min(range(len(self._pools)), key=self._in_flight.__getitem__)
-        self._in_flight[pool] += 1
         try:
             # fail_after bounds the whole exchange: a Tavus that trickles bytes cannot stretch a call past its budget.
             with anyio.fail_after(budget):
-                request = httpx2.Request(
-                    method,
-                    self.base_url + path,
-                    params=params,
-                    json=json_body,
-                    headers=self._headers,
-                    extensions={"timeout": timeout.as_dict()},
-                )
-                response = await self._pools[pool].handle_async_request(request)
-                try:
-                    stats = request_stats.get()
-                    if stats is not None:
-                        stats.status = response.status_code
+                async with self._http.stream(method, path, params=params, json=json_body, timeout=timeout) as response:
+                    if self.trace is not None:
+                        self.trace.status = response.status_code
                     limit = MAX_ERROR_BODY_BYTES if response.status_code >= 300 else MAX_RESPONSE_BYTES
                     raw, complete = await _read_capped(response, limit)
-                finally:
-                    await response.aclose()
         except httpx2.HTTPError as exc:
             failure: TavusError | None = self._translate(exc, where)
         except TimeoutError:
             failure = TavusTimeoutError(f"Tavus did not answer {where} within the timeout", may_have_reached_tavus=True)
         else:
             failure = None
-        finally:
-            self._in_flight[pool] -= 1
-            if self._slots is not None:
-                self._slots.release()
         if failure is not None:
             # Raised outside the except block, so the HTTP library's exception (whose text may quote a header)
             # is not even kept as __context__.
@@ -311,39 +317,16 @@ class TavusClient:
                 status_code=response.status_code,
             ) from None
 
-    async def _take_slot(self, slots: anyio.Semaphore, budget: float) -> float:
-        """Wait for one of the connections, first come first served, within `budget`; the budget left.
-
-        Requests wait here rather than in the queue of one pool while another pool has a connection free. Once
-        in, the least busy pool has a free connection. The caller releases the slot.
-        """
-        try:
-            slots.acquire_nowait()
-            return budget
-        except anyio.WouldBlock:
-            pass
-        started = time.monotonic()
-        with anyio.move_on_after(budget):
-            await slots.acquire()
-            left = budget - (time.monotonic() - started)
-            if left > 0:
-                return left
-            slots.release()
-        raise self._pool_exhausted()
-
-    def _pool_exhausted(self) -> TavusTimeoutError:
-        """Every connection stayed busy for the whole time budget: the request was never sent."""
-        return TavusTimeoutError(
-            f"could not connect to Tavus at {self.base_url} within the timeout (PoolTimeout)",
-            may_have_reached_tavus=False,
-            pool_exhausted=True,
-        )
-
     def _translate(self, exc: httpx2.HTTPError, where: str) -> TavusError:
         """The TavusError for a failure of the HTTP library, and whether the request may have reached Tavus."""
         kind = type(exc).__name__
         if isinstance(exc, httpx2.PoolTimeout):
-            return self._pool_exhausted()
+            # Every connection stayed busy for the whole time budget: the request was never sent.
+            return TavusTimeoutError(
+                f"could not connect to Tavus at {self.base_url} within the timeout ({kind})",
+                may_have_reached_tavus=False,
+                pool_exhausted=True,
+            )
         if isinstance(exc, httpx2.ConnectTimeout):
             return TavusTimeoutError(
                 f"could not connect to Tavus at {self.base_url} within the timeout ({kind})",
@@ -353,7 +336,7 @@ class TavusClient:
             return TavusTimeoutError(
                 f"Tavus did not answer {where} within the timeout ({kind})", may_have_reached_tavus=True
             )
-        if isinstance(exc, httpx2.ConnectError):
+        if isinstance(exc, httpx2.ConnectError | httpx2.ProxyError | httpx2.UnsupportedProtocol):
             return TavusConnectionError(f"could not connect to Tavus at {self.base_url}", may_have_reached_tavus=False)
         if isinstance(exc, httpx2.DecodingError):
             return InvalidResponseError(
@@ -363,37 +346,6 @@ class TavusClient:
         return TavusConnectionError(
             f"the connection to Tavus broke during {where} ({kind})", may_have_reached_tavus=True
         )
-
-
-def _environment_proxy(base_url: str) -> str | None:
-    """The proxy that HTTPS_PROXY (or HTTP_PROXY, ALL_PROXY) names for `base_url`, unless NO_PROXY exempts it."""
-    parts = urlsplit(base_url)
-    proxies = urllib.request.getproxies()
-    if not parts.hostname or urllib.request.proxy_bypass(parts.netloc):
-        return None
-    return proxies.get(parts.scheme) or proxies.get("all")
-
-
-def _shard_limits(limits: httpx2.Limits) -> list[httpx2.Limits]:
-    """`limits` split over pools of at most POOL_SHARD_SIZE connections, adding up to the same totals."""
-    total = limits.max_connections
-    if total is None or total <= POOL_SHARD_SIZE:
-        return [limits]
-    count = -(-total // POOL_SHARD_SIZE)
-    keepalive = limits.max_keepalive_connections
-    return [
-        httpx2.Limits(
-            max_connections=_share(total, count, index),
-            max_keepalive_connections=None if keepalive is None else _share(keepalive, count, index),
-            keepalive_expiry=limits.keepalive_expiry,
-        )
-        for index in range(count)
-    ]
-
-
-def _share(total: int, count: int, index: int) -> int:
-    """Pool `index`'s share of `total` split over `count` pools, the first ones taking the remainder."""
-    return total // count + (1 if index < total % count else 0)
 
 
 def _retry_delay(error: TavusError, attempt: int, *, idempotent: bool) -> float | None:

@@ -5,21 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-import httpx2
 from pydantic import SecretStr
-
-if TYPE_CHECKING:
-    from tavus_mcp.client import TavusClient
-
 
 DEFAULT_BASE_URL = "https://tavusapi.com"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
-# Connections to Tavus one process may hold at once (HTTP workers share this out).
+# Connections to Tavus one process may hold at once.
 DEFAULT_MAX_CONNECTIONS = 100
 
 
@@ -49,28 +44,6 @@ class Settings:
     sandbox: bool = False
     # Connections to Tavus this process may hold at once; calls beyond that wait for one.
     max_connections: int = DEFAULT_MAX_CONNECTIONS
-
-    def tavus_client(self, transport: httpx2.AsyncBaseTransport | None = None) -> TavusClient:
-        """A client for Tavus with these settings (one per process: it holds the connection pool)."""
-        from tavus_mcp.client import TavusClient, connection_limits
-
-        return TavusClient(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            connect_timeout=self.connect_timeout,
-            max_retries=self.max_retries,
-            transport=transport,
-            limits=connection_limits(self.max_connections),
-        )
-
-    def in_sandbox(self) -> tuple[Settings, httpx2.AsyncBaseTransport]:
-        """These settings pointed at a new in-process emulator, and the transport that reaches it."""
-        from tavus_mcp.sandbox import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
-
-        transport = httpx2.ASGITransport(app=TavusEmulator().app)
-        settings = replace(self, api_key=SecretStr(SANDBOX_API_KEY), base_url=IN_PROCESS_BASE_URL, sandbox=True)
-        return settings, transport
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:

@@ -10,8 +10,8 @@
 - No per-client state: `stateless_http=True`, so any replica serves any request; the lifespan (one Tavus client
   and its bounded connections) is entered once per process and shared by every request.
 - `GET /healthz`, a cap on request bodies, and a graceful stop on SIGTERM.
-- `--workers N`: N such processes on one socket (`tavus_mcp.workers`), each with its share of the connections to
-  Tavus, for a machine with more than one core.
+- `create_app`, an ASGI app factory for uvicorn's and gunicorn's own workers (`--workers N`): settings come from
+  the environment when it is called, so every worker process builds the same server.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ import logging
 import os
 import re
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 import httpx2
 import uvicorn
@@ -38,12 +38,12 @@ from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl, SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tavus_mcp import __version__
 from tavus_mcp.config import ConfigError, Settings
 from tavus_mcp.server import build_server
-from tavus_mcp.workers import MAX_WORKERS, can_fork, supervise
 
 logger = logging.getLogger("tavus_mcp.http")
 
@@ -65,7 +65,6 @@ ENV_ALLOWED_HOSTS = "TAVUS_MCP_ALLOWED_HOSTS"
 ENV_ALLOWED_ORIGINS = "TAVUS_MCP_ALLOWED_ORIGINS"
 ENV_MAX_BODY_BYTES = "TAVUS_MCP_MAX_BODY_BYTES"
 ENV_SHUTDOWN_TIMEOUT = "TAVUS_MCP_SHUTDOWN_TIMEOUT"
-ENV_WORKERS = "TAVUS_MCP_WORKERS"
 
 TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 - a command, not a token
 
@@ -107,8 +106,6 @@ class HttpSettings:
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
-    # Processes serving the socket; more than one needs fork.
-    workers: int = 1
 
     @classmethod
     def from_env(
@@ -119,7 +116,6 @@ class HttpSettings:
         port: int | None = None,
         allowed_hosts: str | None = None,
         allowed_origins: str | None = None,
-        workers: str | None = None,
     ) -> HttpSettings:
         """Settings from `TAVUS_MCP_*` variables; a non-None argument (a command-line flag) wins over its variable.
 
@@ -133,7 +129,6 @@ class HttpSettings:
         raw_port = get(ENV_PORT)
         raw_body = get(ENV_MAX_BODY_BYTES)
         raw_shutdown = get(ENV_SHUTDOWN_TIMEOUT)
-        raw_workers = workers.strip() if workers is not None else get(ENV_WORKERS)
         settings = cls(
             host=host if host is not None else (get(ENV_HOST) or DEFAULT_HOST),
             port=port if port is not None else (_whole(raw_port, f"{ENV_PORT} (--port)") if raw_port else DEFAULT_PORT),
@@ -142,7 +137,6 @@ class HttpSettings:
             allowed_origins=tuple(_items(allowed_origins if allowed_origins is not None else get(ENV_ALLOWED_ORIGINS))),
             max_body_bytes=_whole(raw_body, ENV_MAX_BODY_BYTES) if raw_body else DEFAULT_MAX_BODY_BYTES,
             shutdown_timeout=_whole(raw_shutdown, ENV_SHUTDOWN_TIMEOUT) if raw_shutdown else DEFAULT_SHUTDOWN_TIMEOUT,
-            workers=_whole(raw_workers, f"{ENV_WORKERS} (--workers)") if raw_workers else 1,
         )
         return settings.validated()
 
@@ -187,16 +181,6 @@ class HttpSettings:
             raise ConfigError(
                 f"{ENV_SHUTDOWN_TIMEOUT} must be a whole number of seconds from 1 to 3600; got {self.shutdown_timeout}"
             )
-        if not 1 <= self.workers <= MAX_WORKERS:
-            raise ConfigError(
-                f"{ENV_WORKERS} (--workers) must be a whole number of processes from 1 to {MAX_WORKERS} (one per CPU "
-                f"core is usual); got {self.workers}"
-            )
-        if self.workers > 1 and not can_fork():
-            raise ConfigError(
-                f"{ENV_WORKERS} (--workers) above 1 needs fork, which this system lacks (Linux and macOS have it); "
-                "run one process per port instead, behind a load balancer"
-            )
         if not self.auth_tokens and not is_loopback(host):
             raise ConfigError(
                 f"refusing to listen on {host} without authentication: anyone who can reach the port could start "
@@ -221,22 +205,7 @@ class HttpSettings:
             allowed_origins=tuple(entry.lower() for entry in self.allowed_origins),
             max_body_bytes=self.max_body_bytes,
             shutdown_timeout=self.shutdown_timeout,
-            workers=self.workers,
         )
-
-    def check_compatible(self, settings: Settings) -> None:
-        """Raises ConfigError when these settings cannot serve `settings`."""
-        if self.workers > 1 and settings.sandbox:
-            raise ConfigError(
-                f"{ENV_WORKERS} (--workers) above 1 cannot serve the embedded sandbox (--sandbox): each worker would "
-                "have its own, and a conversation created through one would be unknown to the others. Use one "
-                "worker with --sandbox"
-            )
-        if self.workers > settings.max_connections:
-            raise ConfigError(
-                f"{ENV_WORKERS} (--workers) must be at most {settings.max_connections}: the workers share "
-                f"{settings.max_connections} connections to Tavus, at least one each; got {self.workers}"
-            )
 
     def transport_security(self) -> TransportSecuritySettings:
         """DNS-rebinding protection: the Host headers and Origins the server answers.
@@ -334,7 +303,7 @@ def build_app(
     # carries no token, and this answer holds nothing secret.
     server.custom_route(HEALTH_PATH, methods=["GET"], include_in_schema=False)(healthz)
 
-    return server.streamable_http_app(
+    app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         # Legacy (2025-11-25) clients get a throwaway per-request session instead of an Mcp-Session-Id held in
         # this process; 2026-07-28 requests are sessionless anyway. The tools never call back into the client,
@@ -344,6 +313,9 @@ def build_app(
         transport_security=http.transport_security(),
         host=http.host,
     )
+    if verifier is None:
+        app.add_middleware(_LoopbackOnly)
+    return app
 
 
 class _DropColorMessage(logging.Filter):
@@ -354,32 +326,85 @@ class _DropColorMessage(logging.Filter):
         return True
 
 
-def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.AsyncBaseTransport | None = None) -> int:
-    """Serve MCP over Streamable HTTP until SIGTERM or SIGINT, then stop gracefully; the process's exit status.
+class _LoopbackOnly:
+    """Without tokens, answer only peers on this machine, whatever address the ASGI server was bound to.
 
-    On a signal the server stops accepting connections, lets requests in flight finish for up to
-    `http.shutdown_timeout` seconds (cancelling what is left after that), closes the Tavus client and returns 0.
-    With `http.workers` above 1, as many processes serve one socket, each with an equal share of
-    `settings.max_connections`; see `tavus_mcp.workers`. The caller has checked `http.check_compatible(settings)`.
+    `mcp-server-tavus --transport http` refuses a non-loopback bind without tokens, but under `uvicorn --factory` or
+    gunicorn the app cannot see the bind address: this keeps the same promise there. A Host header proves nothing
+    (anyone can send `Host: localhost`); the peer's address does.
     """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _peer_is_loopback(scope.get("client")):
+            response = PlainTextResponse(
+                f"This server has no {ENV_AUTH_TOKENS} and answers only this machine.", status_code=403
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _peer_is_loopback(client: Any) -> bool:
+    if not client:
+        return True  # a Unix socket, or an in-process test client: nothing from the network
+    try:
+        return ipaddress.ip_address(str(client[0])).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app() -> Starlette:
+    """The ASGI app, with every setting read from the environment now: the factory for ASGI servers' workers.
+
+    `uvicorn --factory tavus_mcp.http:create_app --workers N` and
+    `gunicorn -k uvicorn_worker.UvicornWorker -w N 'tavus_mcp.http:create_app()'` each call it once per worker
+    process. It reads the same variables as `mcp-server-tavus --transport http` and refuses the same bad
+    configurations, printing the reason and exiting with status 2. The ASGI server owns the socket: pass it the host
+    and port (TAVUS_MCP_HOST names the host clients use, for the Host-header check).
+    """
+    from tavus_mcp.client import check_proxy_environment
+    from tavus_mcp.logs import configure_logging
+
+    environ = os.environ
+    if not logging.getLogger().handlers:
+        # Not configured by the ASGI server (uvicorn configures only its own loggers): the server's logfmt lines.
+        configure_logging((environ.get("TAVUS_LOG_LEVEL", "").strip() or "INFO").upper())
+    try:
+        settings = Settings.from_env(environ)
+        check_proxy_environment(environ)
+        http = HttpSettings.from_env(environ)
+    except ConfigError as exc:
+        print(f"mcp-server-tavus: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    _quiet_libraries()
+    return build_app(settings, http)
+
+
+def _quiet_libraries() -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(_DropColorMessage())
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # Its only INFO line is "Terminating session: None", after every stateless request: noise at INFO.
         logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
 
+
+def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.AsyncBaseTransport | None = None) -> int:
+    """Serve MCP over Streamable HTTP in this process until SIGTERM or SIGINT, then stop gracefully; the exit status.
+
+    On a signal the server stops accepting connections, lets requests in flight finish for up to
+    `http.shutdown_timeout` seconds (cancelling what is left after that), closes the Tavus client and returns 0.
+    For more processes, run `create_app` under uvicorn's or gunicorn's workers.
+    """
+    _quiet_libraries()
     if http.auth_tokens:
         auth = f"bearer token required ({len(http.auth_tokens)} accepted)"
     else:
         auth = f"no authentication (loopback only; set {ENV_AUTH_TOKENS} to require a token)"
-    workers = f"; {http.workers} worker processes" if http.workers > 1 else ""
     logger.info(
-        "serving MCP over Streamable HTTP at http://%s:%s%s: %s%s",
-        _url_host(http.host),
-        http.port,
-        MCP_PATH,
-        auth,
-        workers,
+        "serving MCP over Streamable HTTP at http://%s:%s%s: %s", _url_host(http.host), http.port, MCP_PATH, auth
     )
     if http.host in _WILDCARD_BINDS and not http.allowed_hosts:
         logger.warning(
@@ -387,59 +412,13 @@ def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.Asyn
             "host clients use (such as mcp.example.com); others are refused with 421 Invalid Host header",
             ENV_ALLOWED_HOSTS,
         )
-
-    if http.workers == 1:
-        _serve(settings, http, transport=transport)
-        logger.info("stopped serving MCP over Streamable HTTP")
-        return 0
-
-    try:
-        listening = _listen(http)
-    except OSError as exc:
-        logger.error("could not listen on %s:%s: %s", _url_host(http.host), http.port, exc.strerror or exc)
-        return 1
-    addresses = sorted({_address(sock) for group in listening for sock in group})
-    logger.info("listening on %s", " ".join(addresses))
-    share = replace(settings, max_connections=settings.max_connections // http.workers)
-    parent = os.getpid()
-
-    def serve(index: int) -> None:
-        mine = listening[index % len(listening)]
-        for group in listening:
-            if group is not mine:
-                for sock in group:
-                    sock.close()
-        _serve(share, http, transport=transport, sockets=mine, parent=parent)
-
-    def close_listening() -> None:
-        # The parent's copies too: otherwise, once the workers have closed theirs, the kernel would still queue
-        # new connections that nobody accepts, rather than refuse them.
-        for group in listening:
-            for sock in group:
-                sock.close()
-
-    try:
-        code = supervise(http.workers, serve, shutdown_timeout=http.shutdown_timeout, on_stop=close_listening)
-    finally:
-        close_listening()
-    logger.info("stopped serving MCP over Streamable HTTP")
-    return code
-
-
-def _serve(
-    settings: Settings,
-    http: HttpSettings,
-    *,
-    transport: httpx2.AsyncBaseTransport | None,
-    sockets: list[socket.socket] | None = None,
-    parent: int | None = None,
-) -> None:
-    """Run uvicorn until it is told to stop: on `http`'s address, or on `sockets` in a worker of `parent`."""
-    app = build_app(settings, http, transport=transport)
     config = uvicorn.Config(
-        app,
+        build_app(settings, http, transport=transport),
         host=http.host,
         port=http.port,
+        # uvicorn's pure-Python parser: it strips the whitespace around header values (RFC 9110 §5.5) and bounds
+        # an incomplete request's size; httptools, uvicorn's other choice, does neither.
+        http="h11",
         # The process's logging (configured by the CLI) is used as it is: uvicorn's records go to the same handler.
         log_config=None,
         access_log=True,
@@ -447,7 +426,7 @@ def _serve(
         timeout_graceful_shutdown=http.shutdown_timeout,
         lifespan="on",
     )
-    server = uvicorn.Server(config) if parent is None else _WorkerServer(config, parent)
+    server = uvicorn.Server(config)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # Also what a signal uvicorn caught is re-raised to once it has stopped: the process then exits 0 rather
@@ -457,89 +436,13 @@ def _serve(
     handled = (signal.SIGTERM, signal.SIGINT)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, stop) for sig in handled} if in_main_thread else {}
-    if in_main_thread and parent is not None:
-        # A worker starts with these blocked (tavus_mcp.workers): one sent meanwhile is delivered to `stop` now.
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
     try:
-        server.run(sockets=sockets)
+        server.run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-class _WorkerServer(uvicorn.Server):
-    """uvicorn in a worker process. The parent decides how to stop: any one signal means a graceful stop here (a
-    terminal's Ctrl+C reaches the workers as well as the parent, which then sends SIGTERM: that must not count as
-    a second, forcing, signal). And a worker whose parent has died stops, rather than serve on unsupervised."""
-
-    def __init__(self, config: uvicorn.Config, parent: int) -> None:
-        super().__init__(config)
-        self.parent = parent
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.should_exit = True
-
-    async def on_tick(self, counter: int) -> bool:
-        if os.getppid() != self.parent:
-            self.should_exit = True
-        return await super().on_tick(counter)
-
-
-def _listen(http: HttpSettings) -> list[list[socket.socket]]:
-    """The listening sockets of the workers, bound to every address `http.host` resolves to (as uvicorn binds).
-
-    On Linux, one group per worker, all on the same port (SO_REUSEPORT), so that the kernel spreads new
-    connections evenly over the workers. Elsewhere one group they share, which leaves a burst of connections to
-    whichever worker wakes first. Either way another server already on the port is an error, as it is for one
-    process: SO_REUSEPORT would otherwise let the two silently share the traffic.
-    """
-    host = http.host.strip("[]") or None
-    found = socket.getaddrinfo(host, http.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    targets = list(dict.fromkeys((family, str(address[0])) for family, _, _, _, address in found))
-    shared = not (sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT"))
-    groups: list[list[socket.socket]] = []
-    try:
-        port = http.port
-        for worker in range(1 if shared else http.workers):
-            group: list[socket.socket] = []
-            groups.append(group)
-            for family, address in targets:
-                if worker == 0 and not shared:
-                    # Fails if the port is taken, even by sockets that would admit this one with SO_REUSEPORT.
-                    with _bound(family, address, port, reuse_port=False) as probe:
-                        port = port or probe.getsockname()[1]
-                group.append(_bound(family, address, port, reuse_port=not shared, several=len(targets) > 1))
-                port = port or group[0].getsockname()[1]
-    except OSError:
-        for group in groups:
-            for sock in group:
-                sock.close()
-        raise
-    return groups
-
-
-def _bound(family: int, address: str, port: int, *, reuse_port: bool, several: bool = False) -> socket.socket:
-    """A TCP socket listening on (address, port), inheritable across fork."""
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        if family == socket.AF_INET6 and several:
-            # Both 0.0.0.0 and :: are bound: the IPv6 socket must not claim IPv4 too.
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.bind((address, port))
-        sock.listen(2048)
-        sock.set_inheritable(True)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def _address(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"{_url_host(host)}:{port}"
+    logger.info("stopped serving MCP over Streamable HTTP")
+    return 0
 
 
 def _url_host(host: str) -> str:

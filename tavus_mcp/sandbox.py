@@ -4,9 +4,9 @@ It follows `create-conversation.md` and `NOTES.md`: the same paths, validation, 
 a few stock replicas and personas, and join URLs that say "sandbox". Its validation is written from the API
 documents, independently of the server's models, so it catches what the server should have refused: every
 request whose body breaks the API's schema is recorded in `schema_violations`. It also records every request
-it receives (`received`) and can answer with injected faults (`faults`).
+it receives (`received`).
 
-Serve it in-process through `httpx2.ASGITransport(app=emulator.app)`, or on loopback with `serve_on_loopback`.
+Serve it in-process through `httpx2.ASGITransport(app=emulator.app)`, or over HTTP with `serve_forever`.
 """
 
 from __future__ import annotations
@@ -16,21 +16,17 @@ import itertools
 import json
 import re
 import secrets
-import socket
 import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import anyio
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from tavus_mcp.models import LANGUAGE_CODES, MULTILINGUAL, SUPPORTED_LANGUAGES
@@ -157,44 +153,6 @@ class ReceivedRequest:
     body: Any
     authorized: bool
     user_agent: str | None
-    # The client's address ("host:port"): one per connection, so distinct values count the connections used.
-    client: str | None = None
-
-
-@dataclass
-class Fault:
-    """An answer the emulator gives to matching requests instead of its own.
-
-    With `after_handling`, the request is handled first (a conversation is really created) and then the fault is
-    answered, which is what a timeout or a gateway error after Tavus acted looks like to a client.
-    """
-
-    status: int = 503
-    body: str | bytes = ""
-    content_type: str = "text/html; charset=utf-8"
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    after_handling: bool = False
-    # Declare a longer body than is sent, then end: the client sees the connection drop mid-answer.
-    cut_short: bool = False
-    # Send the headers at once, then one byte every 0.1 s for `delay` seconds before the body.
-    trickle: bool = False
-    method: str | None = None
-    path: str | None = None
-    times: int = 1
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
-
-
-class _CutShortResponse(Response):
-    """A response that promises more bytes than it sends, so the connection ends mid-answer."""
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
-        headers.append((b"content-length", str(len(self.body) + 1024).encode()))
-        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
-        await send({"type": "http.response.body", "body": self.body, "more_body": False})
 
 
 class ApiError(Exception):
@@ -218,11 +176,8 @@ class TavusEmulator:
         api_keys: tuple[str, ...] = (SANDBOX_API_KEY,),
         max_concurrent_conversations: int = DEFAULT_MAX_CONCURRENT,
         credits: int | None = None,
-        latency: float = 0.0,
     ) -> None:
         self.api_keys = api_keys
-        # Seconds added before every API answer, as a distant Tavus would take (benchmarks, load tests).
-        self.latency = latency
         self._initial_api_keys = api_keys
         self.max_concurrent_conversations = max_concurrent_conversations
         self.credits = credits
@@ -231,13 +186,6 @@ class TavusEmulator:
         self.conversations: dict[str, dict[str, Any]] = {}
         self.received: list[ReceivedRequest] = []
         self.schema_violations: list[str] = []
-        self.faults: list[Fault] = []
-        # Requests whose client went away while a delayed answer was pending ("METHOD /path").
-        self.abandoned: list[str] = []
-        # API requests being handled right now, and the most there have been at once (the benchmark's check that
-        # a client never holds more connections than its pool allows).
-        self.in_flight = 0
-        self.max_in_flight = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.app = Starlette(
@@ -254,21 +202,17 @@ class TavusEmulator:
                 Route("/v2/replicas", self._guarded(self._list_replicas), methods=["GET"]),
                 Route("/v2/personas", self._guarded(self._list_personas), methods=["GET"]),
                 Route("/sandbox/rooms/{conversation_id}", self._room_page, methods=["GET"]),
-                Route("/sandbox/stats", self._stats, methods=["GET"]),
             ]
         )
 
     # Inspection helpers for tests and the demo
 
     def reset(self) -> None:
-        """Forget conversations, requests, violations and faults; keep the stock replicas and personas."""
+        """Forget conversations, requests and violations; keep the stock replicas and personas."""
         with self._lock:
             self.conversations.clear()
             self.received.clear()
             self.schema_violations.clear()
-            self.faults.clear()
-            self.abandoned.clear()
-            self.max_in_flight = self.in_flight
             self.api_keys = self._initial_api_keys
             self.credits = None
             self.max_concurrent_conversations = DEFAULT_MAX_CONCURRENT
@@ -287,39 +231,14 @@ class TavusEmulator:
     def active_conversations(self) -> list[dict[str, Any]]:
         return [c for c in self.conversations.values() if c["status"] == "active"]
 
-    def stats(self) -> dict[str, int]:
-        """Counts of what the emulator received: API requests, distinct client connections, the most requests it
-        handled at once, conversations, schema violations."""
-        with self._lock:
-            clients = {r.client for r in self.received if r.client is not None}
-            return {
-                "requests": len(self.received),
-                "connections": len(clients),
-                "max_in_flight": self.max_in_flight,
-                "conversations": len(self.conversations),
-                "schema_violations": len(self.schema_violations),
-            }
-
-    async def _stats(self, _: Request) -> Response:
-        # No key needed: it is the sandbox's own page, and says nothing about any conversation.
-        return JSONResponse(self.stats())
-
     # Request plumbing
 
     def _guarded(
         self, handler: Callable[[Request, Any], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
-        """Record the request, check the key, apply faults, turn ApiError into Tavus's error answers."""
+        """Record the request, check the key, turn ApiError into Tavus's error answers."""
 
         async def endpoint(request: Request) -> Response:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            try:
-                return await handle(request)
-            finally:
-                self.in_flight -= 1
-
-        async def handle(request: Request) -> Response:
             raw = await request.body()
             body: Any = None
             body_error = False
@@ -338,14 +257,8 @@ class TavusEmulator:
                         body=body,
                         authorized=authorized,
                         user_agent=request.headers.get("user-agent"),
-                        client=f"{request.client.host}:{request.client.port}" if request.client else None,
                     )
                 )
-                fault = self._take_fault(request.method, request.url.path)
-            if self.latency > 0:
-                await anyio.sleep(self.latency)
-            if fault is not None and not fault.after_handling:
-                return await self._answer_fault(fault, request)
             if not authorized:
                 response: Response = JSONResponse({"message": "Invalid access token"}, status_code=401)
             elif body_error:
@@ -359,47 +272,9 @@ class TavusEmulator:
                         with self._lock:
                             self.schema_violations.append(f"{request.method} {request.url.path}: {error.violation}")
                     response = JSONResponse(error.body, status_code=error.status)
-            if fault is not None:
-                return await self._answer_fault(fault, request)
             return response
 
         return endpoint
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.matches(method, path):
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
-
-    async def _answer_fault(self, fault: Fault, request: Request) -> Response:
-        if fault.trickle:
-            return StreamingResponse(
-                self._trickle(fault, request), status_code=fault.status, media_type=fault.content_type
-            )
-        deadline = time.monotonic() + fault.delay
-        while time.monotonic() < deadline:
-            await anyio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
-            if await request.is_disconnected():
-                with self._lock:
-                    self.abandoned.append(f"{request.method} {request.url.path}")
-                return Response(status_code=499)  # nobody is listening any more
-        response_type = _CutShortResponse if fault.cut_short else Response
-        return response_type(fault.body, status_code=fault.status, headers=fault.headers, media_type=fault.content_type)
-
-    async def _trickle(self, fault: Fault, request: Request) -> AsyncIterator[bytes]:
-        deadline = time.monotonic() + fault.delay
-        try:
-            while time.monotonic() < deadline:
-                yield b" "
-                await anyio.sleep(0.1)
-            yield fault.body.encode() if isinstance(fault.body, str) else fault.body
-        except (OSError, anyio.get_cancelled_exc_class()):
-            with self._lock:
-                self.abandoned.append(f"{request.method} {request.url.path}")
-            raise
 
     # Conversations
 
@@ -676,36 +551,11 @@ def _paging(request: Request) -> tuple[int, int]:
     return number("limit", 10, 1, 100), number("page", 1, 1, MAX_PAGE)
 
 
-@contextmanager
-def serve_on_loopback(emulator: TavusEmulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve the emulator over real HTTP in a background thread; yields its base URL."""
-    # IPPROTO_TCP, so that asyncio sets TCP_NODELAY on accepted connections: without it, every answer on a kept-alive
-    # connection waits ~40 ms for Nagle's algorithm.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    config = uvicorn.Config(emulator.app, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="tavus-emulator", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the Tavus emulator did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://{host}:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-def serve_forever(host: str = "127.0.0.1", port: int = 8765, *, latency: float = 0.0) -> None:
+def serve_forever(host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve the emulator over HTTP until interrupted (`mcp-server-tavus sandbox-api`)."""
     print(
         f"Tavus API emulator on http://{host}:{port}\n"
         f"Point the server at it with TAVUS_API_BASE_URL=http://{host}:{port} TAVUS_API_KEY={SANDBOX_API_KEY}",
         flush=True,
     )
-    uvicorn.run(TavusEmulator(latency=latency).app, host=host, port=port, log_level="warning")
+    uvicorn.run(TavusEmulator().app, host=host, port=port, log_level="warning")

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -27,8 +27,9 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from tavus_mcp import __version__, tools
+from tavus_mcp.advice import READS, STARTS_CALL, Effect, describe_tavus_error, internal_error_text
 from tavus_mcp.arguments import InvalidArguments, parse_arguments, tool_schema
-from tavus_mcp.client import RequestStats, request_stats
+from tavus_mcp.client import CallTrace, TavusClient, sandboxed
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import TavusError
 from tavus_mcp.models import (
@@ -85,13 +86,14 @@ class ApiTool(Tool):
     """
 
     input_model: type[BaseModel] = Field(exclude=True)
+    effect: Effect = Field(exclude=True)
 
     async def run(self, arguments: dict[str, Any], context: Context[Any], convert_result: bool = False) -> Any:
-        state: AppState = context.request_context.lifespan_context
+        shared: AppState = context.request_context.lifespan_context
         started = time.perf_counter()
         outcome = "cancelled"  # unless the call gets further: a client may cancel it while Tavus is busy
-        stats = RequestStats()
-        token = request_stats.set(stats)
+        trace = CallTrace()
+        state = replace(shared, tavus=shared.tavus.traced(trace))
         validated: BaseModel | None = None
         try:
             validated = parse_arguments(self.input_model, arguments, tool=self.name)
@@ -107,25 +109,22 @@ class ApiTool(Tool):
             outcome = type(exc).__name__
             conversation_id = getattr(validated, "conversation_id", None)
             return _error(
-                tools.describe_tavus_error(
-                    exc, tool=self.name, settings=state.settings, conversation_id=conversation_id
-                )
+                describe_tavus_error(exc, effect=self.effect, settings=state.settings, conversation_id=conversation_id)
             )
         except Exception:
             # A bug of ours: the traceback stays in the log, the model gets a fixed text it can act on.
             outcome = "internal_error"
             logger.exception("tool %s failed unexpectedly", self.name)
-            return _error(tools.internal_error_text(self.name))
+            return _error(internal_error_text(self.name, self.effect))
         finally:
-            request_stats.reset(token)
             # Tool name and outcome only: argument values (context, greetings) may be personal.
             logger.info(
                 "tool_call",
                 extra={
                     "tool": self.name,
                     "outcome": outcome,
-                    "tavus_status": stats.status,
-                    "attempts": stats.attempts,
+                    "tavus_status": trace.status,
+                    "attempts": trace.attempts,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
@@ -144,6 +143,8 @@ class ToolSpec:
     input_model: type[BaseModel]
     output_model: type[BaseModel]
     annotations: ToolAnnotations
+    # What the tool does in the account: decides what a failure tells the model.
+    effect: Effect = READS
     # The `ui://` resource a host that supports MCP Apps renders for this tool's results.
     ui_resource: str | None = None
 
@@ -159,6 +160,7 @@ class ToolSpec:
             annotations=self.annotations,
             meta={"ui": {"resourceUri": self.ui_resource}} if self.ui_resource else None,
             input_model=self.input_model,
+            effect=self.effect,
         )
 
 
@@ -181,6 +183,7 @@ TOOLS = (
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
         ),
+        effect=STARTS_CALL,
         ui_resource=CONVERSATION_VIEW,
     ),
     ToolSpec(
@@ -365,11 +368,11 @@ def build_server(
     """
     if settings.sandbox:
         # One emulator for the server's life, so every connection sees the same conversations.
-        settings, transport = settings.in_sandbox()
+        settings, transport = sandboxed(settings)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with settings.tavus_client(transport) as tavus:
+        async with TavusClient.from_settings(settings, transport) as tavus:
             yield AppState(settings=settings, tavus=tavus)
 
     server: MCPServer[AppState] = MCPServer(

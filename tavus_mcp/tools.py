@@ -1,7 +1,7 @@
 """What each tool does and what it says: handlers over the Tavus client, their texts and structured results.
 
 Pure of MCP: a handler takes the shared state and its validated arguments and returns a `ToolOutput`, or raises
-`ToolFailure` (or lets a `TavusError` through, which `describe_tavus_error` turns into text). The server wraps
+`ToolFailure` (or lets a `TavusError` through, which `tavus_mcp.advice` turns into text). The server wraps
 these as MCP tools.
 """
 
@@ -16,26 +16,11 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, Field
 
+from tavus_mcp.advice import STARTS_CALL, describe_tavus_error
 from tavus_mcp.arguments import invalid_arguments_text
-from tavus_mcp.client import TavusClient, request_stats
+from tavus_mcp.client import TavusClient
 from tavus_mcp.config import Settings
-from tavus_mcp.errors import (
-    AuthenticationError,
-    BadRequestError,
-    ConcurrencyLimitError,
-    InvalidResponseError,
-    MalformedApiKeyError,
-    MissingApiKeyError,
-    NotFoundError,
-    OutOfCreditsError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    TavusAPIError,
-    TavusConnectionError,
-    TavusError,
-    TavusTimeoutError,
-)
+from tavus_mcp.errors import ConcurrencyLimitError, TavusError
 from tavus_mcp.models import (
     Conversation,
     ConversationDetails,
@@ -162,23 +147,30 @@ async def create_conversation(state: AppState, request: CreateConversationReques
         # Only within what is left of the call's time budget, and not counted in the call's own log line.
         remaining = settings.timeout - (time.monotonic() - started)
         raise ToolFailure(
-            describe_tavus_error(exc, tool="create_conversation", settings=settings)
+            describe_tavus_error(exc, effect=STARTS_CALL, settings=settings)
             + await _active_conversations_hint(state.tavus, remaining)
         ) from None
     join_url = conversation.link_with_token() or ""
-    notes = _created_notes(conversation, test_mode=request.test_mode is True, settings=settings)
+    test_mode = request.test_mode is True
+    billed = _billed(conversation, settings)
+    notes = _created_notes(conversation, test_mode=test_mode, billed=billed, settings=settings)
+    billing = _billing_note(conversation) if billed else None
 
     # The notes travel in the structured result too: some frameworks hand a model only structuredContent.
-    test_mode = request.test_mode is True
     structured = {
         **_dump(conversation),
         "join_url": join_url,
-        "notes": notes,
+        "notes": [*notes, billing] if billing else notes,
         "test_mode": test_mode,
-        "billed": _billed(conversation, settings),
+        "billed": billed,
         "sandbox": settings.sandbox,
     }
-    return ToolOutput(_created_text(conversation, join_url, notes), structured)
+    lines = [f"Join the video call: {join_url}" if join_url else "Tavus returned no join URL for this conversation."]
+    lines.extend(notes)
+    lines.append(f"Conversation id: {conversation.conversation_id} ({_details(conversation)}).")
+    if billing:
+        lines.append(billing)
+    return ToolOutput("\n".join(lines), structured)
 
 
 def _apply_guardrails(request: CreateConversationRequest, settings: Settings) -> CreateConversationRequest:
@@ -207,56 +199,51 @@ def _apply_guardrails(request: CreateConversationRequest, settings: Settings) ->
 
 async def _active_conversations_hint(tavus: TavusClient, seconds: float) -> str:
     """The ids of the active conversations, so the model can offer to end them; empty if they cannot be listed."""
-    token = request_stats.set(None)
-    try:
-        with anyio.move_on_after(seconds), contextlib.suppress(TavusError):
-            page = await tavus.list_conversations(ListConversationsRequest(status="active", limit=100))
-            if page.data:
-                ids = ", ".join(conversation.conversation_id for conversation in page.data)
-                return f" Active conversations: {ids}. Ask the user which to end, then call end_conversation."
-    finally:
-        request_stats.reset(token)
+    # Untraced: this lookup is not counted in the call's own log line.
+    with anyio.move_on_after(seconds), contextlib.suppress(TavusError):
+        page = await tavus.traced(None).list_conversations(ListConversationsRequest(status="active", limit=100))
+        if page.data:
+            ids = ", ".join(conversation.conversation_id for conversation in page.data)
+            return f" Active conversations: {ids}. Ask the user which to end, then call end_conversation."
     return ""
 
 
-def _created_notes(conversation: Conversation, *, test_mode: bool, settings: Settings) -> list[str]:
-    """What the user must know about a new conversation besides its link: privacy, test mode, cost."""
+def _created_notes(conversation: Conversation, *, test_mode: bool, billed: bool, settings: Settings) -> list[str]:
+    """What the user must know about a new conversation besides its link and its cost: privacy, test mode."""
     notes = []
     if conversation.meeting_token:
         notes.append(
             "This link is private: it carries a meeting token (?t=...). Share it only with the person who should join."
         )
-    if test_mode:
+    if test_mode and billed:
+        # What the model is told about money follows what Tavus answered, not what was asked for.
+        notes.append(
+            "Test mode was asked for, but Tavus answered with status 'active': treat this as a live, billed call."
+        )
+    elif test_mode:
         notes.append(
             "Test mode: the conversation was created with status 'ended'. No replica will join and nobody should "
             "use the link; nothing was charged."
         )
-        if settings.force_test_mode:
-            notes.append(
-                "This server runs every conversation in test mode (TAVUS_TEST_MODE): real calls need its operator "
-                "to turn that off."
-            )
+    if test_mode and settings.force_test_mode:
+        notes.append(
+            "This server runs every conversation in test mode (TAVUS_TEST_MODE): real calls need its operator "
+            "to turn that off."
+        )
     if settings.sandbox:
         notes.append("Sandbox: this conversation exists only in the local Tavus emulator; nobody will join.")
-    if _billed(conversation, settings):
-        notes.append(
-            "The call is billed and holds a concurrency slot until it ends (max_call_duration, everyone leaving, "
-            f"or end_conversation with conversation_id {conversation.conversation_id})."
-        )
     return notes
+
+
+def _billing_note(conversation: Conversation) -> str:
+    return (
+        "The call is billed and holds a concurrency slot until it ends (max_call_duration, everyone leaving, "
+        f"or end_conversation with conversation_id {conversation.conversation_id})."
+    )
 
 
 def _billed(conversation: Conversation, settings: Settings) -> bool:
     return conversation.status == "active" and not settings.sandbox
-
-
-def _created_text(conversation: Conversation, join_url: str, notes: list[str]) -> str:
-    lines = [f"Join the video call: {join_url}" if join_url else "Tavus returned no join URL for this conversation."]
-    billing = [note for note in notes if note.startswith("The call is billed")]
-    lines.extend(note for note in notes if note not in billing)
-    lines.append(f"Conversation id: {conversation.conversation_id} ({_details(conversation)}).")
-    lines.extend(billing)
-    return "\n".join(lines)
 
 
 def _details(conversation: Conversation) -> str:
@@ -405,127 +392,3 @@ def _next_page_hint(tool: str, request: BaseModel, info: PageInfo) -> list[str]:
     given = {key: value for key, value in request.model_dump(exclude_none=True).items() if key != "page"}
     arguments = json.dumps({**given, "page": info.next_page})
     return [f"More on the next page: call {tool} with {arguments}."]
-
-
-def internal_error_text(tool: str) -> str:
-    """What the model reads when this server itself failed (a bug, logged with its traceback)."""
-    text = f"{tool} failed inside this server (an internal error, logged for its operator)."
-    if tool == "create_conversation":
-        return f"{text} The conversation may have been created anyway. {CHECK_ACTIVE}"
-    return f"{text} Try again; if it keeps failing, tell the user."
-
-
-# Tavus error -> text for the model
-
-CHECK_ACTIVE = (
-    "Before trying again, check whether it exists with list_conversations (status: 'active'), so as not to start "
-    "and pay for a second one."
-)
-
-
-def describe_tavus_error(
-    error: TavusError, *, tool: str, settings: Settings, conversation_id: str | None = None
-) -> str:
-    """The text a model reads when a call to Tavus failed: what happened, and what to do about it."""
-    text = _describe_tavus_error(error, tool=tool, settings=settings, conversation_id=conversation_id)
-    return " ".join(text.split())  # the optional sentences leave no double spaces behind
-
-
-def _describe_tavus_error(error: TavusError, *, tool: str, settings: Settings, conversation_id: str | None) -> str:
-    creates = tool == "create_conversation"
-    subject = f"conversation {conversation_id}: " if conversation_id else ""
-    may_exist = f"The conversation may have been created anyway. {CHECK_ACTIVE}" if creates else "Try again shortly."
-    not_created = "Nothing was created." if creates else ""
-
-    if isinstance(error, MissingApiKeyError):
-        return (
-            "No Tavus API key is configured, so nothing was sent to Tavus. Set TAVUS_API_KEY in the environment "
-            'of this MCP server (for Claude Desktop: the "env" block of the server in claude_desktop_config.json) '
-            "and restart it. To try the server without a key, start it with --sandbox."
-        )
-    if isinstance(error, MalformedApiKeyError):
-        return (
-            "The API key in TAVUS_API_KEY contains a character that cannot be sent to Tavus (a space, a line break "
-            "or a non-ASCII character such as a curly quote), so nothing was sent. Copy the key again from the Tavus "
-            "developer portal into the server's environment and restart it."
-        )
-    if isinstance(error, AuthenticationError):
-        return (
-            f"Tavus rejected the API key (HTTP 401: {error.message}). The key in TAVUS_API_KEY is wrong, revoked or "
-            "restricted: set a valid key from the Tavus developer portal in the server's environment and restart "
-            f"the server. {not_created}"
-        ).strip()
-    if isinstance(error, ConcurrencyLimitError):
-        return (
-            f"Tavus refused: the account has reached its maximum number of concurrent conversations "
-            f"({error.message}). End a conversation that is still active (list_conversations with status "
-            "'active', then end_conversation), then try again. test_mode: true does not hold a slot. "
-            f"{not_created}"
-        ).strip()
-    if isinstance(error, OutOfCreditsError):
-        return (
-            f"Tavus refused: the account is out of conversational credits (HTTP 402: {error.message}). Add "
-            f"credits or change the plan in the Tavus portal, then try again. {not_created}"
-        ).strip()
-    if conversation_id and isinstance(error, BadRequestError | NotFoundError) and _unknown_id(error):
-        return (
-            f"{subject}Tavus does not know this id (HTTP {error.status_code}: {error.message}). It may be "
-            "mistyped or deleted: find the right id with list_conversations."
-        )
-    if isinstance(error, BadRequestError):
-        return (
-            f"{subject}Tavus rejected the request (HTTP 400): {error.message}. {not_created} Correct it and try again."
-        )
-    if isinstance(error, PermissionDeniedError):
-        return (
-            f"{subject}Tavus refused access (HTTP 403: {error.message}). The key may be restricted to other IP "
-            f"addresses. {not_created}"
-        ).strip()
-    if isinstance(error, NotFoundError):
-        return (
-            f"{subject}Tavus answered 404 Not Found: {error.message}. Check TAVUS_API_BASE_URL ({settings.base_url})."
-        )
-    if isinstance(error, RateLimitError):
-        wait = f"{error.retry_after:g} seconds" if error.retry_after is not None else "a little"
-        return f"Tavus is limiting the rate of requests (HTTP 429). Wait {wait} and try again. {not_created}".strip()
-    if isinstance(error, ServerError):
-        return f"{subject}Tavus failed with HTTP {error.status_code} ({error.message or 'no message'}). {may_exist}"
-    if isinstance(error, TavusAPIError) and 300 <= error.status_code < 400:
-        # Redirects are never followed (the key must not travel elsewhere), and a redirected request did nothing.
-        return (
-            f"Tavus answered with a redirect (HTTP {error.status_code}: {error.message}), which this server does "
-            f"not follow. TAVUS_API_BASE_URL ({settings.base_url}) is probably wrong: the API is at "
-            f"https://tavusapi.com. {not_created}"
-        )
-    if isinstance(error, TavusAPIError):
-        return f"{subject}Tavus answered with unexpected HTTP {error.status_code}: {error.message}. {may_exist}"
-    if isinstance(error, TavusTimeoutError):
-        if error.may_have_reached_tavus:
-            return f"{subject}Tavus did not answer within {settings.timeout:g} seconds. {may_exist}"
-        if error.pool_exhausted:
-            return (
-                "This server already has as many calls to Tavus in flight as it allows, and none finished in time; "
-                f"the request was not sent. {not_created} Try again in a moment."
-            )
-        return (
-            f"Could not connect to Tavus at {settings.base_url} within {settings.connect_timeout:g} seconds; the "
-            f"request never reached Tavus. {not_created} Check the network and TAVUS_API_BASE_URL, then try again."
-        )
-    if isinstance(error, TavusConnectionError):
-        if error.may_have_reached_tavus:
-            return f"{subject}The connection to Tavus broke before it answered ({error}). {may_exist}"
-        return (
-            f"Could not connect to Tavus at {settings.base_url}; the request never reached Tavus. {not_created} "
-            "Check the network and TAVUS_API_BASE_URL, then try again."
-        )
-    if isinstance(error, InvalidResponseError):
-        return f"{subject}Tavus answered, but the answer could not be read: {error}. {may_exist}"
-    return f"{subject}The call to Tavus failed: {error}. {may_exist}"
-
-
-def _unknown_id(error: TavusAPIError) -> bool:
-    return (
-        error.status_code == 404
-        or "conversation_id" in error.message.casefold()
-        or "not found" in (error.message.casefold())
-    )

@@ -15,8 +15,9 @@ from mcp_types import CallToolResult
 from pydantic import SecretStr
 
 from tavus_mcp.config import Settings
-from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator, serve_on_loopback
+from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator
 from tavus_mcp.server import build_server
+from tests.upstream import Fault, FaultInjector, Seen, serve_on_loopback
 
 CREATE_PATH = "/v2/conversations"
 # Every tool the server lists, in order.
@@ -38,31 +39,47 @@ def anyio_backend() -> str:
 
 @dataclass
 class Sandbox:
-    """The emulator and the URL it is served at on loopback."""
+    """The emulator, the fault injector in front of it, and the URL they are served at on loopback."""
 
     emulator: TavusEmulator
+    injector: FaultInjector
     base_url: str
+
+    @property
+    def faults(self) -> list[Fault]:
+        """Answers to give instead of the emulator's (appended to by tests)."""
+        return self.injector.faults
+
+    @property
+    def abandoned(self) -> list[str]:
+        return self.injector.abandoned
 
     def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {"api_key": SecretStr(SANDBOX_API_KEY), "base_url": self.base_url, "timeout": 5.0}
         values.update(overrides)
         return Settings(**values).validated()
 
+    def requests_to(self, method: str, path: str) -> list[Seen]:
+        """Every request to this method and path that reached Tavus's address, faulted or not."""
+        return self.injector.requests_to(method, path)
+
     def creates(self) -> list[Any]:
-        """Bodies of every POST /v2/conversations the emulator received."""
-        return [request.body for request in self.emulator.requests_to("POST", CREATE_PATH)]
+        """Bodies of every POST /v2/conversations that reached Tavus's address."""
+        return [request.body for request in self.requests_to("POST", CREATE_PATH)]
 
 
 @pytest.fixture(scope="session")
 def _served_emulator() -> Iterator[Sandbox]:
     emulator = TavusEmulator()
-    with serve_on_loopback(emulator) as base_url:
-        yield Sandbox(emulator, base_url)
+    injector = FaultInjector(emulator.app)
+    with serve_on_loopback(injector) as base_url:
+        yield Sandbox(emulator, injector, base_url)
 
 
 @pytest.fixture
 def sandbox(_served_emulator: Sandbox) -> Iterator[Sandbox]:
     _served_emulator.emulator.reset()
+    _served_emulator.injector.reset()
     yield _served_emulator
     # Whatever a test did, the server must never have sent Tavus a body that breaks the API's schema.
     assert _served_emulator.emulator.schema_violations == []

@@ -10,13 +10,13 @@ import pytest
 from mcp import Client
 from pydantic import SecretStr
 
+from tavus_mcp.advice import STARTS_CALL, describe_tavus_error
 from tavus_mcp.client import TavusClient
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import TavusTimeoutError, UnexpectedStatusError
 from tavus_mcp.models import redact_secrets
-from tavus_mcp.sandbox import Fault
-from tavus_mcp.tools import describe_tavus_error
 from tests.conftest import Sandbox, connect, text_of
+from tests.upstream import Fault
 
 pytestmark = pytest.mark.anyio
 
@@ -68,7 +68,7 @@ async def test_odd_transcripts_are_read_not_crashed_on(mcp: Client, sandbox: San
 
 async def test_a_transcript_field_from_tavus_itself_does_not_clash(mcp: Client, sandbox: Sandbox) -> None:
     answer = {"conversation_id": "c1", "status": "ended", "transcript": "a field Tavus might add one day"}
-    sandbox.emulator.faults.append(
+    sandbox.faults.append(
         Fault(status=200, body=json.dumps(answer), content_type="application/json", path="/v2/conversations/c1")
     )
     result = await mcp.call_tool("get_conversation", {"conversation_id": "c1"})
@@ -77,7 +77,7 @@ async def test_a_transcript_field_from_tavus_itself_does_not_clash(mcp: Client, 
 
 async def test_a_huge_total_count_is_shown_not_crashed_on(mcp: Client, sandbox: Sandbox) -> None:
     answer = {"data": [{"replica_id": "r1"}], "total_count": 10**30}
-    sandbox.emulator.faults.append(
+    sandbox.faults.append(
         Fault(status=200, body=json.dumps(answer), content_type="application/json", path="/v2/replicas")
     )
     result = await mcp.call_tool("list_replicas", {})
@@ -126,7 +126,7 @@ async def test_an_empty_default_id_flag_means_no_default(sandbox: Sandbox) -> No
 
 
 async def test_a_redirect_points_at_the_base_url(mcp: Client, sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(
+    sandbox.faults.append(
         Fault(status=301, headers={"Location": "https://tavusapi.com/v2/conversations"}, path="/v2/conversations")
     )
     result = await mcp.call_tool("create_conversation", {"replica_id": R})
@@ -140,7 +140,7 @@ async def test_a_redirect_points_at_the_base_url(mcp: Client, sandbox: Sandbox) 
 
 def test_a_busy_pool_is_not_a_network_problem() -> None:
     error = TavusTimeoutError("pool", may_have_reached_tavus=False, pool_exhausted=True)
-    text = describe_tavus_error(error, tool="create_conversation", settings=Settings().validated())
+    text = describe_tavus_error(error, effect=STARTS_CALL, settings=Settings().validated())
     assert text == (
         "This server already has as many calls to Tavus in flight as it allows, and none finished in time; the "
         "request was not sent. Nothing was created. Try again in a moment."
@@ -148,10 +148,10 @@ def test_a_busy_pool_is_not_a_network_problem() -> None:
 
 
 async def test_a_long_retry_after_is_reported_not_half_waited(mcp: Client, sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(Fault(status=429, body="", headers={"Retry-After": "60"}, path="/v2/personas"))
+    sandbox.faults.append(Fault(status=429, body="", headers={"Retry-After": "60"}, path="/v2/personas"))
     result = await mcp.call_tool("list_personas", {})
     assert text_of(result) == "Tavus is limiting the rate of requests (HTTP 429). Wait 60 seconds and try again."
-    assert len(sandbox.emulator.received) == 1
+    assert len(sandbox.injector.seen) == 1
 
 
 def test_credentials_are_redacted_by_name_segments_and_bearer_values() -> None:

@@ -33,7 +33,8 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from tavus_mcp.models import LANGUAGE_CODES, MULTILINGUAL, SUPPORTED_LANGUAGES
-from tavus_mcp.sandbox import MAX_PAGE, SANDBOX_API_KEY, TavusEmulator, serve_on_loopback
+from tavus_mcp.sandbox import MAX_PAGE, SANDBOX_API_KEY, TavusEmulator
+from tests.upstream import serve_on_loopback
 
 T = TypeVar("T")
 
@@ -836,6 +837,6 @@ def test_loopback_emulator_answers_kept_alive_requests_promptly() -> None:
                 durations.append(time.perf_counter() - started)
         return durations[1:]  # the first request also opens the connection
 
-    with serve_on_loopback(TavusEmulator()) as base_url, start_blocking_portal() as portal:
+    with serve_on_loopback(TavusEmulator().app) as base_url, start_blocking_portal() as portal:
         durations = portal.call(round_trips, base_url)
     assert statistics.median(durations) < 0.02, durations

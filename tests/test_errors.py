@@ -10,8 +10,8 @@ import pytest
 from mcp import Client
 from pydantic import SecretStr
 
-from tavus_mcp.sandbox import Fault
 from tests.conftest import Sandbox, connect, text_of
+from tests.upstream import Fault
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +39,7 @@ async def test_400_with_taviss_own_message_under_error(mcp: Client, sandbox: San
 
 
 async def test_400_with_taviss_own_message_under_message(mcp: Client, sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(
+    sandbox.faults.append(
         Fault(status=400, body=json.dumps({"message": "persona p1 is archived"}), content_type="application/json")
     )
     text = await _create(mcp)
@@ -98,7 +98,7 @@ async def test_out_of_credits(mcp: Client, sandbox: Sandbox) -> None:
 
 
 async def test_timeout_after_tavus_acted_says_the_conversation_may_exist(sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(Fault(status=200, delay=3, after_handling=True))
+    sandbox.faults.append(Fault(status=200, delay=3, after_handling=True))
     async with connect(sandbox.settings(timeout=0.5)) as mcp:
         text = await _create(mcp)
         assert text == f"Tavus did not answer within 0.5 seconds. {CHECK}"
@@ -124,7 +124,7 @@ async def test_connection_refused_says_nothing_was_created(sandbox: Sandbox) -> 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 async def test_5xx_html_page_says_the_conversation_may_exist(mcp: Client, sandbox: Sandbox, status: int) -> None:
     page = "<html>\n<head><title>Bad Gateway</title></head>\n<body><h1>Bad   Gateway</h1></body>\n</html>"
-    sandbox.emulator.faults.append(Fault(status=status, body=page, after_handling=True))
+    sandbox.faults.append(Fault(status=status, body=page, after_handling=True))
     text = await _create(mcp)
     assert text == (
         f"Tavus failed with HTTP {status} (<html> <head><title>Bad Gateway</title></head> <body><h1>Bad Gateway</h1>"
@@ -133,13 +133,13 @@ async def test_5xx_html_page_says_the_conversation_may_exist(mcp: Client, sandbo
 
 
 async def test_5xx_with_an_empty_body(mcp: Client, sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(Fault(status=503, body=""))
+    sandbox.faults.append(Fault(status=503, body=""))
     text = await _create(mcp)
     assert text == f"Tavus failed with HTTP 503 (Service Unavailable). {CHECK}"
 
 
 async def test_success_that_is_not_json(mcp: Client, sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(Fault(status=200, body="<html>OK</html>", after_handling=True))
+    sandbox.faults.append(Fault(status=200, body="<html>OK</html>", after_handling=True))
     text = await _create(mcp)
     assert text == (
         "Tavus answered, but the answer could not be read: Tavus answered POST /v2/conversations with HTTP 200 but "
@@ -148,7 +148,7 @@ async def test_success_that_is_not_json(mcp: Client, sandbox: Sandbox) -> None:
 
 
 async def test_success_of_the_wrong_shape(mcp: Client, sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(
+    sandbox.faults.append(
         Fault(status=200, body='{"id": 1}', content_type="application/json", after_handling=True)
     )
     text = await _create(mcp)
@@ -159,7 +159,7 @@ async def test_success_of_the_wrong_shape(mcp: Client, sandbox: Sandbox) -> None
 
 
 async def test_rate_limited(mcp: Client, sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(Fault(status=429, body="slow down", headers={"Retry-After": "12"}))
+    sandbox.faults.append(Fault(status=429, body="slow down", headers={"Retry-After": "12"}))
     text = await _create(mcp)
     assert (
         text == "Tavus is limiting the rate of requests (HTTP 429). Wait 12 seconds and try again. Nothing was created."
@@ -184,11 +184,11 @@ async def test_the_key_never_appears_in_any_result_or_log(sandbox: Sandbox, capl
     async with connect(sandbox.settings(api_key=SecretStr(LEAK_KEY), timeout=0.5)) as mcp:
         for fault, arguments in scenarios:
             if fault is not None:
-                sandbox.emulator.faults.append(fault)
+                sandbox.faults.append(fault)
             result = await mcp.call_tool("create_conversation", arguments)
             texts.append(text_of(result))
             texts.append(json.dumps(result.structured_content))
-    assert sum(request.authorized for request in sandbox.emulator.received) >= 4
+    assert len(sandbox.injector.seen) >= 4
     everything = "\n".join(texts) + caplog.text + "\n".join(repr(record.__dict__) for record in caplog.records)
     assert LEAK_KEY not in everything
     assert LEAK_KEY[4:20] not in everything

@@ -91,7 +91,7 @@ async def test_list_replicas(client: Client, sandbox: Sandbox) -> None:
         "r9d30b0e55a",
     ]
     assert structured["replicas"][0]["training_progress"] == "100/100"
-    assert [request.query for request in sandbox.emulator.requests_to("GET", "/v2/replicas")] == [{}]
+    assert [request.query for request in sandbox.requests_to("GET", "/v2/replicas")] == [{}]
 
 
 async def test_list_replicas_filters_and_pages(client: Client, sandbox: Sandbox) -> None:
@@ -105,7 +105,7 @@ async def test_list_replicas_filters_and_pages(client: Client, sandbox: Sandbox)
     assert structured["next_page"] == 2
     text, _ = await _ok(client, "list_replicas", {"replica_type": "system", "verbose": True, "limit": 1, "page": 2})
     assert text == "2 replicas in all; page 2 of 2 shows 1:\n- r79e1c033f Charlie (system, completed)"
-    assert [request.query for request in sandbox.emulator.requests_to("GET", "/v2/replicas")] == [
+    assert [request.query for request in sandbox.requests_to("GET", "/v2/replicas")] == [
         {"limit": "1", "replica_type": "system", "verbose": "true"},
         {"limit": "1", "page": "2", "replica_type": "system", "verbose": "true"},
     ]
@@ -125,7 +125,7 @@ async def test_list_personas_redacts_third_party_keys(client: Client, sandbox: S
     }
     everything = result.model_dump_json()
     assert "sk-sandbox-llm-secret-0001" not in everything and "sandbox-tts-secret-0002" not in everything
-    assert [request.query for request in sandbox.emulator.requests_to("GET", "/v2/personas")] == [
+    assert [request.query for request in sandbox.requests_to("GET", "/v2/personas")] == [
         {"persona_type": "user"}
     ]
 
@@ -150,7 +150,7 @@ async def test_get_conversation(client: Client, sandbox: Sandbox) -> None:
     )
     assert structured["conversation_id"] == conversation_id and structured["status"] == "active"
     assert "events" not in structured and "transcript" not in structured
-    assert sandbox.emulator.requests_to("GET", f"/v2/conversations/{conversation_id}")[0].query == {}
+    assert sandbox.requests_to("GET", f"/v2/conversations/{conversation_id}")[0].query == {}
 
 
 async def test_transcript_of_an_ended_call_as_readable_turns(client: Client, sandbox: Sandbox) -> None:
@@ -180,7 +180,7 @@ async def test_transcript_of_an_ended_call_as_readable_turns(client: Client, san
         "application.transcription_ready",
         "system.shutdown",
     ]
-    assert sandbox.emulator.requests_to("GET", f"/v2/conversations/{conversation_id}")[0].query == {"verbose": "true"}
+    assert sandbox.requests_to("GET", f"/v2/conversations/{conversation_id}")[0].query == {"verbose": "true"}
 
 
 async def test_verbose_before_the_transcript_exists(client: Client) -> None:
@@ -218,7 +218,7 @@ async def test_list_conversations_by_status(client: Client, sandbox: Sandbox) ->
     assert [c["conversation_id"] for c in structured["conversations"]] == [active]
     _, everything = await _ok(client, "list_conversations", {})
     assert {c["conversation_id"] for c in everything["conversations"]} == {active, ended}
-    assert [r.query for r in sandbox.emulator.requests_to("GET", "/v2/conversations")] == [{"status": "active"}, {}]
+    assert [r.query for r in sandbox.requests_to("GET", "/v2/conversations")] == [{"status": "active"}, {}]
 
 
 async def test_empty_list(client: Client) -> None:
@@ -233,7 +233,7 @@ async def test_end_conversation(client: Client, sandbox: Sandbox) -> None:
     assert text.startswith(f"Ended conversation {conversation_id}: the replica leaves the call, billing stops")
     assert structured == {"conversation_id": conversation_id, "status": "ended"}
     assert sandbox.emulator.conversations[conversation_id]["status"] == "ended"
-    assert len(sandbox.emulator.requests_to("POST", f"/v2/conversations/{conversation_id}/end")) == 1
+    assert len(sandbox.requests_to("POST", f"/v2/conversations/{conversation_id}/end")) == 1
 
 
 async def test_soft_and_hard_delete(client: Client, sandbox: Sandbox) -> None:

@@ -19,8 +19,9 @@ from pydantic import SecretStr
 
 from tavus_mcp.client import TavusClient
 from tavus_mcp.errors import TavusConnectionError
-from tavus_mcp.sandbox import SANDBOX_API_KEY, Fault
+from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import Sandbox, connect, text_of
+from tests.upstream import Fault
 
 pytestmark = pytest.mark.anyio
 
@@ -39,66 +40,66 @@ def _json_fault(status: int, body: Any, **kwargs: Any) -> Fault:
 
 @pytest.mark.parametrize("status", [502, 503, 504])
 async def test_reads_are_retried_on_gateway_errors(mcp: Client, sandbox: Sandbox, status: int) -> None:
-    sandbox.emulator.faults.append(Fault(status=status, body=HTML_PAGE, path="/v2/replicas", times=2))
+    sandbox.faults.append(Fault(status=status, body=HTML_PAGE, path="/v2/replicas", times=2))
     result = await mcp.call_tool("list_replicas", {})
 
     assert not result.is_error, text_of(result)
-    assert len(sandbox.emulator.requests_to("GET", "/v2/replicas")) == 3
+    assert len(sandbox.requests_to("GET", "/v2/replicas")) == 3
 
 
 async def test_retries_give_up_after_max_retries(mcp: Client, sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(Fault(status=503, body="", path="/v2/replicas", times=10))
+    sandbox.faults.append(Fault(status=503, body="", path="/v2/replicas", times=10))
     result = await mcp.call_tool("list_replicas", {})
 
     assert result.is_error
     assert text_of(result) == "Tavus failed with HTTP 503 (Service Unavailable). Try again shortly."
-    assert len(sandbox.emulator.requests_to("GET", "/v2/replicas")) == 3  # the first try and two retries
+    assert len(sandbox.requests_to("GET", "/v2/replicas")) == 3  # the first try and two retries
 
 
 async def test_retry_after_is_honoured(mcp: Client, sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(Fault(status=429, body="", headers={"Retry-After": "0.6"}, path="/v2/personas"))
+    sandbox.faults.append(Fault(status=429, body="", headers={"Retry-After": "0.6"}, path="/v2/personas"))
     started = anyio.current_time()
     result = await mcp.call_tool("list_personas", {})
 
     assert not result.is_error
     assert anyio.current_time() - started >= 0.6
-    assert len(sandbox.emulator.requests_to("GET", "/v2/personas")) == 2
+    assert len(sandbox.requests_to("GET", "/v2/personas")) == 2
 
 
 async def test_a_retry_after_longer_than_the_budget_is_not_waited_for(sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(Fault(status=429, body="", headers={"Retry-After": "8"}))
+    sandbox.faults.append(Fault(status=429, body="", headers={"Retry-After": "8"}))
     async with connect(sandbox.settings(timeout=2)) as mcp:
         result = await mcp.call_tool("list_personas", {})
 
     assert text_of(result) == "Tavus is limiting the rate of requests (HTTP 429). Wait 8 seconds and try again."
-    assert len(sandbox.emulator.received) == 1
+    assert len(sandbox.injector.seen) == 1
 
 
 async def test_end_and_delete_are_retried(mcp: Client, sandbox: Sandbox) -> None:
     created = await mcp.call_tool("create_conversation", {"replica_id": R})
     assert created.structured_content is not None
     conversation_id = created.structured_content["conversation_id"]
-    sandbox.emulator.faults.append(Fault(status=502, body=HTML_PAGE, path=f"{CREATE}/{conversation_id}"))
+    sandbox.faults.append(Fault(status=502, body=HTML_PAGE, path=f"{CREATE}/{conversation_id}"))
     ended = await mcp.call_tool("end_conversation", {"conversation_id": conversation_id})
-    sandbox.emulator.faults.append(Fault(status=504, body="", method="DELETE"))
+    sandbox.faults.append(Fault(status=504, body="", method="DELETE"))
     deleted = await mcp.call_tool("delete_conversation", {"conversation_id": conversation_id})
 
     assert not ended.is_error and not deleted.is_error
-    assert len(sandbox.emulator.requests_to("POST", f"{CREATE}/{conversation_id}/end")) == 2
-    assert len([r for r in sandbox.emulator.received if r.method == "DELETE"]) == 2
+    assert len(sandbox.requests_to("POST", f"{CREATE}/{conversation_id}/end")) == 2
+    assert len([r for r in sandbox.injector.seen if r.method == "DELETE"]) == 2
 
 
 async def test_client_errors_are_not_retried(mcp: Client, sandbox: Sandbox) -> None:
     result = await mcp.call_tool("get_conversation", {"conversation_id": "c404"})
     assert result.is_error
-    assert len(sandbox.emulator.received) == 1
+    assert len(sandbox.injector.seen) == 1
 
 
 # Creating is not idempotent: repeated only when Tavus certainly did not act
 
 
 async def test_create_is_retried_after_a_429(mcp: Client, sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(_json_fault(429, {"message": "Too many requests"}, path=CREATE))
+    sandbox.faults.append(_json_fault(429, {"message": "Too many requests"}, path=CREATE))
     result = await mcp.call_tool("create_conversation", {"replica_id": R})
 
     assert not result.is_error, text_of(result)
@@ -165,7 +166,7 @@ async def _create_under_fault(sandbox: Sandbox, fault: Fault, calls: int) -> tup
     async with connect(sandbox.settings(timeout=1.5)) as mcp:
         for index in range(calls):
             if index % 2 == 0:
-                sandbox.emulator.faults.append(dataclasses.replace(fault, method="POST", path=CREATE, times=1))
+                sandbox.faults.append(dataclasses.replace(fault, method="POST", path=CREATE, times=1))
             result = await mcp.call_tool("create_conversation", {"replica_id": R, "test_mode": True})
             if not result.is_error:
                 successes += 1
@@ -193,7 +194,7 @@ async def test_no_duplicates_when_tavus_acted_then_failed(sandbox: Sandbox, faul
 
 
 async def test_a_hanging_tavus_never_holds_a_call_past_its_timeout(sandbox: Sandbox) -> None:
-    sandbox.emulator.faults.append(Fault(status=200, delay=30, path="/v2/replicas"))
+    sandbox.faults.append(Fault(status=200, delay=30, path="/v2/replicas"))
     async with connect(sandbox.settings(timeout=1)) as mcp:
         with anyio.fail_after(5):
             result = await mcp.call_tool("list_replicas", {})
@@ -204,7 +205,7 @@ async def test_a_hanging_tavus_never_holds_a_call_past_its_timeout(sandbox: Sand
 
 async def test_a_trickling_answer_is_cut_off_at_the_timeout(sandbox: Sandbox) -> None:
     # Headers at once, then a byte every 0.1 s: a read timeout per chunk would never fire.
-    sandbox.emulator.faults.append(Fault(status=200, body="{}", trickle=True, delay=30, path="/v2/personas"))
+    sandbox.faults.append(Fault(status=200, body="{}", trickle=True, delay=30, path="/v2/personas"))
     async with connect(sandbox.settings(timeout=1)) as mcp:
         with anyio.fail_after(5):
             result = await mcp.call_tool("list_personas", {})
@@ -214,7 +215,7 @@ async def test_a_trickling_answer_is_cut_off_at_the_timeout(sandbox: Sandbox) ->
 
 @pytest.mark.parametrize("transport", ["memory", pytest.param("stdio", marks=pytest.mark.stdio)])
 async def test_cancelling_a_call_aborts_its_http_request(sandbox: Sandbox, transport: str) -> None:
-    sandbox.emulator.faults.append(Fault(status=200, delay=20, path="/v2/replicas"))
+    sandbox.faults.append(Fault(status=200, delay=20, path="/v2/replicas"))
     server: Any
     if transport == "memory":
         async with connect(sandbox.settings(timeout=30)) as client:
@@ -233,9 +234,9 @@ async def _wait_until_abandoned(sandbox: Sandbox, expected: list[str]) -> None:
     """Wait (a few seconds at most) until the emulator has seen exactly these requests abandoned by the server."""
     with anyio.move_on_after(5):
         # The emulator runs in another thread and appends to a list: polling is the simple way to watch it.
-        while sandbox.emulator.abandoned != expected:  # noqa: ASYNC110
+        while sandbox.abandoned != expected:  # noqa: ASYNC110
             await anyio.sleep(0.02)
-    assert sandbox.emulator.abandoned == expected
+    assert sandbox.abandoned == expected
 
 
 async def _cancel_then_check(client: Client, sandbox: Sandbox) -> None:
@@ -286,7 +287,7 @@ async def _cancel_then_check(client: Client, sandbox: Sandbox) -> None:
 )
 async def test_every_bad_answer_is_a_clear_error(mcp: Client, sandbox: Sandbox, fault: Fault, expected: str) -> None:
     # Every attempt, retries included.
-    sandbox.emulator.faults.append(dataclasses.replace(fault, path="/v2/personas", times=3))
+    sandbox.faults.append(dataclasses.replace(fault, path="/v2/personas", times=3))
     result = await mcp.call_tool("list_personas", {})
 
     assert result.is_error
@@ -304,7 +305,7 @@ async def test_good_answers_tolerate_new_and_missing_fields(mcp: Client, sandbox
         "total_count": 2,
         "next_cursor": "abc",
     }
-    sandbox.emulator.faults.append(_json_fault(200, answer, path="/v2/replicas"))
+    sandbox.faults.append(_json_fault(200, answer, path="/v2/replicas"))
     result = await mcp.call_tool("list_replicas", {})
 
     assert not result.is_error, text_of(result)
@@ -395,11 +396,11 @@ async def test_no_output_or_log_line_ever_holds_the_key(sandbox: Sandbox, tmp_pa
             outputs.append((await client.list_tools()).model_dump_json())
             for fault, tool, arguments in SCENARIOS:
                 if fault is not None:
-                    sandbox.emulator.faults.append(dataclasses.replace(fault))
+                    sandbox.faults.append(dataclasses.replace(fault))
                 outputs.append((await client.call_tool(tool, arguments)).model_dump_json())
     log = log_path.read_text()
 
-    assert sum(request.authorized for request in sandbox.emulator.received) >= 10
+    assert len(sandbox.injector.seen) >= 10
     assert "level=debug logger=httpcore2" in log  # the HTTP library's debug lines were captured too
     for haystack in (log, *outputs):
         assert LEAK_KEY not in haystack
@@ -418,7 +419,7 @@ async def test_one_structured_line_per_tool_call_without_personal_values(sandbox
         async with Client(stdio_client(server, errlog=errlog), read_timeout_seconds=30) as client:
             for fault, tool, arguments in SCENARIOS:
                 if fault is not None:
-                    sandbox.emulator.faults.append(dataclasses.replace(fault))
+                    sandbox.faults.append(dataclasses.replace(fault))
                 await client.call_tool(tool, arguments)
     lines = log_path.read_text().splitlines()
 
