@@ -198,7 +198,7 @@ async def test_create_over_stdio(sandbox: Sandbox, server_log: ServerLog) -> Non
     )
     assert result.structured_content is not None
     assert result.structured_content["conversation_name"] == "Stdio check"
-    [received] = sandbox.requests_to("POST", "/v2/conversations")
+    [received] = sandbox.emulator.requests_to("POST", "/v2/conversations")
     assert received.authorized
 
 
@@ -256,7 +256,7 @@ async def test_wrong_key_is_reported_as_rejected(sandbox: Sandbox, server_log: S
 
     assert result.is_error
     assert text_of(result) == REJECTED_KEY_TEXT
-    [received] = sandbox.requests_to("POST", "/v2/conversations")
+    [received] = sandbox.emulator.requests_to("POST", "/v2/conversations")
     assert not received.authorized
     assert received.body == {"replica_id": REPLICA}
     assert sandbox.emulator.conversations == {}
