@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Install the third-party MCP clients that tests/test_third_party_clients.py drives (`pytest -m clients`), into
-# .tools/ at the repository root (gitignored):
+# Install the third-party MCP clients that tests/test_third_party_clients.py drives (`pytest -m clients`) and the
+# MCP conformance suite that tests/test_conformance.py runs (`pytest -m conformance`), into .tools/ at the
+# repository root (gitignored):
 #
 #   .tools/node          Node.js 22 from the npm registry: the node-linux-<arch> package, which is the official
 #                        binary and nothing else (no install script, no download from nodejs.org). The Inspector
-#                        needs Node >= 22.19.
+#                        needs Node >= 22.19; the conformance suite needs Node 22 (it imports fs.globSync).
 #   .tools/inspector     @modelcontextprotocol/inspector, whose CLI mode the tests run with that Node.
+#   .tools/conformance   @modelcontextprotocol/conformance, the official MCP conformance suite, run with that Node.
 #   .tools/clients-venv  pydantic-ai-slim[mcp] and openai-agents: the client side only. The server under test
 #                        always runs from the project's own .venv.
 #
@@ -16,6 +18,8 @@ cd "$(dirname "$0")/.."
 
 NODE_VERSION=22.23.3
 INSPECTOR_VERSION=2.12.0
+# A pre-release: the 0.1 line lacks most of the server scenarios the tests run (caching, input-required-result...).
+CONFORMANCE_VERSION=0.2.0-alpha.12
 PYDANTIC_AI_VERSION=2.68.0
 OPENAI_AGENTS_VERSION=0.24.0
 PYTHON=${PYTHON:-python3}
@@ -23,6 +27,7 @@ PYTHON=${PYTHON:-python3}
 tools=.tools
 node_dir=$tools/node
 inspector_dir=$tools/inspector
+conformance_dir=$tools/conformance
 venv=$tools/clients-venv
 npm_flags=(--no-save --no-package-lock --no-audit --no-fund --loglevel=error)
 
@@ -60,6 +65,19 @@ else
     "@modelcontextprotocol/inspector@$INSPECTOR_VERSION"
   PATH="$node_bin:$PATH" "$inspector_dir/node_modules/.bin/mcp-inspector" --cli --version
   echo
+fi
+
+conformance_package=$conformance_dir/node_modules/@modelcontextprotocol/conformance/package.json
+installed_conformance=$("$node" -p "require('./$conformance_package').version" 2>/dev/null || true)
+if [ "$installed_conformance" = "$CONFORMANCE_VERSION" ]; then
+  echo "MCP conformance suite $CONFORMANCE_VERSION: already in $conformance_dir"
+else
+  echo "MCP conformance suite $CONFORMANCE_VERSION: installing into $conformance_dir"
+  rm -rf "$conformance_dir"
+  # Its only install scripts (prepare, prepack) build a source checkout; the published package is already built.
+  PATH="$node_bin:$PATH" npm install --prefix "$conformance_dir" "${npm_flags[@]}" --ignore-scripts \
+    "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION"
+  PATH="$node_bin:$PATH" "$conformance_dir/node_modules/.bin/conformance" --version
 fi
 
 check_clients='
