@@ -148,9 +148,7 @@ async def test_success_that_is_not_json(mcp: Client, sandbox: Sandbox) -> None:
 
 
 async def test_success_of_the_wrong_shape(mcp: Client, sandbox: Sandbox) -> None:
-    sandbox.faults.append(
-        Fault(status=200, body='{"id": 1}', content_type="application/json", after_handling=True)
-    )
+    sandbox.faults.append(Fault(status=200, body='{"id": 1}', content_type="application/json", after_handling=True))
     text = await _create(mcp)
     assert text.startswith(
         "Tavus answered, but the answer could not be read: Tavus answered POST /v2/conversations with a body of an "

@@ -125,9 +125,7 @@ async def test_list_personas_redacts_third_party_keys(client: Client, sandbox: S
     }
     everything = result.model_dump_json()
     assert "sk-sandbox-llm-secret-0001" not in everything and "sandbox-tts-secret-0002" not in everything
-    assert [request.query for request in sandbox.requests_to("GET", "/v2/personas")] == [
-        {"persona_type": "user"}
-    ]
+    assert [request.query for request in sandbox.requests_to("GET", "/v2/personas")] == [{"persona_type": "user"}]
 
 
 async def test_list_personas_says_which_need_a_replica(client: Client) -> None:
