@@ -1,13 +1,9 @@
-"""The benchmark's floor: a minimal one-tool MCP server on the same SDK, doing the same upstream work.
+"""The benchmark's floor: a bare MCPServer on the same SDK with one tool, `create_conversation`, that forwards its
+(typed, so SDK-validated) arguments as `POST /v2/conversations` through one httpx2 client made in the lifespan, as
+mcp-server-tavus does, and returns Tavus's JSON. The ratios measure what mcp-server-tavus adds on top.
 
-Its one tool, `create_conversation`, takes the arguments the benchmark sends (typed, so the SDK validates them
-with its own generated model), forwards them unchanged as `POST /v2/conversations` with one shared httpx2 client
-created in the lifespan (as mcp-server-tavus does), and returns Tavus's JSON as the result. So the per-call ratio
-measures what mcp-server-tavus adds on top: its validation, result formatting, logging and error handling; and
-the start-up ratio what its imports and set-up add to an SDK server that also owns an HTTP client.
-
-Run with TAVUS_API_BASE_URL and TAVUS_API_KEY set: `python bench/minimal_server.py` serves stdio,
-`python bench/minimal_server.py --http-port N` Streamable HTTP at http://127.0.0.1:N/mcp.
+With TAVUS_API_BASE_URL and TAVUS_API_KEY set: `python bench/minimal_server.py` serves stdio,
+`python bench/minimal_server.py --http-port N` stateless Streamable HTTP at http://127.0.0.1:N/mcp.
 """
 
 from __future__ import annotations
@@ -66,7 +62,7 @@ async def create_conversation(
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--http-port":
-        # Streamable HTTP at /mcp, stateless as mcp-server-tavus serves it (no auth: nothing to protect).
+        # Stateless, as mcp-server-tavus serves it; no token, as it runs on loopback without one.
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]), stateless_http=True)
     else:
         server.run("stdio")
