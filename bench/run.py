@@ -1,15 +1,18 @@
 """Benchmark of mcp-server-tavus against bench/minimal_server.py, a bare MCPServer on the same SDK whose one tool
 does the same POST through one httpx2 client, both measured in the same run, each in front of its own Tavus
-emulator on loopback (tests/upstream.py's `serve_on_loopback`, behind `Ports`).
+emulator on loopback (tests/upstream.py's `serve_on_loopback`, behind `Ports`), each logging to a file.
 
-    .venv/bin/python bench/run.py           # full run, about three minutes; writes bench/results.md
+    .venv/bin/python bench/run.py           # full run, about two minutes; writes bench/results.md
     .venv/bin/python bench/run.py --quick   # a smoke run with tiny counts; prints the table only
 
-- start-up: from spawning each server over stdio to its `tools/list` answer, median of alternating spawns;
-- per call over stdio: median time of sequential `create_conversation` calls, the servers taking turns in blocks;
-- over Streamable HTTP, sequential calls from the SDK's client, the servers taking turns in blocks: the server
-  process's CPU time per call (utime + stime in /proc/PID/stat), its RSS growth from after the warm-up to the
-  last call, and the connections it opened to Tavus (distinct client ports the emulator saw) over the first calls;
+- start-up: from spawning each server over stdio (`mcp-server-tavus`, the console script MCP clients run) to its
+  `tools/list` answer, handshake included; median of 15 spawns each, alternating, after one uncounted each;
+- per call over stdio: median time of 500 sequential `create_conversation` calls each, after 100 warm-up calls,
+  the two servers taking turns in blocks of 10;
+- over Streamable HTTP (stateless, no token, loopback): after 100 warm-up calls each, 10,000 sequential calls
+  each from the SDK's client, taking turns in blocks of 100: the server process's CPU time per call (utime +
+  stime in /proc/PID/stat), its RSS growth (VmRSS after the warm-up and after the last call), and the
+  connections it opened to Tavus (distinct client ports the emulator saw) over the first 1,000 calls and all;
 - the size of the `tools/list` result as compact JSON (issue #15).
 
 Ratios against the minimal server hold on a noisy machine where absolute times do not, so there is no wall-clock
@@ -64,7 +67,7 @@ class Plan:
     spawns: int
     warmup: int
     timed: int  # over stdio, in blocks of 10
-    http_calls: int  # in blocks of reuse / 2
+    http_calls: int  # in blocks of reuse / 10: no connection idles long enough for the emulator to close it
     reuse: int
 
 
@@ -183,12 +186,12 @@ async def measure(plan: Plan, subjects: list[Subject]) -> None:
                 await creates(client, plan.warmup)
                 subject.ports.seen.clear()
                 subject.figures |= {"cpu": 0.0, "rss_before": rss_mb(pid)}
-            for block in range(plan.http_calls // (plan.reuse // 2)):
+            for block in range(plan.http_calls // (plan.reuse // 10)):
                 for subject, client, (_, pid) in turns[:: 1 if block % 2 else -1]:
                     cpu = cpu_seconds(pid)
-                    await creates(client, plan.reuse // 2)
+                    await creates(client, plan.reuse // 10)
                     subject.figures["cpu"] += (cpu_seconds(pid) - cpu) / plan.http_calls
-                    if block == 1:  # the first `reuse` calls done
+                    if block == 9:  # the first `reuse` calls done
                         subject.figures["reuse"] = len(subject.ports.seen)
             for subject, (_, pid) in zip(subjects, servers, strict=True):
                 subject.figures |= {"rss_after": rss_mb(pid), "connections": len(subject.ports.seen)}
