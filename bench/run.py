@@ -201,7 +201,7 @@ async def measure(plan: Plan, subjects: list[Subject]) -> None:
 
 def table(plan: Plan, ours: Subject, floor: Subject) -> tuple[str, bool]:
     def ms(seconds: float) -> str:
-        return f"{seconds * 1000:.3g} ms"
+        return f"{seconds * 1000:.2f} ms" if seconds < 0.01 else f"{seconds * 1000:.0f} ms"
 
     def ratio(mine: float, theirs: float, budget: float) -> tuple[str, str, bool]:
         return f"{mine / theirs:.2f}x", f"≤ {budget:g}x", mine / theirs <= budget
@@ -239,9 +239,8 @@ def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "unknown CPU")  # fmt: skip
     versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in ("mcp-server-tavus", "mcp", "httpx2"))
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     system = f"{platform.system()} {platform.release()}; Python {platform.python_version()}"
-    return f"{cpu}, {os.cpu_count()} cores; {system}; {versions}; load average {load}"
+    return f"{cpu}, {os.cpu_count()} cores; {system}; {versions}"
 
 
 def main() -> int:
@@ -249,6 +248,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run with tiny counts; writes no results")
     plan = QUICK if parser.parse_args().quick else FULL
     started, clock, where = datetime.now(UTC), time.perf_counter(), machine()
+    loads = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     script = Path(sys.executable).with_name("mcp-server-tavus")  # the console script MCP clients run
     minimal = [sys.executable, str(ROOT / "bench" / "minimal_server.py")]
     with tempfile.TemporaryDirectory() as logs, ExitStack() as stack:
@@ -272,7 +272,8 @@ def main() -> int:
     text, passed = table(plan, ours, floor)
     kind = "`--quick` (tiny counts: indicative only)" if plan is QUICK else "full run"
     run = f"`.venv/bin/python bench/run.py`, {kind}, {started:%Y-%m-%d %H:%M} UTC, {time.perf_counter() - clock:.0f} s"
-    report = f"Machine: {where}.\n\nRun: {run}; the method is in bench/run.py's docstring.\n\n{text}\n"
+    load = f"load average {loads} at the start, {', '.join(f'{value:.2f}' for value in os.getloadavg())} at the end"
+    report = f"Machine: {where}.\n\nRun: {run}; {load}. The method is in bench/run.py's docstring.\n\n{text}\n"
     print(report)
     if plan is FULL:
         (ROOT / "bench" / "results.md").write_text(f"# Benchmark results\n\n{report}", encoding="utf-8")
