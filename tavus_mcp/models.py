@@ -696,7 +696,7 @@ class ConversationDetails(Conversation):
         candidates = (
             properties.get("shutdown_reason"),
             properties.get("reason"),
-            self.__pydantic_extra__ and self.__pydantic_extra__.get("shutdown_reason"),
+            (self.model_extra or {}).get("shutdown_reason"),
         )
         return next((str(reason) for reason in candidates if reason not in (None, "")), None)
 

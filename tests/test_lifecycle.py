@@ -111,6 +111,21 @@ async def test_list_replicas_filters_and_pages(client: Client, sandbox: Sandbox)
     ]
 
 
+async def test_list_replicas_by_ids_and_model(client: Client, sandbox: Sandbox) -> None:
+    text, structured = await _ok(
+        client, "list_replicas", {"replica_ids": "rfe12d8b9597, r79e1c033f,r4c41453d2", "model_name": "phoenix-4"}
+    )
+    assert text == (
+        "2 replicas in all; page 1 of 1 shows 2:\n"
+        "- r79e1c033f Charlie (phoenix-4, completed)\n"
+        "- r4c41453d2 Hassaan (phoenix-4, completed)"
+    )
+    assert [replica["model_name"] for replica in structured["replicas"]] == ["phoenix-4", "phoenix-4"]
+    assert [request.query for request in sandbox.requests_to("GET", "/v2/replicas")] == [
+        {"replica_ids": "rfe12d8b9597,r79e1c033f,r4c41453d2", "model_name": "phoenix-4"}
+    ]
+
+
 async def test_list_personas_redacts_third_party_keys(client: Client, sandbox: Sandbox) -> None:
     result = await client.call_tool("list_personas", {"persona_type": "user"})
     assert not result.is_error
