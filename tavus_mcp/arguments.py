@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from tavus_mcp.models import ApiRequest
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# The setting with which the server's operator lets fields the server does not know yet through to Tavus.
+PASSTHROUGH_SETTING = "TAVUS_PASSTHROUGH_FIELDS"
 
 # Keywords that say nothing to a model, or that some clients reject.
 _DROPPED_KEYWORDS = frozenset({"title", "default"})
@@ -25,8 +30,12 @@ class InvalidArguments(ValueError):
     """The arguments cannot be sent to Tavus; the message says what to change. Nothing was sent."""
 
 
-def tool_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema, inlined and without nullable unions, for a tool's inputSchema or outputSchema."""
+def tool_schema(model: type[BaseModel], passthrough: Sequence[str] = ()) -> dict[str, Any]:
+    """The model's JSON schema, inlined and without nullable unions, for a tool's inputSchema or outputSchema.
+
+    `passthrough` (TAVUS_PASSTHROUGH_FIELDS) opens the schema to the fields it names, so that clients which check
+    arguments against the schema send them too.
+    """
     schema = model.model_json_schema()
     definitions: dict[str, Any] = schema.pop("$defs", {})
 
@@ -61,11 +70,52 @@ def tool_schema(model: type[BaseModel]) -> dict[str, Any]:
     result: dict[str, Any] = simplify(schema)
     # The tool's own description says what it does; the model's docstring would only repeat it.
     result.pop("description", None)
+    for pattern in passthrough:
+        _open_schema(result, pattern.split("."))
     return result
 
 
-def parse_arguments(model: type[ModelT], arguments: Mapping[str, Any], *, tool: str) -> ModelT:
-    """Validate a tool call's arguments; InvalidArguments with one line per problem if they do not fit."""
+def _open_schema(schema: dict[str, Any], parts: list[str]) -> None:
+    """Let the schema take the passthrough field `parts` names (a name, or "*" for anything below)."""
+    node = schema
+    for part in parts[:-1]:
+        node = node.get("properties", {}).get(part, {})
+        if node.get("type") != "object":
+            return  # this tool has no such object: the name is for another tool
+    if parts[-1] != "*":
+        fields = node.setdefault("properties", {})
+        fields.setdefault(parts[-1], {"description": f"Sent to Tavus as given ({PASSTHROUGH_SETTING})."})
+        return
+
+    def open_all(level: dict[str, Any]) -> None:
+        level["additionalProperties"] = True
+        for sub in level.get("properties", {}).values():
+            if sub.get("type") == "object":
+                open_all(sub)
+
+    open_all(node)
+
+
+def passes_through(path: Sequence[str], patterns: Sequence[str]) -> bool:
+    """Whether the field at `path` (names from the arguments' top level) is one the operator lets through."""
+    for pattern in patterns:
+        parts = pattern.split(".")
+        if parts[-1] == "*":
+            if len(path) >= len(parts) and list(path[: len(parts) - 1]) == parts[:-1]:
+                return True
+        elif list(path) == parts:
+            return True
+    return False
+
+
+def parse_arguments(
+    model: type[ModelT], arguments: Mapping[str, Any], *, tool: str, passthrough: Sequence[str] = ()
+) -> ModelT:
+    """Validate a tool call's arguments; InvalidArguments with one line per problem if they do not fit.
+
+    Fields the model does not know but `passthrough` names are split off first and carried on the result
+    (`ApiRequest.passthrough`), unless they belong elsewhere in the request: a misplaced field is still a mistake.
+    """
     unsendable = _unencodable_text(arguments)
     if unsendable:
         raise InvalidArguments(
@@ -77,11 +127,53 @@ def parse_arguments(model: type[ModelT], arguments: Mapping[str, Any], *, tool: 
                 ],
             )
         )
+    decoded = _decode_json_objects(model, dict(arguments))
+    extra: dict[str, Any] = {}
+    if passthrough and issubclass(model, ApiRequest):
+        decoded, extra, problems = _split_passthrough(model, model, decoded, passthrough, ())
+        if problems:
+            raise InvalidArguments(invalid_arguments_text(tool, problems))
     try:
-        return model.model_validate(_decode_json_objects(model, dict(arguments)))
+        validated = model.model_validate(decoded)
     except ValidationError as exc:
         problems = [_describe(model, error) for error in exc.errors(include_url=False)]
         raise InvalidArguments(invalid_arguments_text(tool, problems)) from None
+    if extra and isinstance(validated, ApiRequest):
+        validated = validated.with_passthrough(extra)
+    return validated
+
+
+def _split_passthrough(
+    root: type[ApiRequest],
+    model: type[BaseModel],
+    arguments: dict[str, Any],
+    patterns: Sequence[str],
+    path: tuple[str, ...],
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """(the arguments the model knows, those let through, problems with the latter), level by level."""
+    known: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, value in arguments.items():
+        here = (*path, name)
+        field = model.model_fields.get(name)
+        nested = _nested_model(field.annotation) if field is not None else None
+        if field is None and passes_through(here, patterns) and _fields_elsewhere(root, name, path) is None:
+            if root.sent_as == "query" and (isinstance(value, dict | list) or value is None):
+                problems.append(
+                    f"{'.'.join(here)}: let through by {PASSTHROUGH_SETTING} as a query parameter, so it must be a "
+                    f"string, number or boolean, got {_shown(value)}"
+                )
+            extra[name] = value
+        elif nested is not None and isinstance(value, dict):
+            inner, inner_extra, inner_problems = _split_passthrough(root, nested, value, patterns, here)
+            known[name] = inner
+            problems += inner_problems
+            if inner_extra:
+                extra[name] = inner_extra
+        else:
+            known[name] = value
+    return known, extra, problems
 
 
 def _unencodable_text(value: Any, path: str = "") -> str | None:
@@ -206,7 +298,10 @@ def _describe(model: type[BaseModel], error: Any) -> str:
             return f"{where}: not a field of {'.'.join(map(str, parent_path))}; it belongs at the top level"
         close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        return f"{where}: unknown field.{hint} Allowed here: {', '.join(allowed)}"
+        return (
+            f"{where}: unknown field.{hint} Allowed here: {', '.join(allowed)}. If Tavus has added it since this "
+            f"server was released, its operator can let it through with {PASSTHROUGH_SETTING}"
+        )
 
     if kind in ("value_error", "assertion_error"):
         message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")

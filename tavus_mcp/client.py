@@ -37,6 +37,8 @@ from tavus_mcp.models import (
     Conversation,
     ConversationDetails,
     ConversationPage,
+    DeleteConversationRequest,
+    EndConversationRequest,
     GetConversationRequest,
     ListConversationsRequest,
     ListPersonasRequest,
@@ -197,22 +199,24 @@ class TavusClient:
     async def get_conversation(self, request: GetConversationRequest) -> ConversationDetails:
         """GET /v2/conversations/{id}; with verbose, its events (transcript, shutdown reason...)."""
         path = f"/v2/conversations/{_segment(request.conversation_id)}"
-        params = {"verbose": "true"} if request.verbose else None
-        return _parse(ConversationDetails, await self._request("GET", path, params=params), f"GET {path}")
+        return _parse(
+            ConversationDetails, await self._request("GET", path, params=query_params(request)), f"GET {path}"
+        )
 
     async def list_conversations(self, request: ListConversationsRequest) -> ConversationPage:
         """GET /v2/conversations."""
         data = await self._request("GET", "/v2/conversations", params=query_params(request))
         return _parse(ConversationPage, data, "GET /v2/conversations")
 
-    async def end_conversation(self, conversation_id: str) -> None:
+    async def end_conversation(self, request: EndConversationRequest) -> None:
         """POST /v2/conversations/{id}/end."""
-        await self._request("POST", f"/v2/conversations/{_segment(conversation_id)}/end")
+        path = f"/v2/conversations/{_segment(request.conversation_id)}/end"
+        await self._request("POST", path, params=query_params(request))
 
-    async def delete_conversation(self, conversation_id: str, *, hard: bool = False) -> None:
+    async def delete_conversation(self, request: DeleteConversationRequest) -> None:
         """DELETE /v2/conversations/{id}; `hard` deletes irreversibly."""
-        params = {"hard": "true"} if hard else None
-        await self._request("DELETE", f"/v2/conversations/{_segment(conversation_id)}", params=params)
+        path = f"/v2/conversations/{_segment(request.conversation_id)}"
+        await self._request("DELETE", path, params=query_params(request))
 
     # Replicas and personas
 
@@ -236,7 +240,7 @@ class TavusClient:
         path: str,
         *,
         json_body: Any = None,
-        params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, str | int | float] | None = None,
         idempotent: bool = True,
     ) -> Any:
         """Send one request, retrying what is safe to retry, within `timeout` in all; the parsed JSON answer.
@@ -273,7 +277,7 @@ class TavusClient:
                 await anyio.sleep(wait)
 
     async def _attempt(
-        self, method: str, path: str, json_body: Any, params: Mapping[str, str | int] | None, budget: float
+        self, method: str, path: str, json_body: Any, params: Mapping[str, str | int | float] | None, budget: float
     ) -> Any:
         where = f"{method} {path}"
         timeout = httpx2.Timeout(budget, connect=min(self.connect_timeout, budget))

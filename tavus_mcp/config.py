@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -44,6 +45,9 @@ class Settings:
     sandbox: bool = False
     # Connections to Tavus this process may hold at once; calls beyond that wait for one.
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    # Fields the server does not know yet that the operator lets through to Tavus, as dotted names relative to a
+    # tool's arguments ("properties.new_flag"), "name.*" for anything under a name, or "*" for anything at all.
+    passthrough_fields: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -59,6 +63,7 @@ class Settings:
         retries = get("TAVUS_MAX_RETRIES")
         cap = get("TAVUS_MAX_CALL_DURATION")
         test_mode = get("TAVUS_TEST_MODE")
+        passthrough = get("TAVUS_PASSTHROUGH_FIELDS")
         settings = cls(
             api_key=SecretStr(key) if key else None,
             base_url=get("TAVUS_API_BASE_URL") or DEFAULT_BASE_URL,
@@ -71,6 +76,7 @@ class Settings:
             max_retries=parse_count(retries, "TAVUS_MAX_RETRIES", low=0, high=10) if retries else DEFAULT_MAX_RETRIES,
             force_test_mode=parse_flag(test_mode, "TAVUS_TEST_MODE") if test_mode else False,
             max_call_duration=parse_count(cap, "TAVUS_MAX_CALL_DURATION", low=1, high=86_400) if cap else None,
+            passthrough_fields=parse_field_names(passthrough) if passthrough else (),
         )
         settings = replace(settings, **{name: value for name, value in overrides.items() if value is not None})
         return settings.validated()
@@ -107,6 +113,12 @@ class Settings:
                 "TAVUS_MAX_CALL_DURATION (--max-call-duration) must be a whole number of seconds from 1 to 86400, "
                 f"got {self.max_call_duration!r}"
             )
+        bad_names = [name for name in self.passthrough_fields if not _FIELD_PATTERN.fullmatch(name)]
+        if bad_names:
+            raise ConfigError(
+                f"TAVUS_PASSTHROUGH_FIELDS: {bad_names[0]!r} is not a field name; give names separated by commas, "
+                "such as 'properties.new_flag,new_top_field', a name ending in '.*' for anything under it, or '*'"
+            )
         return replace(
             self,
             base_url=self.base_url.rstrip("/"),
@@ -119,6 +131,15 @@ class Settings:
 def is_sendable_key(key: str) -> bool:
     """Whether a key can travel in an HTTP header: printable ASCII, no spaces or line breaks."""
     return bool(key) and key.isascii() and key.isprintable() and " " not in key
+
+
+# A field name, dotted for nested fields, optionally ending in ".*"; or "*" alone.
+_FIELD_PATTERN = re.compile(r"\*|[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(\.\*)?")
+
+
+def parse_field_names(value: str) -> tuple[str, ...]:
+    """Comma-separated field names (checked by `Settings.validated`), without blanks or repeats."""
+    return tuple(dict.fromkeys(name.strip() for name in value.split(",") if name.strip()))
 
 
 def parse_flag(value: str, setting: str) -> bool:

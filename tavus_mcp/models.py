@@ -7,11 +7,21 @@ fills them in: they are the tools' input schemas as well as their validators. Th
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 # Languages Tavus lists as supported. The list can grow with the voice engines, so a full name that is not here
 # is passed on to Tavus to judge; this list only gives names their canonical spelling.
@@ -56,14 +66,18 @@ def _not_a_boolean(value: Any) -> Any:
     return value
 
 
+# Tavus documents no maximum for its counts and durations. 2^31 - 1 (68 years of seconds) is no limit a real
+# call meets, while a larger number can only be a mistake, and one a 32-bit field would refuse or wrap.
+MAX_WHOLE_NUMBER = 2**31 - 1
+
 # The bound comes before the validator, so that the JSON schema shows it as `minimum`.
-# At most a day: Tavus documents 3600 s as the longest call; no timeout of Tavus's is longer than a call can be.
-NonNegativeSeconds = Annotated[int, Field(ge=0, le=86_400), BeforeValidator(_not_a_boolean)]
+NonNegativeSeconds = Annotated[int, Field(ge=0, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)]
 # Not blank: a name or id of spaces is as empty to Tavus as no name at all.
 NonEmptyString = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
 RetrievalStrategy = Literal["speed", "quality", "balanced"]
 ConversationStatus = Literal["active", "ended"]
+StorageProvider = Literal["s3", "gcs", "azure_blob"]
 
 
 # A language code rather than a name: "es", "pt-BR", "zh_Hant" (and the 3-letter codes of LANGUAGE_CODES).
@@ -105,43 +119,114 @@ def check_http_url(value: str) -> str:
     return value.strip()
 
 
-class _Request(BaseModel):
-    """A request body or query: unknown fields are mistakes, and are rejected."""
+class ApiRequest(BaseModel):
+    """A request body or query: unknown fields are mistakes, and are rejected.
+
+    Unless the server's operator lets some through (TAVUS_PASSTHROUGH_FIELDS): those, split off before validation,
+    ride along in `passthrough` and are sent as given.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
+    # Whether the request goes to Tavus as a JSON body or as query parameters.
+    sent_as: ClassVar[Literal["body", "query"]] = "query"
+    # Arguments of the tool that Tavus never sees: path parameters, the server's own options.
+    not_sent: ClassVar[frozenset[str]] = frozenset()
+    _passthrough: dict[str, Any] = PrivateAttr(default_factory=dict)
 
-class ConversationProperties(_Request):
+    @property
+    def passthrough(self) -> dict[str, Any]:
+        """Fields the server does not know, let through by its operator, nested as in the request."""
+        return self._passthrough
+
+    def with_passthrough(self, fields: dict[str, Any]) -> Self:
+        copy = self.model_copy()
+        copy._passthrough = fields
+        return copy
+
+
+class RecordingStorage(ApiRequest):
+    """`properties.recording_storage` (schema recording_storage_config): where Tavus writes recordings."""
+
+    provider: StorageProvider = Field(
+        description=(
+            "'s3': bucket_name, bucket_region, assume_role_arn, optional external_id. 'gcs': bucket_name, "
+            "project_id, workload_identity_provider, service_account_email. 'azure_blob': storage_account, "
+            "container, tenant_id, client_id. Identifiers only, never secrets."
+        )
+    )
+    bucket_name: str | None = None
+    bucket_region: str | None = None
+    assume_role_arn: str | None = None
+    external_id: str | None = None
+    project_id: str | None = None
+    workload_identity_provider: str | None = None
+    service_account_email: str | None = None
+    storage_account: str | None = None
+    container: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_the_provider(self) -> RecordingStorage:
+        needed, optional = STORAGE_PROVIDER_FIELDS[self.provider]
+        given = {name for name in type(self).model_fields if name != "provider" and getattr(self, name) is not None}
+        problems = [f"{name} must not be empty or blank" for name in sorted(given) if not getattr(self, name).strip()]
+        missing = [name for name in needed if name not in given]
+        if missing:
+            problems.append(f"provider {self.provider!r} needs {', '.join(missing)}")
+        foreign = sorted(given - {*needed, *optional})
+        if foreign:
+            problems.append(f"{', '.join(foreign)} {'is' if len(foreign) == 1 else 'are'} not for {self.provider!r}")
+        if problems:
+            raise ValueError(
+                "; ".join(problems)
+                + f". Provider {self.provider!r} takes {', '.join((*needed, *optional))}"
+                + (" (the last optional)" if optional else "")
+            )
+        return self
+
+
+# Provider -> (the identifiers it needs, those it may take), from the recording_storage_config schema.
+STORAGE_PROVIDER_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "s3": (("bucket_name", "bucket_region", "assume_role_arn"), ("external_id",)),
+    "gcs": (("bucket_name", "project_id", "workload_identity_provider", "service_account_email"), ()),
+    "azure_blob": (("storage_account", "container", "tenant_id", "client_id"), ()),
+}
+# The flat S3 fields that recording_storage replaces (deprecated by Tavus, still working).
+DEPRECATED_S3_FIELDS = ("recording_s3_bucket_name", "recording_s3_bucket_region", "aws_assume_role_arn")
+_DEPRECATED_S3 = "Deprecated, still accepted: use recording_storage instead. All three flat S3 fields or none: "
+
+
+class ConversationProperties(ApiRequest):
     """Optional settings of a conversation: `properties` in the body of POST /v2/conversations."""
 
     max_call_duration: NonNegativeSeconds | None = Field(
         None,
         description=(
-            "Maximum length of the call in seconds (whole number, >= 0); the call shuts down when it is reached. "
-            "Tavus's default and documented maximum is 3600 (1 hour). Use it to cap cost, e.g. 600 for a "
-            "10-minute practice call."
+            "Longest the call may last, in seconds (whole number >= 0); it then shuts down. Default 3600. Tavus "
+            "gives 3600 as the maximum on one page and reportedly cuts longer values to the plan's maximum: do "
+            "not promise more than an hour. Use it to cap cost, e.g. 600."
         ),
     )
     participant_left_timeout: NonNegativeSeconds | None = Field(
         None,
         description=(
-            "Seconds (whole number, >= 0) after the last participant leaves before the call shuts down. "
-            "Default 0: the call ends as soon as everyone has left."
+            "Seconds (whole number >= 0) the call stays up after the last participant leaves. Default 0: it ends "
+            "as soon as everyone has left."
         ),
     )
     participant_absent_timeout: NonNegativeSeconds | None = Field(
         None,
         description=(
-            "Seconds (whole number, >= 0) from creation after which the call shuts down if nobody has joined. "
-            "Default 300 (5 minutes)."
+            "Seconds (whole number >= 0) after which the call shuts down if nobody joins; Tavus's reference "
+            "counts from creation, one of its pages from inactivity. Default 300. With require_auth, the meeting "
+            "token expires after this long too."
         ),
     )
     enable_recording: bool | None = Field(
         None,
-        description=(
-            "true lets the participant record the call. To store recordings in your own S3 bucket, also give "
-            "recording_s3_bucket_name, recording_s3_bucket_region and aws_assume_role_arn."
-        ),
+        description="true lets the participant record the call; recording_storage sends recordings to your bucket.",
     )
     enable_closed_captions: bool | None = Field(
         None, description="true lets the participant show closed captions (subtitles) during the call."
@@ -153,6 +238,9 @@ class ConversationProperties(_Request):
             "Leave it unset for a normal call."
         ),
     )
+    require_auth: bool | None = Field(
+        None, description="Same as the top-level require_auth: Tavus documents it in both places."
+    )
     language: str | None = Field(
         None,
         description=(
@@ -161,26 +249,23 @@ class ConversationProperties(_Request):
             "'multilingual' to detect the speaker's language automatically. Default: English."
         ),
     )
+    recording_storage: RecordingStorage | None = Field(
+        None, description="Your own bucket for recordings (with enable_recording true): S3, GCS or Azure Blob."
+    )
     recording_s3_bucket_name: NonEmptyString | None = Field(
         None,
-        description=(
-            "Name of your S3 bucket for recordings. Give it together with recording_s3_bucket_region and "
-            "aws_assume_role_arn (all three or none), with enable_recording true."
-        ),
+        description=_DEPRECATED_S3 + "the bucket.",
+        json_schema_extra={"deprecated": True},
     )
     recording_s3_bucket_region: NonEmptyString | None = Field(
         None,
-        description=(
-            "AWS region of the recordings bucket, such as 'us-east-1'. Goes together with recording_s3_bucket_name "
-            "and aws_assume_role_arn."
-        ),
+        description=_DEPRECATED_S3 + "its AWS region.",
+        json_schema_extra={"deprecated": True},
     )
     aws_assume_role_arn: NonEmptyString | None = Field(
         None,
-        description=(
-            "ARN of the IAM role Tavus assumes to write to the recordings bucket. Goes together with "
-            "recording_s3_bucket_name and recording_s3_bucket_region."
-        ),
+        description=_DEPRECATED_S3 + "the role Tavus assumes.",
+        json_schema_extra={"deprecated": True},
     )
 
     @field_validator("language")
@@ -190,37 +275,43 @@ class ConversationProperties(_Request):
 
     @model_validator(mode="after")
     def _s3_fields_together(self) -> ConversationProperties:
-        s3 = {
-            "recording_s3_bucket_name": self.recording_s3_bucket_name,
-            "recording_s3_bucket_region": self.recording_s3_bucket_region,
-            "aws_assume_role_arn": self.aws_assume_role_arn,
-        }
-        given = [name for name, value in s3.items() if value is not None]
-        if given and len(given) != len(s3):
-            missing = [name for name in s3 if name not in given]
+        given = [name for name in DEPRECATED_S3_FIELDS if getattr(self, name) is not None]
+        if given and len(given) != len(DEPRECATED_S3_FIELDS):
+            missing = [name for name in DEPRECATED_S3_FIELDS if name not in given]
             raise ValueError(
                 f"the S3 recording fields go together: {', '.join(given)} given without {', '.join(missing)}. "
-                "Give all three (bucket name, bucket region, role ARN) to record to your own bucket, or none of them"
+                "Better, use recording_storage with provider 's3' (bucket_name, bucket_region, assume_role_arn)"
+            )
+        if given and self.recording_storage is not None:
+            # Which of the two Tavus would use is not documented: a recording in the wrong bucket is a leak.
+            raise ValueError(
+                "recording_storage and the deprecated flat S3 fields both name where recordings go; give "
+                "recording_storage only"
             )
         return self
 
+    def deprecated_fields(self) -> list[str]:
+        return [name for name in DEPRECATED_S3_FIELDS if getattr(self, name) is not None]
 
-class CreateConversationRequest(_Request):
+
+class CreateConversationRequest(ApiRequest):
     """The body of POST /v2/conversations."""
+
+    sent_as: ClassVar[Literal["body", "query"]] = "body"
 
     replica_id: NonEmptyString | None = Field(
         None,
         description=(
-            "Id of the replica (the AI face and voice) who joins the call, such as 'rfe12d8b9597'; find one with "
-            "list_replicas. Overrides the persona's default replica. Needed unless persona_id names a persona "
-            "with a default replica or the server has a default."
+            "Id of the replica (a Face, in Tavus's newer docs: the AI face and voice) who joins, such as "
+            "'rfe12d8b9597'; see list_replicas. Overrides the persona's default replica. Needed unless the persona "
+            "has one or the server has a default."
         ),
     )
     persona_id: NonEmptyString | None = Field(
         None,
         description=(
-            "Id of the persona (the replica's behaviour: system prompt, knowledge, voice pipeline), such as "
-            "'p9a95912'; find one with list_personas. A persona with a default replica needs no replica_id."
+            "Id of the persona (a PAL, in Tavus's newer docs: behaviour, knowledge, voice pipeline), such as "
+            "'p9a95912'; see list_personas. A persona with a default replica needs no replica_id."
         ),
     )
     audio_only: bool | None = Field(
@@ -246,6 +337,9 @@ class CreateConversationRequest(_Request):
     custom_greeting: str | None = Field(
         None, description="What the replica says first when someone joins, e.g. 'Hi! Ready to practise your pitch?'"
     )
+    enable_dynamic_greeting: bool | None = Field(
+        None, description="true lets the persona's model write the opening line instead of a fixed greeting."
+    )
     memory_stores: list[NonEmptyString] | None = Field(
         None,
         description=(
@@ -258,8 +352,8 @@ class CreateConversationRequest(_Request):
     document_retrieval_strategy: RetrievalStrategy | None = Field(
         None,
         description=(
-            "How documents are searched: 'speed', 'quality' or 'balanced' (default). Only matters with "
-            "document_ids or document_tags."
+            "How documents are searched: 'speed', 'quality' or 'balanced'. Tavus's pages disagree on the default "
+            "(its API reference says 'balanced'): set it if it matters. Only with document_ids or document_tags."
         ),
     )
     document_tags: list[NonEmptyString] | None = Field(
@@ -280,7 +374,7 @@ class CreateConversationRequest(_Request):
             "link can join."
         ),
     )
-    max_participants: Annotated[int, Field(ge=2, le=1000), BeforeValidator(_not_a_boolean)] | None = Field(
+    max_participants: Annotated[int, Field(ge=2, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)] | None = Field(
         None,
         description="Most people allowed in the call, counting the replica as one: a whole number, at least 2.",
     )
@@ -297,11 +391,21 @@ class CreateConversationRequest(_Request):
         return None if value is None else check_http_url(value)
 
     def to_body(self) -> dict[str, Any]:
-        """The JSON body for Tavus: only the fields given, in the API's types, no nulls (nor an empty properties)."""
-        body = self.model_dump(mode="json", exclude_none=True)
+        """The JSON body for Tavus: only the fields given, in the API's types, no nulls (nor an empty properties),
+        with the fields the operator lets through merged in."""
+        body = _merged(self.model_dump(mode="json", exclude_none=True), self.passthrough)
         if body.get("properties") == {}:
             del body["properties"]
         return body
+
+
+def _merged(known: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`known` with `extra` merged in, level by level (extra never holds a known field, so nothing is replaced)."""
+    merged = dict(known)
+    for name, value in extra.items():
+        inner = merged.get(name)
+        merged[name] = _merged(inner, value) if isinstance(inner, dict) and isinstance(value, dict) else value
+    return merged
 
 
 class _Response(BaseModel):
@@ -338,15 +442,17 @@ class Conversation(_Response):
 # Other endpoints: query parameters
 
 
-PageLimit = Annotated[int, Field(ge=1, le=100), BeforeValidator(_not_a_boolean)]
-PageNumber = Annotated[int, Field(ge=1, le=1_000_000_000), BeforeValidator(_not_a_boolean)]
+PageLimit = Annotated[int, Field(ge=1, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)]
+PageNumber = Annotated[int, Field(ge=1, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)]
 
-_LIMIT_DESCRIPTION = "How many items per page: a whole number from 1 to 100 (Tavus's default is 10)."
+_LIMIT_DESCRIPTION = "How many items per page: a whole number, at least 1 (Tavus's default is 10)."
 _PAGE_DESCRIPTION = "Which page to return, from 1 (the default). The answer says how many pages there are."
 
 
-class ConversationRef(_Request):
+class ConversationRef(ApiRequest):
     """A path parameter naming one conversation."""
+
+    not_sent: ClassVar[frozenset[str]] = frozenset({"conversation_id"})
 
     conversation_id: NonEmptyString = Field(
         max_length=128,
@@ -367,19 +473,28 @@ class ConversationRef(_Request):
 
 
 class GetConversationRequest(ConversationRef):
-    """GET /v2/conversations/{conversation_id}."""
+    """GET /v2/conversations/{conversation_id}, and how much of the answer to show."""
+
+    not_sent: ClassVar[frozenset[str]] = frozenset({"conversation_id", "full"})
 
     verbose: bool | None = Field(
         None,
         description=(
-            "true also returns the conversation's events: the transcript (once the call has ended and Tavus has "
-            "processed it), when the replica joined, why the call shut down, and perception analysis. Use it to "
-            "review a finished call."
+            "true also returns what happened: the transcript with timing (once the call has ended and Tavus has "
+            "processed it), why it shut down, the recording and the perception analysis when there are any. Use "
+            "it to review a finished call."
+        ),
+    )
+    full: bool | None = Field(
+        None,
+        description=(
+            "true (implies verbose) shows everything uncut: every transcript turn and event. By default long "
+            "transcripts are shortened in the text, saying what was cut."
         ),
     )
 
 
-class ListConversationsRequest(_Request):
+class ListConversationsRequest(ApiRequest):
     """GET /v2/conversations."""
 
     limit: PageLimit | None = Field(None, description=_LIMIT_DESCRIPTION)
@@ -409,7 +524,14 @@ class DeleteConversationRequest(ConversationRef):
     )
 
 
-class ListReplicasRequest(_Request):
+def _comma_separated_ids(value: str) -> str:
+    ids = [part.strip() for part in value.split(",")]
+    if not all(ids):
+        raise ValueError(f"{value!r} has an empty id; give ids separated by commas, such as 'rfe12d8b9597,r79e1c033f'")
+    return ",".join(ids)
+
+
+class ListReplicasRequest(ApiRequest):
     """GET /v2/replicas."""
 
     limit: PageLimit | None = Field(None, description=_LIMIT_DESCRIPTION)
@@ -418,10 +540,16 @@ class ListReplicasRequest(_Request):
         None,
         description="'system' for Tavus's stock replicas, 'user' for the account's own. Leave unset for both.",
     )
-    verbose: bool | None = Field(None, description="true returns every field Tavus has for each replica.")
+    replica_ids: Annotated[NonEmptyString, AfterValidator(_comma_separated_ids)] | None = Field(
+        None, description="Only these replicas: ids separated by commas, such as 'rfe12d8b9597,r79e1c033f'."
+    )
+    model_name: NonEmptyString | None = Field(
+        None, description="Only replicas trained on this Phoenix model, such as 'phoenix-4'."
+    )
+    verbose: bool | None = Field(None, description="true also returns each replica's type (user or system).")
 
 
-class ListPersonasRequest(_Request):
+class ListPersonasRequest(ApiRequest):
     """GET /v2/personas."""
 
     limit: PageLimit | None = Field(None, description=_LIMIT_DESCRIPTION)
@@ -432,10 +560,11 @@ class ListPersonasRequest(_Request):
     )
 
 
-def query_params(request: BaseModel) -> dict[str, str | int]:
-    """A request model as query parameters: only those given, booleans as 'true'/'false'."""
-    params: dict[str, str | int] = {}
-    for name, value in request.model_dump(exclude_none=True).items():
+def query_params(request: ApiRequest) -> dict[str, str | int | float]:
+    """A request model as query parameters: only those given (and those let through), booleans as 'true'/'false'."""
+    given = request.model_dump(exclude_none=True, exclude=set(request.not_sent))
+    params: dict[str, str | int | float] = {}
+    for name, value in {**given, **request.passthrough}.items():
         params[name] = ("true" if value else "false") if isinstance(value, bool) else value
     return params
 
@@ -482,12 +611,22 @@ def redact_secrets(value: Any) -> Any:
 
 
 class TranscriptTurn(_Response):
-    role: str = Field(description="'user' (the participant), 'assistant' (the replica) or 'system'.")
-    content: str = Field(description="What was said.")
+    role: str = Field(description="'user' (the participant), 'assistant' (the replica), 'system' or 'tool'.")
+    content: str
+    seconds_from_start: float | None = Field(None, description="When it began, in seconds from the start.")
+    duration: float | None = None
+    timestamp: float | None = Field(None, description="When it began, in Unix seconds.")
+
+
+_TIMING = ("seconds_from_start", "duration", "timestamp")
 
 
 def _transcript_turn(turn: Any) -> TranscriptTurn | None:
-    """One turn as text, whatever shape Tavus gave it (content parts as a list, say); None if it has no words."""
+    """One turn as text, whatever shape Tavus gave it (content parts as a list, say); None if it has no words.
+
+    Its other fields (inference_id, ...) are kept; a timing that is not a number is kept under its own name too,
+    as `raw_<name>`, rather than failing the whole answer.
+    """
     if not isinstance(turn, dict):
         return None
     content = turn.get("content")
@@ -495,14 +634,38 @@ def _transcript_turn(turn: Any) -> TranscriptTurn | None:
         content = " ".join(str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content)
     if not isinstance(content, str) or not content.strip():
         return None
-    return TranscriptTurn(role=str(turn.get("role") or "unknown"), content=content)
+    fields = {str(key): value for key, value in turn.items() if key not in ("role", "content", *_TIMING)}
+    for name in _TIMING:
+        value = turn.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            fields[name] = value
+        elif value is not None:
+            fields[f"raw_{name}"] = value
+    return TranscriptTurn.model_validate({**fields, "role": str(turn.get("role") or "unknown"), "content": content})
+
+
+# Where a recording was stored, from the application.recording_ready event.
+class Recording(_Response):
+    storage_uri: str | None = Field(None, description="Such as 's3://bucket/key'.")
+    storage_provider: str | None = None
+    bucket_name: str | None = None
+    s3_key: str | None = None
+    duration: float | None = Field(None, description="In seconds.")
+
+    def location(self) -> str | None:
+        if self.storage_uri:
+            return self.storage_uri
+        if self.bucket_name and self.s3_key:
+            return f"s3://{self.bucket_name}/{self.s3_key}"
+        return self.bucket_name or self.s3_key
 
 
 class ConversationEvent(_Response):
     event_type: str = Field(
         description="Such as system.replica_joined, system.shutdown, application.transcription_ready."
     )
-    timestamp: str | None = None
+    # ISO 8601 in the reference; webhook payloads use Unix seconds, and either may turn up.
+    timestamp: Any = None
     properties: dict[str, Any] | None = None
 
 
@@ -513,21 +676,51 @@ class ConversationDetails(Conversation):
         None, description="With verbose: what happened during the call, including the transcript when ready."
     )
 
-    def transcript_turns(self) -> list[TranscriptTurn] | None:
-        """The turns of the call, from its application.transcription_ready event; None before it exists."""
+    def _event_properties(self, event_type: str) -> dict[str, Any] | None:
         for event in self.events or []:
-            if event.event_type == "application.transcription_ready" and event.properties:
-                turns = event.properties.get("transcript")
-                if isinstance(turns, list):
-                    return [turn for turn in map(_transcript_turn, turns) if turn is not None]
+            if event.event_type == event_type and event.properties:
+                return event.properties
         return None
 
-    def shutdown_reason(self) -> str | None:
-        for event in self.events or []:
-            if event.event_type == "system.shutdown" and event.properties:
-                reason = event.properties.get("shutdown_reason")
-                return str(reason) if reason is not None else None
-        return None
+    def transcript_turns(self) -> list[TranscriptTurn] | None:
+        """The turns of the call, from its application.transcription_ready event; None before it exists."""
+        turns = (self._event_properties("application.transcription_ready") or {}).get("transcript")
+        if not isinstance(turns, list):
+            return None
+        return [turn for turn in map(_transcript_turn, turns) if turn is not None]
+
+    def find_shutdown_reason(self) -> str | None:
+        """Why the call shut down: Tavus's get example says `reason`, its webhook page `shutdown_reason`."""
+        properties = self._event_properties("system.shutdown") or {}
+        # The verbose parameter's description also names a `shutdown_reason` of the conversation itself.
+        candidates = (
+            properties.get("shutdown_reason"),
+            properties.get("reason"),
+            (self.model_extra or {}).get("shutdown_reason"),
+        )
+        return next((str(reason) for reason in candidates if reason not in (None, "")), None)
+
+    def find_recording(self) -> Recording | None:
+        properties = self._event_properties("application.recording_ready")
+        if properties is None:
+            return None
+        recording = Recording.model_validate(
+            {key: value for key, value in properties.items() if key != "duration" or _is_number(value)}
+        )
+        return recording if recording.location() else None
+
+    def find_perception_analysis(self) -> str | None:
+        properties = self._event_properties("application.perception_analysis")
+        if properties is None:
+            return None
+        analysis = properties.get("analysis")
+        if isinstance(analysis, str):
+            return analysis.strip() or None
+        return json.dumps(properties, ensure_ascii=False, default=str)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class Replica(_Response):
@@ -536,6 +729,7 @@ class Replica(_Response):
     status: str | None = Field(None, description="'completed' when ready to use; 'started' while training; 'error'.")
     training_progress: str | None = Field(None, description="Training progress, such as '100/100'.")
     replica_type: str | None = Field(None, description="'system' (stock) or 'user' (the account's own).")
+    model_name: str | None = Field(None, description="The Phoenix model it was trained on, such as 'phoenix-4'.")
     thumbnail_video_url: str | None = Field(None, description="A short video of the replica.")
     created_at: str | None = None
 
@@ -543,10 +737,8 @@ class Replica(_Response):
 class Persona(_Response):
     persona_id: str = Field(description="Id to pass as persona_id.")
     persona_name: str | None = Field(None, description="The persona's name.")
-    persona_type: str | None = Field(None, description="'system' (stock) or 'user' (the account's own).")
     default_replica_id: str | None = Field(None, description="The replica used when a call names none.")
     system_prompt: str | None = Field(None, description="The persona's instructions.")
-    context: str | None = Field(None, description="Background knowledge of the persona.")
     document_ids: list[str] | None = None
     document_tags: list[str] | None = None
     layers: dict[str, Any] | None = Field(

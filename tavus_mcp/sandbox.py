@@ -1,10 +1,11 @@
 """An in-memory emulator of the Tavus conversation API, for trying the server with no key and for tests.
 
-It follows `create-conversation.md` and `NOTES.md`: the same paths, validation, status codes and error bodies,
-a few stock replicas and personas, and join URLs that say "sandbox". Its validation is written from the API
-documents, independently of the server's models, so it catches what the server should have refused: every
-request whose body breaks the API's schema is recorded in `schema_violations`. It also records every request
-it receives (`received`).
+It follows Tavus's current API reference (the OpenAPI document Tavus publishes, and the notes kept beside it): the
+same paths, query parameters, validation, status codes, error bodies and answer fields, a few stock replicas and
+personas, and join URLs that say "sandbox". Its rules are its own, written from those documents and never taken from
+the server's models, so it catches what the server should have refused: every request that breaks the API's schema
+is recorded in `schema_violations`. It also records every request it receives (`received`). The field tables below
+are checked against the OpenAPI document by tests/test_openapi.py.
 
 Serve it in-process through `httpx2.ASGITransport(app=emulator.app)`, or over HTTP with `serve_forever`.
 """
@@ -17,7 +18,8 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,21 +31,38 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from tavus_mcp.models import LANGUAGE_CODES, MULTILINGUAL, SUPPORTED_LANGUAGES
-
 # The key the sandbox accepts. Obviously not a real Tavus key (those are 32 hex digits).
 SANDBOX_API_KEY = "sandbox-key-not-a-real-tavus-key"
 # The base URL used when the emulator is served in-process; `.invalid` can never resolve to a real host.
 IN_PROCESS_BASE_URL = "https://tavus-sandbox.invalid"
 
 DEFAULT_MAX_CONCURRENT = 3
-MAX_PAGE = 1_000_000_000
+# The API documents its counts as `integer` with no maximum: the emulator takes what a 64-bit integer holds.
+MAX_INTEGER = 2**63 - 1
+MAX_PAGE = MAX_INTEGER
 
-# The language list is a fact of the API, shared as data; the rules that use it are the emulator's own.
+# Languages Tavus lists as supported, each with its ISO 639 codes: the API wants the full name ("Spanish") or
+# "multilingual", and a code ("es", "spa") is the caller's mistake. The list can grow, so an unlisted full name is
+# refused as Tavus would refuse it (a 400), not recorded as a violation.
+_LANGUAGE_CODES = {
+    "English": "en eng", "French": "fr fra fre", "German": "de deu ger", "Spanish": "es spa",
+    "Portuguese": "pt por", "Chinese": "zh zho chi", "Japanese": "ja jpn", "Hindi": "hi hin", "Italian": "it ita",
+    "Korean": "ko kor", "Dutch": "nl nld dut", "Polish": "pl pol", "Russian": "ru rus", "Swedish": "sv swe",
+    "Turkish": "tr tur", "Tagalog": "tl tgl fil", "Bulgarian": "bg bul", "Romanian": "ro ron rum",
+    "Arabic": "ar ara", "Czech": "cs ces cze", "Greek": "el ell gre", "Finnish": "fi fin", "Croatian": "hr hrv",
+    "Malay": "ms msa may", "Slovak": "sk slk slo", "Danish": "da dan", "Tamil": "ta tam", "Ukrainian": "uk ukr",
+    "Hungarian": "hu hun", "Norwegian": "no nb nor", "Vietnamese": "vi vie", "Bengali": "bn ben", "Thai": "th tha",
+    "Hebrew": "he iw heb", "Georgian": "ka kat geo", "Indonesian": "id ind", "Telugu": "te tel",
+    "Gujarati": "gu guj", "Kannada": "kn kan", "Malayalam": "ml mal", "Marathi": "mr mar", "Punjabi": "pa pan",
+}  # fmt: skip
+SUPPORTED_LANGUAGES = tuple(_LANGUAGE_CODES)
+MULTILINGUAL = "multilingual"
 _LANGUAGES = {name.casefold() for name in (*SUPPORTED_LANGUAGES, MULTILINGUAL)}
+_CODES = {code for codes in _LANGUAGE_CODES.values() for code in codes.split()}
 
-# The body of POST /v2/conversations, from create-conversation.md and NOTES.md: field -> JSON type.
-_BODY_TYPES = {
+# The body of POST /v2/conversations (createConversation): field -> JSON type, "string[]" for an array of strings.
+# enable_dynamic_greeting is documented on the conversation overview rather than in the reference.
+BODY_FIELDS = {
     "replica_id": "string",
     "persona_id": "string",
     "audio_only": "boolean",
@@ -51,29 +70,78 @@ _BODY_TYPES = {
     "conversation_name": "string",
     "conversational_context": "string",
     "custom_greeting": "string",
+    "enable_dynamic_greeting": "boolean",
     "memory_stores": "string[]",
     "document_ids": "string[]",
     "document_retrieval_strategy": "string",
     "document_tags": "string[]",
     "test_mode": "boolean",
-    "properties": "object",
     "require_auth": "boolean",
     "max_participants": "integer",
+    "properties": "object",
 }
-_PROPERTY_TYPES = {
+PROPERTY_FIELDS = {
     "max_call_duration": "integer",
     "participant_left_timeout": "integer",
     "participant_absent_timeout": "integer",
     "enable_recording": "boolean",
     "enable_closed_captions": "boolean",
     "apply_greenscreen": "boolean",
+    "require_auth": "boolean",
     "language": "string",
     "recording_s3_bucket_name": "string",
     "recording_s3_bucket_region": "string",
     "aws_assume_role_arn": "string",
+    "recording_storage": "object",
 }
-_S3_FIELDS = ("recording_s3_bucket_name", "recording_s3_bucket_region", "aws_assume_role_arn")
-_DURATIONS = ("max_call_duration", "participant_left_timeout", "participant_absent_timeout")
+# Deprecated in favour of recording_storage, and still accepted.
+DEPRECATED_PROPERTY_FIELDS = ("recording_s3_bucket_name", "recording_s3_bucket_region", "aws_assume_role_arn")
+# properties.recording_storage (recording_storage_config): every field is a string.
+RECORDING_STORAGE_FIELDS = {
+    name: "string"
+    for name in (
+        "provider", "bucket_name", "bucket_region", "assume_role_arn", "external_id", "project_id",
+        "workload_identity_provider", "service_account_email", "storage_account", "container", "tenant_id",
+        "client_id",
+    )
+}  # fmt: skip
+# provider -> (the identifiers it needs, those it may also take).
+RECORDING_PROVIDERS = {
+    "s3": (("bucket_name", "bucket_region", "assume_role_arn"), ("external_id",)),
+    "gcs": (("bucket_name", "project_id", "workload_identity_provider", "service_account_email"), ()),
+    "azure_blob": (("storage_account", "container", "tenant_id", "client_id"), ()),
+}
+RETRIEVAL_STRATEGIES = ("speed", "quality", "balanced")
+
+# The query parameters of each operation: name -> type, or the tuple of the values it takes.
+QUERY_PARAMETERS: dict[tuple[str, str], dict[str, str | tuple[str, ...]]] = {
+    ("POST", "/v2/conversations"): {},
+    ("GET", "/v2/conversations"): {"limit": "integer", "page": "integer", "status": ("active", "ended")},
+    ("GET", "/v2/conversations/{conversation_id}"): {"verbose": "boolean"},
+    ("DELETE", "/v2/conversations/{conversation_id}"): {"hard": "boolean"},
+    ("POST", "/v2/conversations/{conversation_id}/end"): {},
+    ("GET", "/v2/replicas"): {
+        "limit": "integer",
+        "page": "integer",
+        "verbose": "boolean",
+        "replica_type": ("user", "system"),
+        "replica_ids": "string",
+        "model_name": "string",
+    },
+    ("GET", "/v2/personas"): {"limit": "integer", "page": "integer", "persona_type": ("user", "system")},
+}
+# The fields of a conversation in each answer (those that apply: callback_url and meeting_token only when given).
+CREATED_FIELDS = (
+    "conversation_id", "conversation_name", "conversation_url", "status", "callback_url", "created_at", "meeting_token",
+)  # fmt: skip
+CONVERSATION_FIELDS = (
+    "conversation_id", "conversation_name", "conversation_url", "callback_url", "status", "replica_id", "persona_id",
+    "created_at", "updated_at",
+)  # fmt: skip
+PERSONA_FIELDS = (
+    "persona_id", "persona_name", "system_prompt", "default_replica_id", "document_ids", "document_tags", "layers",
+    "created_at", "updated_at",
+)  # fmt: skip
 
 
 def _now() -> str:
@@ -84,17 +152,18 @@ def _stock_replicas() -> list[dict[str, Any]]:
     created = "2025-01-15T10:00:00.000Z"
     return [
         {"replica_id": "rfe12d8b9597", "replica_name": "Anna", "replica_type": "system", "status": "completed",
-         "training_progress": "100/100", "thumbnail_video_url": None, "created_at": created},
+         "training_progress": "100/100", "model_name": "phoenix-3", "created_at": created},
         {"replica_id": "r79e1c033f", "replica_name": "Charlie", "replica_type": "system", "status": "completed",
-         "training_progress": "100/100", "thumbnail_video_url": None, "created_at": created},
+         "training_progress": "100/100", "model_name": "phoenix-4", "created_at": created},
         {"replica_id": "r4c41453d2", "replica_name": "Hassaan", "replica_type": "user", "status": "completed",
-         "training_progress": "100/100", "thumbnail_video_url": None, "created_at": created},
+         "training_progress": "100/100", "model_name": "phoenix-4", "created_at": created},
         {"replica_id": "r9d30b0e55a", "replica_name": "Rose", "replica_type": "user", "status": "started",
-         "training_progress": "40/100", "thumbnail_video_url": None, "created_at": created},
+         "training_progress": "40/100", "model_name": "phoenix-4", "created_at": created},
     ]  # fmt: skip
 
 
 def _stock_personas() -> list[dict[str, Any]]:
+    """The stock personas, as the API shows them, plus `persona_type`, which it filters by but does not show."""
     created = "2025-02-01T09:30:00.000Z"
     return [
         {
@@ -102,7 +171,6 @@ def _stock_personas() -> list[dict[str, Any]]:
             "persona_name": "Sales Coach",
             "persona_type": "user",
             "system_prompt": "You are a demanding but fair sales coach who plays difficult prospects.",
-            "context": "Help the user practise discovery calls, objection handling and closing.",
             "default_replica_id": "rfe12d8b9597",
             "document_ids": [],
             "document_tags": ["sales"],
@@ -110,6 +178,7 @@ def _stock_personas() -> list[dict[str, Any]]:
             "layers": {
                 "llm": {"model": "tavus-gpt-4o", "api_key": "sk-sandbox-llm-secret-0001"},
                 "tts": {"tts_engine": "cartesia", "api_key": "sandbox-tts-secret-0002", "external_voice_id": "v1"},
+                "perception": {"perception_model": "raven-1"},
             },
             "created_at": created,
             "updated_at": created,
@@ -119,8 +188,6 @@ def _stock_personas() -> list[dict[str, Any]]:
             "persona_name": "Interviewer",
             "persona_type": "system",
             "system_prompt": "You are a friendly job interviewer.",
-            "context": "Run a 15-minute behavioural interview and give feedback at the end.",
-            "default_replica_id": None,
             "document_ids": [],
             "document_tags": [],
             "layers": {"llm": {"model": "tavus-llama"}},
@@ -132,7 +199,6 @@ def _stock_personas() -> list[dict[str, Any]]:
             "persona_name": "Tavus Researcher",
             "persona_type": "system",
             "system_prompt": "You are a curious researcher who interviews users about their work.",
-            "context": "",
             "default_replica_id": "r79e1c033f",
             "document_ids": [],
             "document_tags": [],
@@ -167,6 +233,9 @@ def _bad_request(message: str, *, violation: bool = True) -> ApiError:
     return ApiError(400, {"error": message}, violation=message if violation else None)
 
 
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+
 class TavusEmulator:
     """The Tavus conversation API, in memory. `app` is its ASGI application."""
 
@@ -186,21 +255,27 @@ class TavusEmulator:
         self.conversations: dict[str, dict[str, Any]] = {}
         self.received: list[ReceivedRequest] = []
         self.schema_violations: list[str] = []
+        # Fields (dotted body paths, or query parameter names) of a Tavus newer than the reference this emulator
+        # follows: accepted as they come. Tests set it to stand for "Tavus added a field".
+        self.added_fields: set[str] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        conversation = "/v2/conversations/{conversation_id}"
+        routes = [
+            ("POST", "/v2/conversations", self._create_conversation),
+            ("GET", "/v2/conversations", self._list_conversations),
+            ("GET", conversation, self._get_conversation),
+            ("DELETE", conversation, self._delete_conversation),
+            ("POST", f"{conversation}/end", self._end_conversation),
+            ("GET", "/v2/replicas", self._list_replicas),
+            ("GET", "/v2/personas", self._list_personas),
+        ]
         self.app = Starlette(
             routes=[
-                Route("/v2/conversations", self._guarded(self._create_conversation), methods=["POST"]),
-                Route("/v2/conversations", self._guarded(self._list_conversations), methods=["GET"]),
-                Route("/v2/conversations/{conversation_id}", self._guarded(self._get_conversation), methods=["GET"]),
-                Route(
-                    "/v2/conversations/{conversation_id}", self._guarded(self._delete_conversation), methods=["DELETE"]
+                *(
+                    Route(path, self._guarded(handler, (method, path)), methods=[method])
+                    for method, path, handler in routes
                 ),
-                Route(
-                    "/v2/conversations/{conversation_id}/end", self._guarded(self._end_conversation), methods=["POST"]
-                ),
-                Route("/v2/replicas", self._guarded(self._list_replicas), methods=["GET"]),
-                Route("/v2/personas", self._guarded(self._list_personas), methods=["GET"]),
                 Route("/sandbox/rooms/{conversation_id}", self._room_page, methods=["GET"]),
             ]
         )
@@ -213,6 +288,7 @@ class TavusEmulator:
             self.conversations.clear()
             self.received.clear()
             self.schema_violations.clear()
+            self.added_fields.clear()
             self.api_keys = self._initial_api_keys
             self.credits = None
             self.max_concurrent_conversations = DEFAULT_MAX_CONCURRENT
@@ -222,10 +298,14 @@ class TavusEmulator:
 
     def set_transcript(self, conversation_id: str, turns: list[Any]) -> None:
         """Give a conversation the transcript Tavus would send once the call is processed."""
+        self.set_event(conversation_id, "application.transcription_ready", {"transcript": turns})
+
+    def set_event(self, conversation_id: str, event_type: str, properties: dict[str, Any] | None) -> None:
+        """Give a conversation an event (replacing any of that type), as Tavus would after the call."""
         with self._lock:
             stored = self.conversations[conversation_id]
-            stored["events"] = [e for e in stored["events"] if e["event_type"] != "application.transcription_ready"]
-            stored["events"].append(_event(conversation_id, "application.transcription_ready", {"transcript": turns}))
+            stored["events"] = [e for e in stored["events"] if e["event_type"] != event_type]
+            stored["events"].append(_event(event_type, properties))
 
     @property
     def active_conversations(self) -> list[dict[str, Any]]:
@@ -233,10 +313,8 @@ class TavusEmulator:
 
     # Request plumbing
 
-    def _guarded(
-        self, handler: Callable[[Request, Any], Awaitable[Response]]
-    ) -> Callable[[Request], Awaitable[Response]]:
-        """Record the request, check the key, turn ApiError into Tavus's error answers."""
+    def _guarded(self, handler: Handler, operation: tuple[str, str]) -> Callable[[Request], Awaitable[Response]]:
+        """Record the request, check the key and the query, turn ApiError into Tavus's error answers."""
 
         async def endpoint(request: Request) -> Response:
             raw = await request.body()
@@ -262,10 +340,12 @@ class TavusEmulator:
             if not authorized:
                 response: Response = JSONResponse({"message": "Invalid access token"}, status_code=401)
             elif body_error:
-                self.schema_violations.append(f"{request.method} {request.url.path}: body is not JSON")
+                with self._lock:
+                    self.schema_violations.append(f"{request.method} {request.url.path}: body is not JSON")
                 response = JSONResponse({"error": "Invalid request body: not valid JSON"}, status_code=400)
             else:
                 try:
+                    _check_query(request.query_params, QUERY_PARAMETERS[operation], self.added_fields)
                     response = await handler(request, body)
                 except ApiError as error:
                     if error.violation:
@@ -281,9 +361,13 @@ class TavusEmulator:
     async def _create_conversation(self, request: Request, body: Any) -> Response:
         if not isinstance(body, dict):
             raise _bad_request("Invalid request body: expected a JSON object")
-        _check_fields(body, _BODY_TYPES, "")
+        _check_fields(body, BODY_FIELDS, "", self.added_fields)
         properties = body.get("properties", {})
-        _check_fields(properties, _PROPERTY_TYPES, "properties.")
+        _check_fields(properties, PROPERTY_FIELDS, "properties.", self.added_fields)
+        if "recording_storage" in properties:
+            storage = properties["recording_storage"]
+            _check_fields(storage, RECORDING_STORAGE_FIELDS, "properties.recording_storage.", self.added_fields)
+            _check_recording_storage(storage)
         _check_create_rules(body, properties)
 
         replica_id = body.get("replica_id")
@@ -292,7 +376,7 @@ class TavusEmulator:
             persona = next((p for p in self.personas if p["persona_id"] == persona_id), None)
             if persona is None:
                 raise _bad_request("Invalid persona_id", violation=False)
-            replica_id = replica_id or persona["default_replica_id"]
+            replica_id = replica_id or persona.get("default_replica_id")
         if replica_id is None:
             raise _bad_request(
                 "The persona has no default replica: a replica_id is required for this conversation", violation=False
@@ -315,27 +399,25 @@ class TavusEmulator:
             conversation_id = f"c{secrets.token_hex(6)}"
             base = str(request.base_url).rstrip("/")
             now = _now()
-            conversation: dict[str, Any] = {
+            stored: dict[str, Any] = {
                 "conversation_id": conversation_id,
                 "conversation_name": body.get("conversation_name") or f"New Conversation {next(self._ids)}",
-                "status": "ended" if test_mode else "active",
                 "conversation_url": f"{base}/sandbox/rooms/{conversation_id}",
+                "callback_url": body.get("callback_url"),
+                "status": "ended" if test_mode else "active",
                 "replica_id": replica_id,
                 "persona_id": persona_id,
                 "created_at": now,
-            }
-            if "callback_url" in body:
-                conversation["callback_url"] = body["callback_url"]
-            if body.get("require_auth") is True:
-                conversation["meeting_token"] = secrets.token_urlsafe(24)
-            self.conversations[conversation_id] = {
-                **conversation,
                 "updated_at": now,
+                "meeting_token": None,
                 "request": copy.deepcopy(body),
                 "events": [],
                 "deleted": False,
             }
-        return JSONResponse(conversation)
+            if body.get("require_auth") is True or properties.get("require_auth") is True:
+                stored["meeting_token"] = secrets.token_urlsafe(24)
+            self.conversations[conversation_id] = stored
+        return JSONResponse(_public(stored, CREATED_FIELDS))
 
     def _conversation(self, conversation_id: str) -> dict[str, Any]:
         stored = self.conversations.get(conversation_id)
@@ -343,48 +425,65 @@ class TavusEmulator:
             raise _bad_request("Invalid conversation_id", violation=False)
         return stored
 
-    def _sandbox_transcript(self, stored: dict[str, Any]) -> list[dict[str, str]]:
+    def _sandbox_transcript(self, stored: dict[str, Any]) -> list[dict[str, Any]]:
         """What Tavus would send after a call; in the sandbox nobody talked, and the transcript says so."""
         request = stored["request"]
         persona = next((p for p in self.personas if p["persona_id"] == stored["persona_id"]), None)
         system = " ".join(
             part for part in (persona and persona["system_prompt"], request.get("conversational_context")) if part
         )
+        greeting = request.get("custom_greeting") or "Hi there! How can I help you today?"
+        started = time.time()
+        turns = [
+            ("assistant", greeting, 0.0, 2.4),
+            ("user", "(Sandbox: nobody joined this call; this transcript was made by the emulator.)", 4.1, 3.2),
+            ("assistant", "Thanks for trying the Tavus sandbox. Goodbye!", 8.0, 2.1),
+        ]
         return [
             {"role": "system", "content": system or "You are a helpful assistant."},
-            {"role": "assistant", "content": request.get("custom_greeting") or "Hi there! How can I help you today?"},
-            {
-                "role": "user",
-                "content": "(Sandbox: nobody joined this call; this transcript was made by the emulator.)",
-            },
-            {"role": "assistant", "content": "Thanks for trying the Tavus sandbox. Goodbye!"},
+            *(
+                {
+                    "role": role,
+                    "content": content,
+                    "timestamp": round(started + offset, 2),
+                    "seconds_from_start": offset,
+                    "duration": duration,
+                    **({"inference_id": f"inf_{secrets.token_hex(4)}"} if role == "assistant" else {}),
+                }
+                for role, content, offset, duration in turns
+            ),
         ]
 
-    @staticmethod
-    def _public(stored: dict[str, Any], *, verbose: bool) -> dict[str, Any]:
-        hidden = {"request", "events", "deleted", "meeting_token"}
-        public = {key: value for key, value in stored.items() if key not in hidden}
-        properties = stored["request"].get("properties")
-        if properties:
-            public["properties"] = properties
-        if verbose:
-            public["events"] = copy.deepcopy(stored["events"])
-        return public
+    def _after_the_call(self, stored: dict[str, Any]) -> list[dict[str, Any]]:
+        """The events Tavus adds once a call has ended: transcript, and a recording and perception if set up."""
+        events = []
+        if not any(e["event_type"] == "application.transcription_ready" for e in stored["events"]):
+            events.append(_event("application.transcription_ready", {"transcript": self._sandbox_transcript(stored)}))
+        recording = _recording(stored["conversation_id"], stored["request"].get("properties", {}))
+        if recording:
+            events.append(_event("application.recording_ready", recording))
+        persona = next((p for p in self.personas if p["persona_id"] == stored["persona_id"]), {})
+        perception = persona.get("layers", {}).get("perception", {}).get("perception_model", "")
+        if str(perception).startswith("raven"):
+            analysis = "(Sandbox: nobody joined, so there was nothing to see.)"
+            events.append(_event("application.perception_analysis", {"analysis": analysis}))
+        return events
 
     async def _get_conversation(self, request: Request, _: Any) -> Response:
         verbose = _query_bool(request, "verbose")
         stored = self._conversation(request.path_params["conversation_id"])
-        return JSONResponse(self._public(stored, verbose=verbose))
+        answer = _public(stored, CONVERSATION_FIELDS)
+        if verbose:
+            answer["events"] = copy.deepcopy(stored["events"])
+        return JSONResponse(answer)
 
     async def _list_conversations(self, request: Request, _: Any) -> Response:
         limit, page = _paging(request)
         status = request.query_params.get("status")
-        if status is not None and status not in ("active", "ended"):
-            raise _bad_request("Invalid status: must be 'active' or 'ended'")
         rows = [c for c in self.conversations.values() if not c["deleted"] and status in (None, c["status"])]
         rows.sort(key=lambda c: c["created_at"], reverse=True)
         window = rows[(page - 1) * limit : page * limit]
-        return JSONResponse({"data": [self._public(c, verbose=False) for c in window], "total_count": len(rows)})
+        return JSONResponse({"data": [_public(c, CONVERSATION_FIELDS) for c in window], "total_count": len(rows)})
 
     async def _end_conversation(self, request: Request, _: Any) -> Response:
         with self._lock:
@@ -392,12 +491,9 @@ class TavusEmulator:
             if stored["status"] == "active":
                 stored["status"] = "ended"
                 stored["updated_at"] = _now()
-                conversation_id = stored["conversation_id"]
-                shutdown = {"shutdown_reason": "end_conversation_endpoint_hit"}
-                stored["events"].append(_event(conversation_id, "system.shutdown", shutdown))
-                if not any(e["event_type"] == "application.transcription_ready" for e in stored["events"]):
-                    transcript = {"transcript": self._sandbox_transcript(stored)}
-                    stored["events"].append(_event(conversation_id, "application.transcription_ready", transcript))
+                # The reason's key: `reason` in the reference's example, `shutdown_reason` in webhooks.
+                stored["events"].append(_event("system.shutdown", {"reason": "end_conversation_endpoint_hit"}))
+                stored["events"].extend(self._after_the_call(stored))
         return Response(status_code=200)
 
     async def _delete_conversation(self, request: Request, _: Any) -> Response:
@@ -417,27 +513,27 @@ class TavusEmulator:
         limit, page = _paging(request)
         verbose = _query_bool(request, "verbose")
         replica_type = request.query_params.get("replica_type")
-        if replica_type is not None and replica_type not in ("user", "system"):
-            raise _bad_request("Invalid replica_type: must be 'user' or 'system'")
+        model_name = request.query_params.get("model_name")
         ids = request.query_params.get("replica_ids")
-        wanted = {i.strip() for i in ids.split(",") if i.strip()} if ids else None
+        wanted = {i.strip() for i in ids.split(",") if i.strip()} if ids is not None else None
         rows = [
             r
             for r in self.replicas
-            if replica_type in (None, r["replica_type"]) and (wanted is None or r["replica_id"] in wanted)
+            if replica_type in (None, r["replica_type"])
+            and model_name in (None, r["model_name"])
+            and (wanted is None or r["replica_id"] in wanted)
         ]
         window = rows[(page - 1) * limit : page * limit]
+        # The replica's type only with verbose.
         data = [r if verbose else {k: v for k, v in r.items() if k != "replica_type"} for r in window]
-        return JSONResponse({"data": data, "total_count": len(rows)})
+        return JSONResponse({"data": copy.deepcopy(data), "total_count": len(rows)})
 
     async def _list_personas(self, request: Request, _: Any) -> Response:
         limit, page = _paging(request)
         persona_type = request.query_params.get("persona_type")
-        if persona_type is not None and persona_type not in ("user", "system"):
-            raise _bad_request("Invalid persona_type: must be 'user' or 'system'")
         rows = [p for p in self.personas if persona_type in (None, p["persona_type"])]
         window = rows[(page - 1) * limit : page * limit]
-        return JSONResponse({"data": copy.deepcopy(window), "total_count": len(rows)})
+        return JSONResponse({"data": [_public(p, PERSONA_FIELDS) for p in window], "total_count": len(rows)})
 
     # The join page: a sandbox room nobody will ever join
 
@@ -455,14 +551,37 @@ class TavusEmulator:
         )
 
 
-def _event(conversation_id: str, event_type: str, properties: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "conversation_id": conversation_id,
-        "event_type": event_type,
-        "message_type": "application" if event_type.startswith("application.") else "system",
-        "timestamp": _now(),
-        "properties": properties,
-    }
+def _public(stored: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of an answer that apply (the API leaves out what it has no value for), copied."""
+    return copy.deepcopy({name: stored[name] for name in fields if stored.get(name) is not None})
+
+
+def _event(event_type: str, properties: dict[str, Any] | None) -> dict[str, Any]:
+    event: dict[str, Any] = {"event_type": event_type, "timestamp": _now()}
+    if properties is not None:
+        event["properties"] = properties
+    return event
+
+
+def _recording(conversation_id: str, properties: dict[str, Any]) -> dict[str, Any] | None:
+    """The application.recording_ready payload of a call recorded to the caller's own storage."""
+    if properties.get("enable_recording") is not True:
+        return None
+    storage = properties.get("recording_storage")
+    key = f"sandbox/{conversation_id}.mp4"
+    if storage is None and "recording_s3_bucket_name" in properties:
+        storage = {"provider": "s3", "bucket_name": properties["recording_s3_bucket_name"]}
+    if storage is None:
+        return None
+    provider = storage["provider"]
+    if provider == "azure_blob":
+        uri = f"https://{storage['storage_account']}.blob.core.windows.net/{storage['container']}/{key}"
+        return {"storage_provider": provider, "storage_uri": uri, "duration": 0}
+    scheme = "s3" if provider == "s3" else "gs"
+    payload = {"storage_provider": provider, "storage_uri": f"{scheme}://{storage['bucket_name']}/{key}"}
+    if provider == "s3":
+        payload |= {"bucket_name": storage["bucket_name"], "s3_key": key}
+    return {**payload, "duration": 0}
 
 
 def _json_type(value: Any) -> str:
@@ -481,14 +600,32 @@ def _json_type(value: Any) -> str:
     return "number"
 
 
-def _check_fields(body: dict[str, Any], types: dict[str, str], prefix: str) -> None:
+def _check_fields(body: dict[str, Any], types: dict[str, str], prefix: str, added: set[str]) -> None:
     for name, value in body.items():
         expected = types.get(name)
         if expected is None:
+            if f"{prefix}{name}" in added:
+                continue
             raise _bad_request(f"Unknown field: {prefix}{name}")
         actual = _json_type(value)
         if actual != expected:
             raise _bad_request(f"Invalid type for {prefix}{name}: expected {expected}, got {actual}")
+
+
+def _check_recording_storage(storage: dict[str, Any]) -> None:
+    where = "properties.recording_storage"
+    provider = storage.get("provider")
+    if provider not in RECORDING_PROVIDERS:
+        raise _bad_request(f"Invalid {where}.provider: must be one of {', '.join(RECORDING_PROVIDERS)}")
+    needed, optional = RECORDING_PROVIDERS[provider]
+    for name, value in storage.items():
+        if name in RECORDING_STORAGE_FIELDS and name != "provider" and name not in (*needed, *optional):
+            raise _bad_request(f"Invalid {where}.{name}: not a field of provider {provider}")
+        if isinstance(value, str) and not value.strip():
+            raise _bad_request(f"Invalid {where}.{name}: must not be empty")
+    missing = [name for name in needed if name not in storage]
+    if missing:
+        raise _bad_request(f"Invalid {where}: provider {provider} needs {', '.join(missing)}")
 
 
 def _check_create_rules(body: dict[str, Any], properties: dict[str, Any]) -> None:
@@ -498,9 +635,9 @@ def _check_create_rules(body: dict[str, Any], properties: dict[str, Any]) -> Non
         if name in body and not body[name].strip():
             raise _bad_request(f"Invalid {name}: must not be empty")
     strategy = body.get("document_retrieval_strategy")
-    if strategy is not None and strategy not in ("speed", "quality", "balanced"):
-        raise _bad_request("Invalid document_retrieval_strategy: must be one of speed, quality, balanced")
-    if "max_participants" in body and body["max_participants"] < 2:
+    if strategy is not None and strategy not in RETRIEVAL_STRATEGIES:
+        raise _bad_request(f"Invalid document_retrieval_strategy: must be one of {', '.join(RETRIEVAL_STRATEGIES)}")
+    if "max_participants" in body and not 2 <= body["max_participants"] <= MAX_INTEGER:
         raise _bad_request("Invalid max_participants: must be at least 2")
     if "callback_url" in body:
         try:
@@ -510,8 +647,8 @@ def _check_create_rules(body: dict[str, Any], properties: dict[str, Any]) -> Non
             valid = False
         if not valid:
             raise _bad_request("Invalid callback_url: must be an absolute http(s) URL")
-    for name in _DURATIONS:
-        if name in properties and properties[name] < 0:
+    for name in ("max_call_duration", "participant_left_timeout", "participant_absent_timeout"):
+        if name in properties and not 0 <= properties[name] <= MAX_INTEGER:
             raise _bad_request(f"Invalid properties.{name}: must be a non-negative integer")
     language = properties.get("language")
     if language is not None and language.casefold() not in _LANGUAGES:
@@ -519,36 +656,45 @@ def _check_create_rules(body: dict[str, Any], properties: dict[str, Any]) -> Non
         code = language.strip()
         looks_like_code = (
             re.fullmatch(r"[A-Za-z]{2}|[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})+", code) is not None
-            or code.casefold() in LANGUAGE_CODES
+            or code.casefold() in _CODES
         )
         raise _bad_request(
             f"Invalid language {language!r}: use the full language name or 'multilingual'", violation=looks_like_code
         )
-    given = [name for name in _S3_FIELDS if name in properties]
-    if given and len(given) != len(_S3_FIELDS):
+    given = [name for name in DEPRECATED_PROPERTY_FIELDS if name in properties]
+    if given and len(given) != len(DEPRECATED_PROPERTY_FIELDS):
         raise _bad_request("recording_s3_bucket_name, recording_s3_bucket_region and aws_assume_role_arn go together")
 
 
+def _check_query(query: Mapping[str, str], parameters: dict[str, str | tuple[str, ...]], added: set[str]) -> None:
+    """Every query parameter is one the operation takes, of its type (limit and page are bounded by _paging)."""
+    for name, value in query.items():
+        kind = parameters.get(name)
+        if kind is None:
+            if name in added:
+                continue
+            raise _bad_request(f"Unknown query parameter: {name}")
+        if isinstance(kind, tuple) and value not in kind:
+            raise _bad_request(f"Invalid {name}: must be one of {', '.join(kind)}")
+        if kind == "boolean" and value not in ("true", "false"):
+            raise _bad_request(f"Invalid {name}: must be true or false")
+
+
 def _query_bool(request: Request, name: str) -> bool:
-    value = request.query_params.get(name)
-    if value is None:
-        return False
-    if value not in ("true", "false"):
-        raise _bad_request(f"Invalid {name}: must be true or false")
-    return value == "true"
+    return request.query_params.get(name) == "true"
 
 
 def _paging(request: Request) -> tuple[int, int]:
-    def number(name: str, default: int, low: int, high: int) -> int:
+    def number(name: str, default: int) -> int:
         raw = request.query_params.get(name)
         if raw is None:
             return default
         # isascii: str.isdigit() also accepts "²" and other digits int() refuses or reads differently.
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not low <= int(raw) <= high:
-            raise _bad_request(f"Invalid {name}: must be an integer from {low} to {high}")
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not 1 <= int(raw) <= MAX_INTEGER:
+            raise _bad_request(f"Invalid {name}: must be an integer from 1 to {MAX_INTEGER}")
         return int(raw)
 
-    return number("limit", 10, 1, 100), number("page", 1, 1, MAX_PAGE)
+    return number("limit", 10), number("page", 1)
 
 
 def serve_forever(host: str = "127.0.0.1", port: int = 8765) -> None:

@@ -49,17 +49,18 @@ SERVER_NAME = "mcp-server-tavus"
 
 INSTRUCTIONS = """\
 This server starts and manages Tavus conversations: live video calls in which an AI replica sees, hears and \
-answers a person. The flow:
-1. Pick who the person talks to: list_personas (a persona brings behaviour and usually a default replica) or \
-list_replicas (the face and voice; only status 'completed' can be used).
+answers a person. Tavus's newer docs call a persona a PAL and a replica a Face; the API and these tools keep the \
+old names. The flow:
+1. Pick who the person talks to: list_personas (a persona, or PAL, brings behaviour and usually a default \
+replica) or list_replicas (a replica, or Face: the face and voice; only status 'completed' can be used).
 2. create_conversation with conversational_context (the scenario and the replica's role), a custom_greeting, \
 and properties such as max_call_duration and language. Every real call is billed and holds a concurrency slot \
 until it ends; use test_mode: true to try a setup without charge (nobody joins).
 3. Give the person the join link exactly as returned; a link with ?t= is private to them.
 4. When they are done, end_conversation, so the call stops costing money. list_conversations with status \
 'active' shows what is still running.
-5. To give feedback afterwards, get_conversation with verbose: true returns the transcript once Tavus has \
-processed the call.
+5. To give feedback afterwards, get_conversation with verbose: true returns the timed transcript, why the call \
+ended, and any recording or perception analysis, once Tavus has processed the call.
 If a call fails, the error says whether a conversation may have been created: check before creating another. \
 delete_conversation removes a conversation's record; use it only when the person asks.
 """
@@ -96,7 +97,9 @@ class ApiTool(Tool):
         state = replace(shared, tavus=shared.tavus.traced(trace))
         validated: BaseModel | None = None
         try:
-            validated = parse_arguments(self.input_model, arguments, tool=self.name)
+            validated = parse_arguments(
+                self.input_model, arguments, tool=self.name, passthrough=state.settings.passthrough_fields
+            )
             output = await self.fn(state, validated)
             outcome = "ok"
             return CallToolResult(
@@ -148,13 +151,14 @@ class ToolSpec:
     # The `ui://` resource a host that supports MCP Apps renders for this tool's results.
     ui_resource: str | None = None
 
-    def build(self) -> ApiTool:
+    def build(self, passthrough: tuple[str, ...] = ()) -> ApiTool:
+        """The tool, its input schema open to the fields the operator lets through (TAVUS_PASSTHROUGH_FIELDS)."""
         return ApiTool(
             fn=self.handler,
             name=self.name,
             title=self.title,
             description=self.description,
-            parameters=tool_schema(self.input_model),
+            parameters=tool_schema(self.input_model, passthrough),
             fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=tool_schema(self.output_model)),
             is_async=True,
             annotations=self.annotations,
@@ -170,9 +174,10 @@ TOOLS = (
         title="Start a Tavus video conversation",
         description=(
             "Start a real-time Tavus video conversation with an AI replica and get the link to join it.\n\n"
-            "Needs a replica_id, or a persona_id whose persona has a default replica (unless the server has "
-            "defaults). Describe the scenario in conversational_context and set custom_greeting for a focused "
-            "call; put call settings (max_call_duration, language, timeouts) under properties. A real call is "
+            "Needs a replica_id (a Face), or a persona_id (a PAL) whose persona has a default replica (unless the "
+            "server has defaults). Describe the scenario in conversational_context and set custom_greeting for a "
+            "focused call; put call settings (max_call_duration, language, timeouts, recording) under properties. "
+            "A real call is "
             "billed and holds one of the account's concurrent-conversation slots until it ends; test_mode: true "
             "creates it without charge and without the replica joining. Returns the join URL to give the user, "
             "and the conversation id."
@@ -190,9 +195,10 @@ TOOLS = (
         name="get_conversation",
         title="Get a Tavus conversation",
         description=(
-            "Get one conversation: its status, link, replica and persona. With verbose: true, also its events and "
-            "the transcript as readable turns (available once the call has ended and Tavus has processed it): "
-            "use that to review a practice call and give feedback."
+            "Get one conversation: its status, link, replica and persona. With verbose: true, also what happened: "
+            "the transcript as timed turns (once the call has ended and Tavus has processed it), why it shut down, "
+            "the recording and perception analysis if any; use that to review a call. Long transcripts are "
+            "shortened in the text, saying how to get the rest (full: true); the structured result has everything."
         ),
         handler=tools.get_conversation,
         input_model=GetConversationRequest,
@@ -243,8 +249,9 @@ TOOLS = (
         name="list_replicas",
         title="List Tavus replicas",
         description=(
-            "List the replicas (the AI faces and voices) the account can use, one line each: id, name, type and "
-            "whether it is ready ('completed'). Pass an id as replica_id to create_conversation."
+            "List the replicas (Faces, in Tavus's newer docs: the AI faces and voices) the account can use, one "
+            "line each: id, name, type, model and whether it is ready ('completed'). Filter by replica_type, "
+            "replica_ids or model_name. Pass an id as replica_id to create_conversation."
         ),
         handler=tools.list_replicas,
         input_model=ListReplicasRequest,
@@ -255,9 +262,9 @@ TOOLS = (
         name="list_personas",
         title="List Tavus personas",
         description=(
-            "List the personas (behaviour, knowledge and voice pipeline of a replica) the account can use, one "
-            "line each: id, name and default replica. Pass an id as persona_id to create_conversation; a persona "
-            "without a default replica needs a replica_id as well."
+            "List the personas (PALs, in Tavus's newer docs: behaviour, knowledge and voice pipeline of a replica) "
+            "the account can use, one line each: id, name and default replica. Pass an id as persona_id to "
+            "create_conversation; a persona without a default replica needs a replica_id as well."
         ),
         handler=tools.list_personas,
         input_model=ListPersonasRequest,
@@ -381,7 +388,7 @@ def build_server(
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
-        tools=[spec.build() for spec in TOOLS],
+        tools=[spec.build(settings.passthrough_fields) for spec in TOOLS],
         extensions=[conversation_app(settings)],
         token_verifier=token_verifier,
         auth=auth,

@@ -24,7 +24,7 @@ from tavus_mcp.errors import ConcurrencyLimitError, TavusError
 from tavus_mcp.models import (
     Conversation,
     ConversationDetails,
-    ConversationProperties,
+    ConversationEvent,
     CreateConversationRequest,
     DeleteConversationRequest,
     EndConversationRequest,
@@ -33,13 +33,19 @@ from tavus_mcp.models import (
     ListPersonasRequest,
     ListReplicasRequest,
     Persona,
+    Recording,
     Replica,
     TranscriptTurn,
 )
 
 DEFAULT_PAGE_LIMIT = 10  # Tavus's default page size
-# A transcript turn longer than this is shortened in the text (the structured result keeps it whole).
+# get_conversation's text, unless `full` is asked for: a transcript turn longer than MAX_TURN_CHARS (a tool's
+# answer longer than MAX_TOOL_TURN_CHARS) is shortened, and a transcript longer than MAX_TRANSCRIPT_CHARS shows its
+# beginning and its end. The structured result always carries everything.
 MAX_TURN_CHARS = 2000
+MAX_TOOL_TURN_CHARS = 300
+MAX_TRANSCRIPT_CHARS = 16_000
+MAX_ANALYSIS_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -78,11 +84,14 @@ class CreatedConversation(Conversation):
 
 
 class ConversationReport(ConversationDetails):
-    """What get_conversation returns: the conversation, its events when verbose, and the transcript if ready."""
+    """What get_conversation returns: the conversation, and with verbose its events and what they tell."""
 
     transcript: list[TranscriptTurn] | None = Field(
-        None, description="The call's turns (role, content), when verbose and once Tavus has processed the call."
+        None, description="Every turn, with timing, once Tavus has processed the call."
     )
+    shutdown_reason: str | None = Field(None, description="Why the call shut down.")
+    recording: Recording | None = None
+    perception_analysis: str | None = Field(None, description="Tavus's visual analysis of the participant.")
 
 
 class PageInfo(BaseModel):
@@ -139,10 +148,11 @@ async def create_conversation(state: AppState, request: CreateConversationReques
                 ],
             )
         )
-    request = _apply_guardrails(request, settings)
+    # The operator's guardrails come last, on the very body sent: nothing let through can undo them.
+    body = _apply_guardrails(request.to_body(), settings)
     started = time.monotonic()
     try:
-        conversation = await state.tavus.create_conversation(request.to_body())
+        conversation = await state.tavus.create_conversation(body)
     except ConcurrencyLimitError as exc:
         # Only within what is left of the call's time budget, and not counted in the call's own log line.
         remaining = settings.timeout - (time.monotonic() - started)
@@ -151,9 +161,10 @@ async def create_conversation(state: AppState, request: CreateConversationReques
             + await _active_conversations_hint(state.tavus, remaining)
         ) from None
     join_url = conversation.link_with_token() or ""
-    test_mode = request.test_mode is True
+    test_mode = body.get("test_mode") is True
     billed = _billed(conversation, settings)
     notes = _created_notes(conversation, test_mode=test_mode, billed=billed, settings=settings)
+    notes += _deprecation_notes(request)
     billing = _billing_note(conversation) if billed else None
 
     # The notes travel in the structured result too: some frameworks hand a model only structuredContent.
@@ -167,22 +178,30 @@ async def create_conversation(state: AppState, request: CreateConversationReques
     }
     lines = [f"Join the video call: {join_url}" if join_url else "Tavus returned no join URL for this conversation."]
     lines.extend(notes)
-    lines.append(f"Conversation id: {conversation.conversation_id} ({_details(conversation)}).")
+    # Tavus's answer to create no longer names the replica and persona: the request does.
+    who = conversation.model_copy(
+        update={
+            "replica_id": conversation.replica_id or request.replica_id,
+            "persona_id": conversation.persona_id or request.persona_id,
+        }
+    )
+    lines.append(f"Conversation id: {conversation.conversation_id} ({_details(who)}).")
     if billing:
         lines.append(billing)
     return ToolOutput("\n".join(lines), structured)
 
 
-def _apply_guardrails(request: CreateConversationRequest, settings: Settings) -> CreateConversationRequest:
-    """The operator's limits: forced test mode, and a cap on max_call_duration (given to calls without one)."""
-    updates: dict[str, Any] = {}
+def _apply_guardrails(body: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The operator's limits on the body to send: forced test mode, a cap on max_call_duration (given to calls
+    without one)."""
+    body = dict(body)
     if settings.force_test_mode:
-        updates["test_mode"] = True
+        body["test_mode"] = True
     cap = settings.max_call_duration
     if cap is not None:
-        properties = request.properties or ConversationProperties()
-        asked = properties.max_call_duration
-        if asked is not None and asked > cap:
+        properties = dict(body.get("properties") or {})
+        asked = properties.get("max_call_duration")
+        if isinstance(asked, int) and asked > cap:
             raise ToolFailure(
                 invalid_arguments_text(
                     "create_conversation",
@@ -193,8 +212,18 @@ def _apply_guardrails(request: CreateConversationRequest, settings: Settings) ->
                 )
             )
         if asked is None:
-            updates["properties"] = properties.model_copy(update={"max_call_duration": cap})
-    return request.model_copy(update=updates) if updates else request
+            body["properties"] = {**properties, "max_call_duration": cap}
+    return body
+
+
+def _deprecation_notes(request: CreateConversationRequest) -> list[str]:
+    deprecated = request.properties.deprecated_fields() if request.properties else []
+    if not deprecated:
+        return []
+    return [
+        f"Sent as asked, but Tavus has deprecated {', '.join(f'properties.{name}' for name in deprecated)}: next "
+        "time use properties.recording_storage (provider 's3', bucket_name, bucket_region, assume_role_arn)."
+    ]
 
 
 async def _active_conversations_hint(tavus: TavusClient, seconds: float) -> str:
@@ -261,9 +290,24 @@ def _details(conversation: Conversation) -> str:
 
 
 async def get_conversation(state: AppState, request: GetConversationRequest) -> ToolOutput:
+    full = request.full is True
+    if full:
+        request = request.model_copy(update={"verbose": True})
     details = await state.tavus.get_conversation(request)
     transcript = details.transcript_turns()
-    report = ConversationReport.model_validate({**details.model_dump(), "transcript": transcript})
+    reason = details.find_shutdown_reason()
+    recording = details.find_recording()
+    analysis = details.find_perception_analysis()
+    # Everything goes into the structured result, whatever the text leaves out.
+    report = ConversationReport.model_validate(
+        {
+            **details.model_dump(),
+            "transcript": transcript,
+            "shutdown_reason": reason,
+            "recording": recording,
+            "perception_analysis": analysis,
+        }
+    )
     lines = [f"Conversation {details.conversation_id}: {_details(details)}."]
     if details.conversation_url:
         lines.append(f"Link: {details.conversation_url}")
@@ -271,30 +315,95 @@ async def get_conversation(state: AppState, request: GetConversationRequest) -> 
         lines.append(
             f"Created {details.created_at}" + (f", updated {details.updated_at}." if details.updated_at else ".")
         )
-    if request.verbose:
-        reason = details.shutdown_reason()
-        if reason:
-            lines.append(f"Shut down: {reason}.")
-        if transcript is None:
-            lines.append(
-                "No transcript yet: Tavus sends it after the call ends and has been processed. "
-                + ("End the call first, or wait for it to end." if details.status == "active" else "Try again later.")
-            )
-        else:
-            spoken = [turn for turn in transcript if turn.role != "system"]
-            lines.append(f"Transcript ({len(spoken)} turns; the system prompt is left out):")
-            lines.extend(_turn_line(turn) for turn in spoken)
-    else:
+    if not request.verbose:
         lines.append("For the transcript and events, call get_conversation again with verbose: true.")
+        return ToolOutput("\n".join(lines), _dump(report))
+    if reason:
+        lines.append(f"Shut down: {reason}.")
+    if recording:
+        length = f" ({recording.duration:g} s)" if recording.duration is not None else ""
+        lines.append(f"Recording: {recording.location()}{length}.")
+    if analysis:
+        lines.append("Perception analysis: " + (analysis if full else _cut(analysis, MAX_ANALYSIS_CHARS)))
+    if transcript is None:
+        lines.append(
+            "No transcript yet: Tavus sends it after the call ends and has been processed. "
+            + ("End the call first, or wait for it to end." if details.status == "active" else "Try again later.")
+        )
+    elif full:
+        lines.append(f"Transcript ({len(transcript)} turns):")
+        lines.extend(_turn_line(turn, limit=None) for turn in transcript)
+    else:
+        lines.extend(_compact_transcript(transcript))
+    if full:
+        lines.append(f"Events ({len(details.events or [])}):")
+        lines.extend(_event_line(event) for event in details.events or [])
     return ToolOutput("\n".join(lines), _dump(report))
 
 
-def _turn_line(turn: TranscriptTurn) -> str:
+def _compact_transcript(transcript: list[TranscriptTurn]) -> list[str]:
+    """The spoken turns within MAX_TRANSCRIPT_CHARS: the beginning and the end, saying what was left out."""
+    spoken = [turn for turn in transcript if turn.role != "system"]
+    turns = [_turn_line(turn, limit=MAX_TOOL_TURN_CHARS if turn.role == "tool" else MAX_TURN_CHARS) for turn in spoken]
+    heading = f"Transcript ({len(spoken)} turns; the system prompt is left out):"
+    shortened = any(line.endswith(_CUT_MARK) for line in turns)
+    if sum(len(line) + 1 for line in turns) <= MAX_TRANSCRIPT_CHARS:
+        notes = [f"Turns ending in {_CUT_MARK} are shortened; full: true shows them whole."] if shortened else []
+        return [heading, *turns, *notes]
+    # Half the room for how the call began, half for how it ended: a review needs both.
+    head = _within(turns, MAX_TRANSCRIPT_CHARS // 2)
+    tail = len(turns) - _within(turns[::-1], MAX_TRANSCRIPT_CHARS // 2)
+    left_out = spoken[head:tail]
+    span = ""
+    if left_out[0].seconds_from_start is not None and left_out[-1].seconds_from_start is not None:
+        span = f", {_clock(left_out[0].seconds_from_start)} to {_clock(left_out[-1].seconds_from_start)}"
+    omitted = sum(len(turn.content) for turn in left_out)
+    gap = (
+        f"[... {len(left_out)} turns ({omitted:,} characters{span}) left out here to keep this short. For every turn "
+        "uncut, call get_conversation with full: true; the structured result's transcript holds them all.]"
+    )
+    return [heading, *turns[:head], gap, *turns[tail:]]
+
+
+def _within(lines: list[str], budget: int) -> int:
+    """How many of the lines, from the first, fit in `budget` characters."""
+    used = 0
+    for count, line in enumerate(lines):
+        used += len(line) + 1
+        if used > budget:
+            return count
+    return len(lines)
+
+
+_CUT_MARK = "[...]"
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[:limit]} {_CUT_MARK}"
+
+
+def _clock(seconds: float) -> str:
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _turn_line(turn: TranscriptTurn, *, limit: int | None) -> str:
     speaker = {"user": "Participant", "assistant": "Replica"}.get(turn.role, turn.role.capitalize())
-    content = " ".join(turn.content.split())
-    if len(content) > MAX_TURN_CHARS:
-        content = content[:MAX_TURN_CHARS] + " [...]"
-    return f"{speaker}: {content}"
+    content = " ".join(turn.content.split()) if limit is None else _cut(turn.content, limit)
+    when = f"[{_clock(turn.seconds_from_start)}] " if turn.seconds_from_start is not None else ""
+    return f"{when}{speaker}: {content}"
+
+
+def _event_line(event: ConversationEvent) -> str:
+    line = f"- {event.timestamp or '?'} {event.event_type}"
+    properties = event.properties or {}
+    if event.event_type == "application.transcription_ready":
+        properties = {key: value for key, value in properties.items() if key != "transcript"}
+    if properties:
+        line += ": " + json.dumps(properties, ensure_ascii=False, default=str)
+    return line
 
 
 async def list_conversations(state: AppState, request: ListConversationsRequest) -> ToolOutput:
@@ -312,7 +421,7 @@ async def list_conversations(state: AppState, request: ListConversationsRequest)
 
 
 async def end_conversation(state: AppState, request: EndConversationRequest) -> ToolOutput:
-    await state.tavus.end_conversation(request.conversation_id)
+    await state.tavus.end_conversation(request)
     text = (
         f"Ended conversation {request.conversation_id}: the replica leaves the call, billing stops and its "
         "concurrency slot is free. Its transcript becomes available from get_conversation (verbose: true) once "
@@ -323,7 +432,7 @@ async def end_conversation(state: AppState, request: EndConversationRequest) -> 
 
 async def delete_conversation(state: AppState, request: DeleteConversationRequest) -> ToolOutput:
     hard = request.hard is True
-    await state.tavus.delete_conversation(request.conversation_id, hard=hard)
+    await state.tavus.delete_conversation(request)
     text = f"Deleted conversation {request.conversation_id}" + (
         " irreversibly (hard delete): its data cannot be recovered." if hard else "."
     )
@@ -338,7 +447,7 @@ async def list_replicas(state: AppState, request: ListReplicasRequest) -> ToolOu
     info = _page_info(request.page, request.limit, page.total_count, len(page.data))
     lines = [_page_heading("replicas", info, len(page.data))]
     for replica in page.data:
-        kind = f"{replica.replica_type}, " if replica.replica_type else ""
+        kind = "".join(f"{detail}, " for detail in (replica.replica_type, replica.model_name) if detail)
         ready = replica.status or "?"
         if replica.status and replica.status != "completed":
             ready += f" (training {replica.training_progress or '?'}; not usable yet)"

@@ -19,6 +19,7 @@ FULL_ARGUMENTS: dict[str, Any] = {
     "conversation_name": "Improve Sales Technique",
     "conversational_context": "I want to improve my sales techniques. Help me practice handling objections.",
     "custom_greeting": "Hey there!",
+    "enable_dynamic_greeting": False,
     "memory_stores": ["anna"],
     "document_ids": ["doc_1234567890"],
     "document_retrieval_strategy": "quality",
@@ -33,10 +34,15 @@ FULL_ARGUMENTS: dict[str, Any] = {
         "enable_recording": True,
         "enable_closed_captions": True,
         "apply_greenscreen": True,
+        "require_auth": False,
         "language": "multilingual",
-        "recording_s3_bucket_name": "conversation-recordings",
-        "recording_s3_bucket_region": "us-east-1",
-        "aws_assume_role_arn": "arn:aws:iam::123456789012:role/tavus-recordings",
+        "recording_storage": {
+            "provider": "s3",
+            "bucket_name": "conversation-recordings",
+            "bucket_region": "us-east-1",
+            "assume_role_arn": "arn:aws:iam::123456789012:role/TavusRecordingWriter",
+            "external_id": "tavus-acct-abc123",
+        },
     },
 }
 
@@ -54,7 +60,6 @@ async def test_minimal_call(mcp: Client, sandbox: Sandbox) -> None:
         "conversation_url": url,
         "conversation_name": stored["conversation_name"],
         "status": "active",
-        "replica_id": "rfe12d8b9597",
         "created_at": stored["created_at"],
         "join_url": url,
         "notes": [
@@ -82,7 +87,9 @@ async def test_full_call_sends_every_field_in_the_api_types(mcp: Client, sandbox
     assert request.user_agent is not None and request.user_agent.startswith("mcp-server-tavus/")
     assert result.structured_content is not None
     assert result.structured_content["callback_url"] == "https://example.com/tavus/webhook"
-    assert result.structured_content["persona_id"] == "p9a95912"
+    # Tavus's answer no longer names the replica and persona; the text says which were asked for.
+    assert "replica_id" not in result.structured_content and "persona_id" not in result.structured_content
+    assert "replica rfe12d8b9597, persona p9a95912)." in text_of(result)
 
 
 async def test_audio_only_call(mcp: Client, sandbox: Sandbox) -> None:
@@ -99,8 +106,12 @@ async def test_persona_only_call_uses_the_personas_replica(mcp: Client, sandbox:
     assert not result.is_error, text_of(result)
     assert sandbox.creates() == [{"persona_id": "p9a95912"}]
     assert result.structured_content is not None
-    assert result.structured_content["replica_id"] == "rfe12d8b9597"
-    assert "persona p9a95912" in text_of(result)
+    stored = sandbox.emulator.conversations[result.structured_content["conversation_id"]]
+    assert stored["replica_id"] == "rfe12d8b9597"
+    assert (
+        f"Conversation id: {stored['conversation_id']} (name {stored['conversation_name']!r}, status active, "
+        "persona p9a95912)." in text_of(result)
+    )
 
 
 async def test_defaults_only_call(sandbox: Sandbox) -> None:
@@ -190,3 +201,58 @@ async def test_numbers_given_as_strings_are_sent_as_integers(mcp: Client, sandbo
     assert sandbox.creates() == [
         {"replica_id": "rfe12d8b9597", "max_participants": 4, "properties": {"max_call_duration": 900}}
     ]
+
+
+async def test_the_deprecated_s3_fields_are_sent_and_named_with_their_replacement(
+    mcp: Client, sandbox: Sandbox
+) -> None:
+    properties = {
+        "enable_recording": True,
+        "recording_s3_bucket_name": "conversation-recordings",
+        "recording_s3_bucket_region": "us-east-1",
+        "aws_assume_role_arn": "arn:aws:iam::123456789012:role/tavus-recordings",
+    }
+    result = await mcp.call_tool("create_conversation", {"replica_id": "rfe12d8b9597", "properties": properties})
+
+    assert not result.is_error, text_of(result)
+    assert sandbox.creates() == [{"replica_id": "rfe12d8b9597", "properties": properties}]
+    note = (
+        "Sent as asked, but Tavus has deprecated properties.recording_s3_bucket_name, "
+        "properties.recording_s3_bucket_region, properties.aws_assume_role_arn: next time use "
+        "properties.recording_storage (provider 's3', bucket_name, bucket_region, assume_role_arn)."
+    )
+    assert note in text_of(result).splitlines()
+    assert result.structured_content is not None and note in result.structured_content["notes"]
+
+
+async def test_require_auth_under_properties_makes_the_room_private(mcp: Client, sandbox: Sandbox) -> None:
+    arguments = {"replica_id": "rfe12d8b9597", "properties": {"require_auth": True}}
+    result = await mcp.call_tool("create_conversation", arguments)
+
+    assert not result.is_error, text_of(result)
+    assert sandbox.creates() == [arguments]
+    assert result.structured_content is not None
+    assert result.structured_content["join_url"].endswith(f"?t={result.structured_content['meeting_token']}")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("max_participants", 5000),
+        ("properties.participant_left_timeout", 172_800),
+        ("properties.participant_absent_timeout", 604_800),
+        ("properties.max_call_duration", 7200),
+    ],
+)
+async def test_values_beyond_the_old_caps_reach_tavus(mcp: Client, sandbox: Sandbox, name: str, value: int) -> None:
+    # Tavus documents no maximum for these: a limit of the server's own would block a paying user.
+    field = name.removeprefix("properties.")
+    arguments: dict[str, Any] = {"replica_id": "rfe12d8b9597"}
+    if field == name:
+        arguments[field] = value
+    else:
+        arguments["properties"] = {field: value}
+    result = await mcp.call_tool("create_conversation", arguments)
+
+    assert not result.is_error, text_of(result)
+    assert sandbox.creates() == [arguments]

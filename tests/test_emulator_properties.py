@@ -33,7 +33,14 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from tavus_mcp.models import LANGUAGE_CODES, MULTILINGUAL, SUPPORTED_LANGUAGES
-from tavus_mcp.sandbox import MAX_PAGE, SANDBOX_API_KEY, TavusEmulator
+from tavus_mcp.sandbox import (
+    BODY_FIELDS,
+    MAX_PAGE,
+    PROPERTY_FIELDS,
+    RECORDING_PROVIDERS,
+    SANDBOX_API_KEY,
+    TavusEmulator,
+)
 from tests.upstream import serve_on_loopback
 
 T = TypeVar("T")
@@ -57,36 +64,10 @@ PERSONA_WITHOUT_REPLICA = "pdced222244b"
 LANGUAGES = (*SUPPORTED_LANGUAGES, MULTILINGUAL)
 STRATEGIES = ("speed", "quality", "balanced")
 
-# The body of POST /v2/conversations, from create-conversation.md and NOTES.md: field -> JSON type.
-BODY_FIELDS = {
-    "replica_id": "string",
-    "persona_id": "string",
-    "audio_only": "boolean",
-    "callback_url": "string",
-    "conversation_name": "string",
-    "conversational_context": "string",
-    "custom_greeting": "string",
-    "memory_stores": "string[]",
-    "document_ids": "string[]",
-    "document_retrieval_strategy": "string",
-    "document_tags": "string[]",
-    "test_mode": "boolean",
-    "require_auth": "boolean",
-    "max_participants": "integer",
-    "properties": "object",
-}
-PROPERTY_FIELDS = {
-    "max_call_duration": "integer",
-    "participant_left_timeout": "integer",
-    "participant_absent_timeout": "integer",
-    "enable_recording": "boolean",
-    "enable_closed_captions": "boolean",
-    "apply_greenscreen": "boolean",
-    "language": "string",
-    "recording_s3_bucket_name": "string",
-    "recording_s3_bucket_region": "string",
-    "aws_assume_role_arn": "string",
-}
+# The body's fields and their JSON types are the emulator's tables (BODY_FIELDS, PROPERTY_FIELDS), which
+# tests/test_openapi.py holds against Tavus's OpenAPI document.
+# The server's bound on whole numbers (Tavus documents none): 2^31 - 1.
+MAX_WHOLE = 2**31 - 1
 DURATIONS = ("max_call_duration", "participant_left_timeout", "participant_absent_timeout")
 S3_FIELDS = ("recording_s3_bucket_name", "recording_s3_bucket_region", "aws_assume_role_arn")
 
@@ -253,26 +234,42 @@ callback_urls = st.one_of(
 )
 
 
+def recording_storages(text: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, Any]]:
+    """A `properties.recording_storage`: a provider with the identifiers it needs, and sometimes the optional ones."""
+    nonempty = text.filter(str.strip)
+
+    def of(provider: str) -> st.SearchStrategy[dict[str, Any]]:
+        needed, optional = RECORDING_PROVIDERS[provider]
+        return st.fixed_dictionaries(
+            {"provider": st.just(provider), **{name: nonempty for name in needed}},
+            optional={name: nonempty for name in optional},
+        )
+
+    return st.sampled_from(sorted(RECORDING_PROVIDERS)).flatmap(of)
+
+
 def api_properties(
     text: st.SearchStrategy[str], languages: st.SearchStrategy[str]
 ) -> st.SearchStrategy[dict[str, Any]]:
-    """A non-empty `properties` object: fields of the right types, the S3 trio all or none."""
+    """A non-empty `properties` object: fields of the right types, the S3 trio all or none (and never with
+    recording_storage, which the server refuses as ambiguous)."""
     nonempty = text.filter(str.strip)
     plain = st.fixed_dictionaries(
         {},
         optional={
-            # The server's bounds: no longer than a day (the emulator itself sets none).
-            "max_call_duration": st.integers(0, 86_400),
-            "participant_left_timeout": st.integers(0, 86_400),
-            "participant_absent_timeout": st.integers(0, 86_400),
+            "max_call_duration": st.integers(0, MAX_WHOLE),
+            "participant_left_timeout": st.integers(0, MAX_WHOLE),
+            "participant_absent_timeout": st.integers(0, MAX_WHOLE),
             "enable_recording": st.booleans(),
             "enable_closed_captions": st.booleans(),
             "apply_greenscreen": st.booleans(),
+            "require_auth": st.booleans(),
             "language": languages,
         },
     )
-    s3 = st.none() | st.fixed_dictionaries({name: nonempty for name in S3_FIELDS})
-    return st.builds(lambda p, trio: {**p, **(trio or {})}, plain, s3).filter(bool)
+    s3 = st.fixed_dictionaries({name: nonempty for name in S3_FIELDS})
+    storage = st.one_of(st.none(), s3, recording_storages(text).map(lambda config: {"recording_storage": config}))
+    return st.builds(lambda p, where: {**p, **(where or {})}, plain, storage).filter(bool)
 
 
 stock_replicas = st.sampled_from(STOCK_REPLICAS)
@@ -307,13 +304,14 @@ def api_bodies(
             "conversation_name": text.filter(str.strip),
             "conversational_context": text,
             "custom_greeting": text,
+            "enable_dynamic_greeting": st.booleans(),
             "memory_stores": st.lists(nonempty, max_size=3),
             "document_ids": st.lists(nonempty, max_size=3),
             "document_retrieval_strategy": st.sampled_from(STRATEGIES),
             "document_tags": st.lists(nonempty, max_size=3),
             "test_mode": st.booleans(),
             "require_auth": st.booleans(),
-            "max_participants": st.integers(2, 1000),
+            "max_participants": st.integers(2, MAX_WHOLE),
             "properties": api_properties(text, languages),
         },
     )
@@ -345,6 +343,11 @@ RULES = (
     "max_participants below 2",
     "not an absolute http(s) callback_url",
     "incomplete S3 trio",
+    "recording_storage without a provider",
+    "recording_storage of an unknown provider",
+    "recording_storage missing an identifier",
+    "recording_storage with another provider's identifier",
+    "unknown field in recording_storage",
     "neither replica nor persona",
     "blank name",
 )
@@ -368,6 +371,10 @@ NOT_ABSOLUTE_HTTP_URLS = st.one_of(
          "https://", "//example.com/hook", "javascript:alert(1)", "webhook"]
     ),
 )  # fmt: skip
+RECORDING_STORAGES = recording_storages(texts)
+RECORDING_STORAGE_NAMES = {"provider"} | {
+    name for needed, optional in RECORDING_PROVIDERS.values() for name in (*needed, *optional)
+}
 S3_SUBSETS = st.lists(st.sampled_from(S3_FIELDS), min_size=1, max_size=2, unique=True)
 NONEMPTY_TEXTS = texts.filter(bool)
 BLANKS = st.sampled_from(["", " ", "\t", "\n  ", "\u3000", "\u00a0"])
@@ -421,12 +428,36 @@ def broken_bodies(draw: st.DrawFn) -> Broken:
         body["callback_url"] = draw(NOT_ABSOLUTE_HTTP_URLS)
         mentions = "callback_url"
     elif rule == "incomplete S3 trio":
+        properties.pop("recording_storage", None)
         for name in S3_FIELDS:
             properties.pop(name, None)
         for name in draw(S3_SUBSETS):
             properties[name] = draw(NONEMPTY_TEXTS)
         body["properties"] = properties
         mentions = "aws_assume_role_arn"
+    elif rule.startswith("recording_storage") or rule == "unknown field in recording_storage":
+        for name in S3_FIELDS:
+            properties.pop(name, None)
+        storage = dict(draw(RECORDING_STORAGES))
+        needed, optional = RECORDING_PROVIDERS[storage["provider"]]
+        if rule == "recording_storage without a provider":
+            del storage["provider"]
+            mentions = "provider"
+        elif rule == "recording_storage of an unknown provider":
+            storage["provider"] = draw(texts.filter(lambda value: value not in RECORDING_PROVIDERS))
+            mentions = "provider"
+        elif rule == "recording_storage missing an identifier":
+            mentions = draw(st.sampled_from(needed))
+            del storage[mentions]
+        elif rule == "recording_storage with another provider's identifier":
+            others = {name for fields in RECORDING_PROVIDERS.values() for name in (*fields[0], *fields[1])}
+            mentions = draw(st.sampled_from(sorted(others - {*needed, *optional})))
+            storage[mentions] = draw(NONEMPTY_TEXTS)
+        else:
+            mentions = draw(st.text(max_size=20).filter(lambda name: name not in RECORDING_STORAGE_NAMES))
+            storage[mentions] = draw(any_json)
+        properties["recording_storage"] = storage
+        body["properties"] = properties
     elif rule == "neither replica nor persona":
         body.pop("replica_id", None)
         body.pop("persona_id", None)
@@ -487,7 +518,7 @@ def _expected_refusal(body: dict[str, Any], emulator: TavusEmulator) -> str | No
         persona = next((p for p in emulator.personas if p["persona_id"] == persona_id), None)
         if persona is None:
             return "unknown persona"
-        replica_id = replica_id or persona["default_replica_id"]
+        replica_id = replica_id or persona.get("default_replica_id")
     if replica_id is None:
         return "no replica"
     replica = next((r for r in emulator.replicas if r["replica_id"] == replica_id), None)
@@ -538,11 +569,12 @@ def test_valid_bodies_are_created_or_refused_semantically() -> None:
             stored = emulator.conversations[created["conversation_id"]]
             assert stored["request"] == body
             assert created["status"] == ("ended" if body.get("test_mode") is True else "active")
-            assert ("meeting_token" in created) == (body.get("require_auth") is True)
+            private = body.get("require_auth") is True or body.get("properties", {}).get("require_auth") is True
+            assert ("meeting_token" in created) == private
             assert created.get("callback_url") == body.get("callback_url")
             persona = next((p for p in emulator.personas if p["persona_id"] == body.get("persona_id")), {})
-            assert created["replica_id"] == body.get("replica_id", persona.get("default_replica_id"))
-            assert created["persona_id"] == body.get("persona_id")
+            assert stored["replica_id"] == body.get("replica_id", persona.get("default_replica_id"))
+            assert stored["persona_id"] == body.get("persona_id")
             # Keep the store small: what matters is the next body, not the pile of conversations.
             if len(emulator.conversations) > 50:
                 emulator.conversations.clear()
@@ -683,7 +715,17 @@ LIST_ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
     "/v2/replicas": {"replica_type": ("user", "system"), "verbose": ("true", "false")},
     "/v2/personas": {"persona_type": ("user", "system")},
 }
-PAGING = {"limit": (1, 100), "page": (1, MAX_PAGE)}
+PAGING = {"limit": (1, MAX_PAGE), "page": (1, MAX_PAGE)}
+# Free-text filters: any value is valid, and selects what matches it.
+FILTERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "/v2/conversations": {},
+    "/v2/replicas": {
+        "model_name": ("phoenix-3", "phoenix-4", "phoenix-9"),
+        "replica_ids": ("rfe12d8b9597", "rfe12d8b9597,r4c41453d2", " r79e1c033f , r9d30b0e55a", "nobody"),
+    },
+    "/v2/personas": {},
+}
+UNDOCUMENTED = "undocumented"
 
 
 def _bad_numbers(name: str) -> st.SearchStrategy[str]:
@@ -720,13 +762,23 @@ def bad_list_queries(draw: st.DrawFn) -> tuple[str, dict[str, str], str]:
     """A list endpoint, a query with exactly one bad parameter (the others valid or absent), and that parameter."""
     path = draw(st.sampled_from(sorted(QUERY_VALUES)))
     parameters = QUERY_VALUES[path]
-    bad = draw(st.sampled_from(sorted(parameters)))
+    bad = draw(st.sampled_from([*sorted(parameters), UNDOCUMENTED]))
     query: dict[str, str] = {}
     for name, (valid, invalid) in parameters.items():
         if name == bad:
             query[name] = draw(invalid)
         elif draw(st.booleans()):
             query[name] = draw(valid)
+    if bad == UNDOCUMENTED:
+        # A parameter the operation does not take (another endpoint's, or none at all's).
+        documented = {*parameters, *FILTERS[path]}
+        names = st.sampled_from(["verbose", "status", "persona_type", "replica_type", "hard", "model_name", "x"])
+        bad = draw(
+            (names | st.text(string.ascii_letters + "_", min_size=1, max_size=12)).filter(
+                lambda name: name not in documented
+            )
+        )
+        query[bad] = draw(short_texts)
     return path, query, bad
 
 
@@ -757,11 +809,15 @@ def test_list_endpoints_page_through_valid_parameters() -> None:
         for index in range(23):
             body = {"replica_id": STOCK_REPLICAS[index % 3], "test_mode": index % 4 == 0}
             assert request("POST", CREATE, json=body).status_code == 200
-        # Everything there is to list, with the fields the filters look at (replicas show their type when verbose).
+        # Everything there is to list (replicas show their type when verbose).
         everything = {
-            path: request("GET", path, params={"limit": "100", "verbose": "true"}).json()["data"]
+            path: request(
+                "GET", path, params={"limit": "100", **({"verbose": "true"} if path == "/v2/replicas" else {})}
+            ).json()["data"]
             for path in sorted(LIST_ENDPOINTS)
         }
+        # The API filters personas by a type it does not show.
+        persona_types = {persona["persona_id"]: persona["persona_type"] for persona in emulator.personas}
 
         @settings(PROPERTIES, max_examples=400)
         @given(
@@ -773,7 +829,7 @@ def test_list_endpoints_page_through_valid_parameters() -> None:
         def check(path: str, limit: int, page: int, data: st.DataObject) -> None:
             filters = {
                 name: data.draw(st.sampled_from(values) | st.none(), label=name)
-                for name, values in LIST_ENDPOINTS[path].items()
+                for name, values in {**LIST_ENDPOINTS[path], **FILTERS[path]}.items()
             }
             query = {"limit": str(limit), "page": str(page)} | {k: v for k, v in filters.items() if v is not None}
             emulator.schema_violations.clear()
@@ -784,7 +840,7 @@ def test_list_endpoints_page_through_valid_parameters() -> None:
             assert response.status_code == 200, response.text
             answer = response.json()
             assert emulator.schema_violations == []
-            rows = [row for row in everything[path] if _matches(row, filters)]
+            rows = [row for row in everything[path] if _matches(row, filters, persona_types)]
             assert answer["total_count"] == len(rows)
             ids = [_row_id(row) for row in answer["data"]]
             assert ids == [_row_id(row) for row in rows[(page - 1) * limit : page * limit]]
@@ -792,12 +848,18 @@ def test_list_endpoints_page_through_valid_parameters() -> None:
         check()
 
 
-def _matches(row: dict[str, Any], filters: dict[str, str | None]) -> bool:
+def _matches(row: dict[str, Any], filters: dict[str, str | None], persona_types: dict[str, str]) -> bool:
     status = filters.get("status")
     kind = filters.get("replica_type") or filters.get("persona_type")
+    model = filters.get("model_name")
+    ids = filters.get("replica_ids")
     if status is not None and row.get("status") != status:
         return False
-    return kind is None or row.get("replica_type", row.get("persona_type")) == kind
+    if model is not None and row.get("model_name") != model:
+        return False
+    if ids is not None and row["replica_id"] not in {part.strip() for part in ids.split(",")}:
+        return False
+    return kind is None or row.get("replica_type", persona_types.get(row.get("persona_id", ""))) == kind
 
 
 def _row_id(row: dict[str, Any]) -> str:

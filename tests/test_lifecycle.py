@@ -77,10 +77,10 @@ async def test_list_replicas(client: Client, sandbox: Sandbox) -> None:
     text, structured = await _ok(client, "list_replicas", {})
     assert text == (
         "4 replicas in all; page 1 of 1 shows 4:\n"
-        "- rfe12d8b9597 Anna (completed)\n"
-        "- r79e1c033f Charlie (completed)\n"
-        "- r4c41453d2 Hassaan (completed)\n"
-        "- r9d30b0e55a Rose (started (training 40/100; not usable yet))"
+        "- rfe12d8b9597 Anna (phoenix-3, completed)\n"
+        "- r79e1c033f Charlie (phoenix-4, completed)\n"
+        "- r4c41453d2 Hassaan (phoenix-4, completed)\n"
+        "- r9d30b0e55a Rose (phoenix-4, started (training 40/100; not usable yet))"
     )
     assert structured["page"] == 1 and structured["limit"] == 10 and structured["total_count"] == 4
     assert "next_page" not in structured
@@ -98,16 +98,31 @@ async def test_list_replicas_filters_and_pages(client: Client, sandbox: Sandbox)
     text, structured = await _ok(client, "list_replicas", {"replica_type": "system", "verbose": True, "limit": 1})
     assert text == (
         "2 replicas in all; page 1 of 2 shows 1:\n"
-        "- rfe12d8b9597 Anna (system, completed)\n"
+        "- rfe12d8b9597 Anna (system, phoenix-3, completed)\n"
         'More on the next page: call list_replicas with {"limit": 1, "replica_type": "system", "verbose": true, '
         '"page": 2}.'
     )
     assert structured["next_page"] == 2
     text, _ = await _ok(client, "list_replicas", {"replica_type": "system", "verbose": True, "limit": 1, "page": 2})
-    assert text == "2 replicas in all; page 2 of 2 shows 1:\n- r79e1c033f Charlie (system, completed)"
+    assert text == "2 replicas in all; page 2 of 2 shows 1:\n- r79e1c033f Charlie (system, phoenix-4, completed)"
     assert [request.query for request in sandbox.requests_to("GET", "/v2/replicas")] == [
         {"limit": "1", "replica_type": "system", "verbose": "true"},
         {"limit": "1", "page": "2", "replica_type": "system", "verbose": "true"},
+    ]
+
+
+async def test_list_replicas_by_ids_and_model(client: Client, sandbox: Sandbox) -> None:
+    text, structured = await _ok(
+        client, "list_replicas", {"replica_ids": "rfe12d8b9597, r79e1c033f,r4c41453d2", "model_name": "phoenix-4"}
+    )
+    assert text == (
+        "2 replicas in all; page 1 of 1 shows 2:\n"
+        "- r79e1c033f Charlie (phoenix-4, completed)\n"
+        "- r4c41453d2 Hassaan (phoenix-4, completed)"
+    )
+    assert [replica["model_name"] for replica in structured["replicas"]] == ["phoenix-4", "phoenix-4"]
+    assert [request.query for request in sandbox.requests_to("GET", "/v2/replicas")] == [
+        {"replica_ids": "rfe12d8b9597,r79e1c033f,r4c41453d2", "model_name": "phoenix-4"}
     ]
 
 
@@ -122,6 +137,7 @@ async def test_list_personas_redacts_third_party_keys(client: Client, sandbox: S
     assert persona["layers"] == {
         "llm": {"model": "tavus-gpt-4o", "api_key": "[redacted]"},
         "tts": {"tts_engine": "cartesia", "api_key": "[redacted]", "external_voice_id": "v1"},
+        "perception": {"perception_model": "raven-1"},
     }
     everything = result.model_dump_json()
     assert "sk-sandbox-llm-secret-0001" not in everything and "sandbox-tts-secret-0002" not in everything
@@ -263,13 +279,14 @@ async def test_concurrency_limit_names_the_active_conversations(client: Client, 
     ("tool", "arguments", "line"),
     [
         ("list_conversations", {"limit": 0}, "- limit: must be at least 1, got 0"),
-        ("list_conversations", {"limit": 500}, "- limit: must be at most 100, got 500"),
+        ("list_conversations", {"limit": 2**31}, "- limit: must be at most 2147483647, got 2147483648"),
         ("list_conversations", {"status": "running"}, "- status: must be 'active' or 'ended'; got 'running'"),
         ("list_replicas", {"replica_type": "stock"}, "- replica_type: must be 'user' or 'system'; got 'stock'"),
         ("list_personas", {"page": 0}, "- page: must be at least 1, got 0"),
         ("get_conversation", {}, "- conversation_id: is required"),
         ("delete_conversation", {"conversation_id": "c1", "hard": "yes please"}, "- hard: must be true or false"),
         ("end_conversation", {"conversation_id": "c1", "force": True}, "- force: unknown field. Allowed here:"),
+        ("list_replicas", {"replica_ids": "r1,,r2"}, "- replica_ids: 'r1,,r2' has an empty id; give ids separated"),
     ],
 )
 async def test_invalid_arguments_never_reach_tavus(

@@ -38,13 +38,11 @@ from mcp_types import CallToolResult
 from pydantic import SecretStr
 
 from tavus_mcp.config import Settings
-from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator
+from tavus_mcp.sandbox import BODY_FIELDS, PROPERTY_FIELDS, SANDBOX_API_KEY, TavusEmulator
 from tavus_mcp.server import build_server
 from tests.conftest import CREATE_PATH, Sandbox, text_of
 from tests.test_emulator_properties import (
-    BODY_FIELDS,
     PROPERTIES,
-    PROPERTY_FIELDS,
     STOCK_REPLICAS,
     any_json,
     api_bodies,
@@ -70,11 +68,11 @@ VALID_EXAMPLES = {"loopback": 60, "in_process": 600}
 
 TOOL_FIELDS: dict[str, tuple[str, ...]] = {
     "create_conversation": tuple(BODY_FIELDS),
-    "get_conversation": ("conversation_id", "verbose"),
+    "get_conversation": ("conversation_id", "verbose", "full"),
     "list_conversations": ("limit", "page", "status"),
     "end_conversation": ("conversation_id",),
     "delete_conversation": ("conversation_id", "hard"),
-    "list_replicas": ("limit", "page", "replica_type", "verbose"),
+    "list_replicas": ("limit", "page", "replica_type", "replica_ids", "model_name", "verbose"),
     "list_personas": ("limit", "page", "persona_type"),
 }
 ALL_FIELDS = sorted({*PROPERTY_FIELDS, *(name for fields in TOOL_FIELDS.values() for name in fields)})
@@ -211,6 +209,7 @@ _EDGES_BY_FIELD: dict[str, tuple[Any, ...]] = {
     "document_retrieval_strategy": ("fast", "Speed", " speed", "balanced ", "QUALITY", *_BLANKS, *_NOT_STRINGS),
     "status": ("Active", "active ", "all", "ENDED", *_BLANKS, *_NOT_STRINGS),
     "replica_type": ("User", "system ", "stock", *_BLANKS, *_NOT_STRINGS),
+    "replica_ids": ("r1,", ",r1", "r1,,r2", " , ", "r1, r2", "r1;r2", *_BLANKS, *_NOT_STRINGS),
     "persona_type": ("User", "system ", "stock", *_BLANKS, *_NOT_STRINGS),
     "conversation_id": ("c123456", "../replicas", "c1/end", "c 1", "c1?hard=true", "c" * 129, "%2e%2e",
                         *_BLANKS, *_NOT_STRINGS),
@@ -220,7 +219,10 @@ FIELD_TYPES = {
     **PROPERTY_FIELDS,
     "conversation_id": "string",
     "verbose": "boolean",
+    "full": "boolean",
     "hard": "boolean",
+    "replica_ids": "string",
+    "model_name": "string",
     "limit": "integer",
     "page": "integer",
     "status": "string",
@@ -292,14 +294,23 @@ def tool_calls(conversation_ids: Sequence[str]) -> st.SearchStrategy[tuple[str, 
     paging = {"limit": st.integers(1, 100), "page": st.integers(1, 1000)}
     valid: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         "create_conversation": create_arguments(api_bodies()).map(lambda case: case[0]),
-        "get_conversation": st.fixed_dictionaries({"conversation_id": ids}, optional={"verbose": st.booleans()}),
+        "get_conversation": st.fixed_dictionaries(
+            {"conversation_id": ids}, optional={"verbose": st.booleans(), "full": st.booleans()}
+        ),
         "list_conversations": st.fixed_dictionaries(
             {}, optional={**paging, "status": st.sampled_from(["active", "ended"])}
         ),
         "end_conversation": st.fixed_dictionaries({"conversation_id": ids}),
         "delete_conversation": st.fixed_dictionaries({"conversation_id": ids}, optional={"hard": st.booleans()}),
         "list_replicas": st.fixed_dictionaries(
-            {}, optional={**paging, "replica_type": st.sampled_from(["user", "system"]), "verbose": st.booleans()}
+            {},
+            optional={
+                **paging,
+                "replica_type": st.sampled_from(["user", "system"]),
+                "replica_ids": st.sampled_from(["rfe12d8b9597", "rfe12d8b9597, r79e1c033f", "nobody"]),
+                "model_name": st.sampled_from(["phoenix-3", "phoenix-4", "phoenix-9"]),
+                "verbose": st.booleans(),
+            },
         ),
         "list_personas": st.fixed_dictionaries(
             {}, optional={**paging, "persona_type": st.sampled_from(["user", "system"])}
@@ -447,7 +458,8 @@ def test_valid_create_arguments_reach_tavus_as_the_body_they_mean(
             assert created["conversation_id"] in emulator.conversations
             assert created["join_url"].startswith(created["conversation_url"])
             assert created["status"] == ("ended" if body.get("test_mode") is True else "active")
-            assert (created["join_url"] != created["conversation_url"]) == (body.get("require_auth") is True)
+            private = body.get("require_auth") is True or body.get("properties", {}).get("require_auth") is True
+            assert (created["join_url"] != created["conversation_url"]) == private
             assert created.get("callback_url") == body.get("callback_url")
             if "conversation_name" in body:
                 assert created["conversation_name"] == body["conversation_name"]

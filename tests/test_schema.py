@@ -10,15 +10,14 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.test_emulator_properties import BODY_FIELDS, PROPERTY_FIELDS
+from tavus_mcp.sandbox import BODY_FIELDS, PROPERTY_FIELDS, RECORDING_STORAGE_FIELDS
 
 pytestmark = pytest.mark.anyio
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "create_conversation.json"
 
-# The body of POST /v2/conversations: the 13 fields of create-conversation.md plus require_auth and
-# max_participants from NOTES.md, and the 10 fields of `properties` (the API documents' types, as the tests'
-# one oracle holds them; a list of strings is a JSON-schema "array").
+# The body of POST /v2/conversations and its `properties`, as the emulator's tables hold them (checked against
+# Tavus's OpenAPI document by test_openapi.py); a list of strings is a JSON-schema "array".
 API_FIELDS = {name: "array" if kind == "string[]" else kind for name, kind in BODY_FIELDS.items()}
 API_PROPERTIES = dict(PROPERTY_FIELDS)
 
@@ -41,7 +40,7 @@ async def test_input_schema_mirrors_the_api_body(mcp: Client) -> None:
     schema = (await _listed_tool(mcp))["inputSchema"]
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
-    assert (len(API_FIELDS), len(API_PROPERTIES)) == (15, 10)
+    assert (len(API_FIELDS), len(API_PROPERTIES)) == (16, 12)
     assert {name: spec["type"] for name, spec in schema["properties"].items()} == API_FIELDS
     nested = schema["properties"]["properties"]
     assert nested["additionalProperties"] is False
@@ -52,6 +51,10 @@ async def test_input_schema_mirrors_the_api_body(mcp: Client) -> None:
     assert schema["properties"]["max_participants"]["minimum"] == 2
     for name in ("max_call_duration", "participant_left_timeout", "participant_absent_timeout"):
         assert nested["properties"][name]["minimum"] == 0
+    storage = nested["properties"]["recording_storage"]
+    assert storage["additionalProperties"] is False and storage["required"] == ["provider"]
+    assert {name: spec["type"] for name, spec in storage["properties"].items()} == RECORDING_STORAGE_FIELDS
+    assert storage["properties"]["provider"]["enum"] == ["s3", "gcs", "azure_blob"]
 
 
 def _walk(node: Any, path: str = "") -> list[tuple[str, str, Any]]:
@@ -88,7 +91,10 @@ async def test_every_field_is_described_for_a_model(mcp: Client) -> None:
         "without any charge" in descriptions["test_mode"] and "without the replica joining" in descriptions["test_mode"]
     )
     for s3 in ("recording_s3_bucket_name", "recording_s3_bucket_region", "aws_assume_role_arn"):
-        assert "together" in descriptions[s3] or "all three" in descriptions[s3]
+        assert descriptions[s3].startswith("Deprecated") and "use recording_storage" in descriptions[s3]
+        assert "All three" in descriptions[s3] and fields[s3]["deprecated"] is True
+    # Both names for each, where a model looks for them.
+    assert "Face" in descriptions["replica_id"] and "PAL" in descriptions["persona_id"]
     assert "seconds" in descriptions["max_call_duration"]
 
 

@@ -34,8 +34,9 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         [
             "- conversaton_name: unknown field. Did you mean 'conversation_name'? Allowed here: audio_only, "
             "callback_url, conversation_name, conversational_context, custom_greeting, document_ids, "
-            "document_retrieval_strategy, document_tags, max_participants, memory_stores, persona_id, properties, "
-            "replica_id, require_auth, test_mode"
+            "document_retrieval_strategy, document_tags, enable_dynamic_greeting, max_participants, memory_stores, "
+            "persona_id, properties, replica_id, require_auth, test_mode. If Tavus has added it since this server "
+            "was released, its operator can let it through with TAVUS_PASSTHROUGH_FIELDS"
         ],
     ),
     (
@@ -44,7 +45,9 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         [
             "- properties.foo: unknown field. Allowed here: apply_greenscreen, aws_assume_role_arn, "
             "enable_closed_captions, enable_recording, language, max_call_duration, participant_absent_timeout, "
-            "participant_left_timeout, recording_s3_bucket_name, recording_s3_bucket_region"
+            "participant_left_timeout, recording_s3_bucket_name, recording_s3_bucket_region, recording_storage, "
+            "require_auth. If Tavus has added it since this server was released, its operator can let it through "
+            "with TAVUS_PASSTHROUGH_FIELDS"
         ],
     ),
     (
@@ -108,8 +111,8 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"replica_id": R, "properties": {"recording_s3_bucket_name": "b"}},
         [
             "- properties: the S3 recording fields go together: recording_s3_bucket_name given without "
-            "recording_s3_bucket_region, aws_assume_role_arn. Give all three (bucket name, bucket region, role ARN) "
-            "to record to your own bucket, or none of them"
+            "recording_s3_bucket_region, aws_assume_role_arn. Better, use recording_storage with provider 's3' "
+            "(bucket_name, bucket_region, assume_role_arn)"
         ],
     ),
     (
@@ -119,6 +122,86 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "- properties: the S3 recording fields go together: recording_s3_bucket_region, aws_assume_role_arn "
             "given without recording_s3_bucket_name."
         ],
+    ),
+    (
+        "recording_storage without a field its provider needs",
+        {"replica_id": R, "properties": {"recording_storage": {"provider": "gcs", "bucket_name": "b"}}},
+        [
+            "- properties.recording_storage: provider 'gcs' needs project_id, workload_identity_provider, "
+            "service_account_email. Provider 'gcs' takes bucket_name, project_id, workload_identity_provider, "
+            "service_account_email"
+        ],
+    ),
+    (
+        "recording_storage with a field of another provider",
+        {
+            "replica_id": R,
+            "properties": {
+                "recording_storage": {
+                    "provider": "s3",
+                    "bucket_name": "b",
+                    "bucket_region": "us-east-1",
+                    "assume_role_arn": "arn:x",
+                    "container": "c",
+                }
+            },
+        },
+        [
+            "- properties.recording_storage: container is not for 's3'. Provider 's3' takes bucket_name, "
+            "bucket_region, assume_role_arn, external_id (the last optional)"
+        ],
+    ),
+    (
+        "recording_storage with a blank identifier",
+        {
+            "replica_id": R,
+            "properties": {
+                "recording_storage": {
+                    "provider": "azure_blob",
+                    "storage_account": "a",
+                    "container": " ",
+                    "tenant_id": "t",
+                    "client_id": "c",
+                }
+            },
+        },
+        ["- properties.recording_storage: container must not be empty or blank. Provider 'azure_blob' takes "],
+    ),
+    (
+        "recording_storage without a provider",
+        {"replica_id": R, "properties": {"recording_storage": {"bucket_name": "b"}}},
+        ["- properties.recording_storage.provider: is required"],
+    ),
+    (
+        "recording_storage of an unknown provider",
+        {"replica_id": R, "properties": {"recording_storage": {"provider": "dropbox"}}},
+        ["- properties.recording_storage.provider: must be 's3', 'gcs' or 'azure_blob'; got 'dropbox'"],
+    ),
+    (
+        "recording_storage and the deprecated S3 fields at once",
+        {
+            "replica_id": R,
+            "properties": {
+                "recording_s3_bucket_name": "b",
+                "recording_s3_bucket_region": "us-east-1",
+                "aws_assume_role_arn": "arn:x",
+                "recording_storage": {
+                    "provider": "s3",
+                    "bucket_name": "b",
+                    "bucket_region": "us-east-1",
+                    "assume_role_arn": "arn:x",
+                },
+            },
+        },
+        [
+            "- properties: recording_storage and the deprecated flat S3 fields both name where recordings go; give "
+            "recording_storage only"
+        ],
+    ),
+    (
+        "recording_storage given as a provider's name",
+        {"replica_id": R, "properties": {"recording_storage": "s3"}},
+        ["- properties.recording_storage: must be an object (fields: assume_role_arn, bucket_name, "],
     ),
     (
         "no replica, no persona and no default names both fields",

@@ -1,0 +1,231 @@
+"""get_conversation gives a model what a review needs, through the protocol: the transcript with timing, why the call
+shut down, the recording, the perception analysis; compact and size-bounded by default, everything with full: true,
+and everything in the structured result either way."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from tavus_mcp.tools import MAX_TRANSCRIPT_CHARS
+from tests.conftest import Sandbox, text_of
+from tests.upstream import Fault
+
+pytestmark = pytest.mark.anyio
+
+R = "rfe12d8b9597"
+STARTED = 1779475657.84
+
+
+async def _created(mcp: Client, **arguments: Any) -> str:
+    result = await mcp.call_tool("create_conversation", {"replica_id": R, **arguments})
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    conversation_id: str = result.structured_content["conversation_id"]
+    return conversation_id
+
+
+async def _review(mcp: Client, conversation_id: str, **arguments: Any) -> tuple[list[str], dict[str, Any]]:
+    result = await mcp.call_tool("get_conversation", {"conversation_id": conversation_id, "verbose": True, **arguments})
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    return text_of(result).splitlines(), result.structured_content
+
+
+def _turn(role: str, content: str, at: float | None, duration: float = 2.0, **more: Any) -> dict[str, Any]:
+    if at is None:
+        return {"role": role, "content": content, **more}
+    return {
+        "role": role,
+        "content": content,
+        "timestamp": STARTED + at,
+        "seconds_from_start": at,
+        "duration": duration,
+        **more,
+    }
+
+
+async def test_the_transcript_comes_with_timing_and_tool_turns(mcp: Client, sandbox: Sandbox) -> None:
+    conversation_id = await _created(mcp)
+    tool_answer = json.dumps({"price": 99, "notes": "x" * 400})
+    turns = [
+        _turn("system", "You are a skeptical buyer.", None),
+        _turn("assistant", "Hi, welcome. What brought you here today?", 0.0, 2.15, inference_id="inf_abc123"),
+        _turn("user", "Just  testing\nthe price.", 27.04, 1.84),
+        _turn("tool", tool_answer, 61.5, 0.2),
+        _turn("assistant", "It is 99 a month.", 3725.2, 1.5),
+    ]
+    sandbox.emulator.set_transcript(conversation_id, turns)
+
+    lines, structured = await _review(mcp, conversation_id)
+
+    assert lines[-6:] == [
+        "Transcript (4 turns; the system prompt is left out):",
+        "[0:00] Replica: Hi, welcome. What brought you here today?",
+        "[0:27] Participant: Just testing the price.",
+        f"[1:01] Tool: {tool_answer[:300]} [...]",
+        "[1:02:05] Replica: It is 99 a month.",
+        "Turns ending in [...] are shortened; full: true shows them whole.",
+    ]
+    # The structured result keeps every turn as Tavus sent it, timing, inference id and all.
+    assert structured["transcript"] == turns
+
+
+@pytest.mark.parametrize(
+    ("event", "top_level", "reason"),
+    [
+        ({"reason": "participant_left_timeout"}, None, "participant_left_timeout"),
+        ({"shutdown_reason": "max_call_duration reached"}, None, "max_call_duration reached"),
+        ({}, "participant_absent_timeout reached", "participant_absent_timeout reached"),
+    ],
+    ids=["reason (the reference's example)", "shutdown_reason (the webhook page)", "on the conversation itself"],
+)
+async def test_the_shutdown_reason_is_read_from_either_key(
+    mcp: Client, sandbox: Sandbox, event: dict[str, str], top_level: str | None, reason: str
+) -> None:
+    answer: dict[str, Any] = {
+        "conversation_id": "c123456",
+        "status": "ended",
+        "events": [{"event_type": "system.shutdown", "timestamp": "2026-04-29T03:47:01Z", "properties": event}],
+    }
+    if top_level:
+        answer["shutdown_reason"] = top_level
+    path = "/v2/conversations/c123456"
+    sandbox.faults.append(Fault(status=200, body=json.dumps(answer), content_type="application/json", path=path))
+
+    lines, structured = await _review(mcp, "c123456")
+
+    assert f"Shut down: {reason}." in lines
+    assert structured["shutdown_reason"] == reason
+
+
+async def test_a_recorded_call_with_perception_shows_both(mcp: Client, sandbox: Sandbox) -> None:
+    storage = {
+        "provider": "gcs",
+        "bucket_name": "conversation-recordings",
+        "project_id": "my-gcp-project",
+        "workload_identity_provider": "projects/123456/locations/global/workloadIdentityPools/p/providers/w",
+        "service_account_email": "writer@my-gcp-project.iam.gserviceaccount.com",
+    }
+    # The Sales Coach persona has Raven perception: Tavus analyses what it saw once the call ends.
+    conversation_id = await _created(
+        mcp, persona_id="p9a95912", properties={"enable_recording": True, "recording_storage": storage}
+    )
+    assert not (await mcp.call_tool("end_conversation", {"conversation_id": conversation_id})).is_error
+
+    lines, structured = await _review(mcp, conversation_id)
+
+    uri = f"gs://conversation-recordings/sandbox/{conversation_id}.mp4"
+    assert lines[3:6] == [
+        "Shut down: end_conversation_endpoint_hit.",
+        f"Recording: {uri} (0 s).",
+        "Perception analysis: (Sandbox: nobody joined, so there was nothing to see.)",
+    ]
+    assert structured["recording"] == {"storage_provider": "gcs", "storage_uri": uri, "duration": 0}
+    assert structured["perception_analysis"] == "(Sandbox: nobody joined, so there was nothing to see.)"
+    assert [event["event_type"] for event in structured["events"]] == [
+        "system.shutdown",
+        "application.transcription_ready",
+        "application.recording_ready",
+        "application.perception_analysis",
+    ]
+
+
+async def test_a_recording_named_by_bucket_and_key(mcp: Client, sandbox: Sandbox) -> None:
+    conversation_id = await _created(mcp)
+    sandbox.emulator.set_event(
+        conversation_id,
+        "application.recording_ready",
+        {"bucket_name": "recordings", "s3_key": "c1/rec.mp4", "duration": 312.5},
+    )
+    lines, structured = await _review(mcp, conversation_id)
+    assert "Recording: s3://recordings/c1/rec.mp4 (312.5 s)." in lines
+    assert structured["recording"] == {"bucket_name": "recordings", "s3_key": "c1/rec.mp4", "duration": 312.5}
+
+
+async def test_a_long_transcript_keeps_its_beginning_and_end_and_says_what_was_cut(
+    mcp: Client, sandbox: Sandbox
+) -> None:
+    conversation_id = await _created(mcp)
+    turns = [
+        _turn("user" if index % 2 else "assistant", f"Turn {index:03d}: " + "word " * 30, index * 10.0)
+        for index in range(400)
+    ]
+    sandbox.emulator.set_transcript(conversation_id, turns)
+
+    lines, structured = await _review(mcp, conversation_id)
+    text = "\n".join(lines)
+
+    heading = lines.index("Transcript (400 turns; the system prompt is left out):")
+    shown = lines[heading + 1 :]
+    gap = next(line for line in shown if line.startswith("[..."))
+    before, after = shown[: shown.index(gap)], shown[shown.index(gap) + 1 :]
+    assert before[0].startswith("[0:00] Replica: Turn 000:") and after[-1].startswith(
+        "[1:06:30] Participant: Turn 399:"
+    )
+    left_out = turns[len(before) : len(turns) - len(after)]
+    characters = sum(len(turn["content"]) for turn in left_out)
+    assert gap == (
+        f"[... {len(left_out)} turns ({characters:,} characters, {_clock(left_out[0])} to {_clock(left_out[-1])}) "
+        "left out here to keep this short. For every turn uncut, call get_conversation with full: true; the "
+        "structured result's transcript holds them all.]"
+    )
+    assert len(before) > 40 and len(after) > 40
+    assert len(text) < MAX_TRANSCRIPT_CHARS + 1000
+    assert structured["transcript"] == turns
+
+    lines, _ = await _review(mcp, conversation_id, full=True)
+    assert lines[lines.index("Transcript (400 turns):") + 1 : lines.index("Events (1):")] == [
+        f"[{_clock(turn)}] {'Participant' if turn['role'] == 'user' else 'Replica'}: {turn['content'].strip()}"
+        for turn in turns
+    ]
+
+
+def _clock(turn: dict[str, Any]) -> str:
+    seconds = int(turn["seconds_from_start"])
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+async def test_full_shows_everything_and_is_never_sent_to_tavus(mcp: Client, sandbox: Sandbox) -> None:
+    conversation_id = await _created(mcp)
+    analysis = "The participant smiled. " * 200
+    sandbox.emulator.set_transcript(conversation_id, [_turn("system", "Be brief.", None), _turn("user", "Hi", 1.0)])
+    sandbox.emulator.set_event(conversation_id, "application.perception_analysis", {"analysis": analysis})
+    sandbox.emulator.set_event(conversation_id, "system.replica_joined", None)
+
+    compact, _ = await _review(mcp, conversation_id)
+    full, structured = await _review(mcp, conversation_id, full=True, verbose=None)
+
+    assert compact[3] == f"Perception analysis: {' '.join(analysis.split())[:2000]} [...]"
+    assert full[3] == f"Perception analysis: {analysis.strip()}"
+    events = sandbox.emulator.conversations[conversation_id]["events"]
+    assert full[4:] == [
+        "Transcript (2 turns):",
+        "System: Be brief.",
+        "[0:01] Participant: Hi",
+        "Events (3):",
+        f"- {events[0]['timestamp']} application.transcription_ready",
+        f"- {events[1]['timestamp']} application.perception_analysis: "
+        + json.dumps({"analysis": analysis}, ensure_ascii=False),
+        f"- {events[2]['timestamp']} system.replica_joined",
+    ]
+    assert structured["perception_analysis"] == analysis.strip()
+    # full is the server's own: Tavus is asked for verbose, and nothing else.
+    path = f"/v2/conversations/{conversation_id}"
+    assert [seen.query for seen in sandbox.requests_to("GET", path)] == [{"verbose": "true"}] * 2
+
+
+async def test_a_timing_of_another_type_is_kept_not_fatal(mcp: Client, sandbox: Sandbox) -> None:
+    conversation_id = await _created(mcp)
+    sandbox.emulator.set_transcript(
+        conversation_id, [{"role": "user", "content": "Hi", "seconds_from_start": "12.5", "duration": True}]
+    )
+    lines, structured = await _review(mcp, conversation_id)
+    assert lines[-1] == "Participant: Hi"
+    assert structured["transcript"] == [
+        {"role": "user", "content": "Hi", "raw_seconds_from_start": "12.5", "raw_duration": True}
+    ]
