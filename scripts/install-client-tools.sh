@@ -10,6 +10,8 @@
 #   .tools/conformance   @modelcontextprotocol/conformance, the official MCP conformance suite, run with that Node.
 #   .tools/clients-venv  pydantic-ai-slim[mcp] and openai-agents: the client side only. The server under test
 #                        always runs from the project's own .venv.
+#   .tools/oidc-provider oidc-provider (panva's OpenID provider), which tests/test_oauth.py runs with that Node as
+#                        the authorization server the server under test trusts.
 #
 # Versions are pinned so that every machine runs the same clients. Idempotent: a part whose pinned version is
 # already installed is left alone, so a second run installs nothing.
@@ -22,6 +24,7 @@ INSPECTOR_VERSION=2.12.0
 CONFORMANCE_VERSION=0.2.0-alpha.12
 PYDANTIC_AI_VERSION=2.68.0
 OPENAI_AGENTS_VERSION=0.24.0
+OIDC_PROVIDER_VERSION=9.13.3
 PYTHON=${PYTHON:-python3}
 
 tools=.tools
@@ -29,6 +32,7 @@ node_dir=$tools/node
 inspector_dir=$tools/inspector
 conformance_dir=$tools/conformance
 venv=$tools/clients-venv
+oidc_dir=$tools/oidc-provider
 npm_flags=(--no-save --no-package-lock --no-audit --no-fund --loglevel=error)
 
 case "$(uname -s)-$(uname -m)" in
@@ -78,6 +82,19 @@ else
   PATH="$node_bin:$PATH" npm install --prefix "$conformance_dir" "${npm_flags[@]}" --ignore-scripts \
     "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION"
   PATH="$node_bin:$PATH" "$conformance_dir/node_modules/.bin/conformance" --version
+fi
+
+oidc_package=$oidc_dir/node_modules/oidc-provider/package.json
+installed_oidc=$("$node" -p "require('./$oidc_package').version" 2>/dev/null || true)
+if [ "$installed_oidc" = "$OIDC_PROVIDER_VERSION" ]; then
+  echo "oidc-provider $OIDC_PROVIDER_VERSION: already in $oidc_dir"
+else
+  echo "oidc-provider $OIDC_PROVIDER_VERSION: installing into $oidc_dir"
+  rm -rf "$oidc_dir"
+  # Neither it nor its dependencies (koa, jose, debug) need an install script.
+  PATH="$node_bin:$PATH" npm install --prefix "$oidc_dir" "${npm_flags[@]}" --ignore-scripts \
+    "oidc-provider@$OIDC_PROVIDER_VERSION"
+  "$node" -p "'oidc-provider ' + require('./$oidc_package').version"
 fi
 
 check_clients='

@@ -61,10 +61,20 @@ CHECK_ACTIVE = (
 
 
 def describe_tavus_error(
-    error: TavusError, *, effect: Effect, settings: Settings, conversation_id: str | None = None
+    error: TavusError,
+    *,
+    effect: Effect,
+    settings: Settings,
+    conversation_id: str | None = None,
+    key_variable: str = "TAVUS_API_KEY",
 ) -> str:
-    """The text a model reads when a call to Tavus failed: what happened, and what to do about it."""
-    text = _describe_tavus_error(error, effect=effect, settings=settings, conversation_id=conversation_id)
+    """The text a model reads when a call to Tavus failed: what happened, and what to do about it.
+
+    `key_variable` names where the key the call sent comes from (a team server's user may have a key of their own).
+    """
+    text = _describe_tavus_error(
+        error, effect=effect, settings=settings, conversation_id=conversation_id, key_variable=key_variable
+    )
     return " ".join(text.split())  # the optional sentences leave no double spaces behind
 
 
@@ -76,7 +86,9 @@ def _may_exist(effect: Effect) -> str:
     )
 
 
-def _describe_tavus_error(error: TavusError, *, effect: Effect, settings: Settings, conversation_id: str | None) -> str:
+def _describe_tavus_error(
+    error: TavusError, *, effect: Effect, settings: Settings, conversation_id: str | None, key_variable: str
+) -> str:
     subject = f"conversation {conversation_id}: " if conversation_id else ""
     may_exist = _may_exist(effect) if effect.creates else "Try again shortly."
     not_created = "Nothing was created." if effect.creates else ""
@@ -95,7 +107,7 @@ def _describe_tavus_error(error: TavusError, *, effect: Effect, settings: Settin
         )
     if isinstance(error, AuthenticationError):
         return (
-            f"Tavus rejected the API key (HTTP 401: {error.message}). The key in TAVUS_API_KEY is wrong, revoked or "
+            f"Tavus rejected the API key (HTTP 401: {error.message}). The key in {key_variable} is wrong, revoked or "
             "restricted: set a valid key from the Tavus developer portal in the server's environment and restart "
             f"the server. {not_created}"
         ).strip()

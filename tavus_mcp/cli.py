@@ -65,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     http = parser.add_argument_group(
         "Streamable HTTP",
         "Bearer tokens are read only from TAVUS_MCP_AUTH_TOKENS (comma-separated), never from a flag; listening "
-        "beyond loopback requires one.",
+        "beyond loopback requires one, or a file of users in TAVUS_MCP_USERS_FILE (each with their own sign-in and "
+        "Tavus key; SIGHUP reloads it), optionally signing in through OAuth (TAVUS_MCP_OAUTH_ISSUER, "
+        "TAVUS_MCP_OAUTH_AUDIENCE). See docs/team.md.",
     )
     http.add_argument(
         "--transport",
@@ -160,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from tavus_mcp.server import build_server
 
     if args.transport == "http":
-        from tavus_mcp.http import HttpSettings, serve_http
+        from tavus_mcp.http import HttpSettings, load_users, serve_http
 
         try:
             http_settings = HttpSettings.from_env(
@@ -170,10 +172,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 allowed_hosts=args.allowed_hosts,
                 allowed_origins=args.allowed_origins,
             )
+            users = load_users(settings, http_settings, os.environ)
         except ConfigError as exc:
             _fail(str(exc))
-        _log_where_calls_go(settings)
-        code = serve_http(settings, http_settings)
+        if users is None:
+            _log_where_calls_go(settings)
+        code = serve_http(settings, http_settings, users=users)
         if code:
             sys.exit(code)
         return

@@ -140,6 +140,8 @@ class TavusClient:
         # Kept to know whether there is one, and to scrub it from error bodies that echo it back.
         self._key = api_key.get_secret_value() if api_key is not None else ""
         self._key_is_sendable = api_key is None or is_sendable_key(self._key)
+        # Sent with each request in place of the default header: set by `traced` for a view with another key.
+        self._key_header: dict[str, str] | None = None
         headers = {"user-agent": USER_AGENT, "accept": "application/json"}
         if api_key is not None and self._key_is_sendable:
             headers["x-api-key"] = self._key
@@ -169,10 +171,18 @@ class TavusClient:
             transport=transport,
         )
 
-    def traced(self, trace: CallTrace | None) -> TavusClient:
-        """This client, sharing its connections, recording its requests' status and attempts in `trace`."""
+    def traced(self, trace: CallTrace | None, *, api_key: SecretStr | None = None) -> TavusClient:
+        """This client, sharing its connections, recording its requests' status and attempts in `trace`.
+
+        With `api_key`, the view's requests send that key instead of the client's own (one user's calls on a team
+        server): a per-request header over the same connections, scrubbed from error bodies like the main key.
+        """
         view = copy.copy(self)
         view.trace = trace
+        if api_key is not None:
+            view._key = api_key.get_secret_value()
+            view._key_is_sendable = is_sendable_key(view._key)
+            view._key_header = {"x-api-key": view._key} if view._key_is_sendable else None
         return view
 
     def __repr__(self) -> str:
@@ -284,7 +294,9 @@ class TavusClient:
         try:
             # fail_after bounds the whole exchange: a Tavus that trickles bytes cannot stretch a call past its budget.
             with anyio.fail_after(budget):
-                async with self._http.stream(method, path, params=params, json=json_body, timeout=timeout) as response:
+                async with self._http.stream(
+                    method, path, params=params, json=json_body, headers=self._key_header, timeout=timeout
+                ) as response:
                     if self.trace is not None:
                         self.trace.status = response.status_code
                     limit = MAX_ERROR_BODY_BYTES if response.status_code >= 300 else MAX_RESPONSE_BYTES

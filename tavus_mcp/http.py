@@ -6,6 +6,9 @@
 - Bearer tokens from `TAVUS_MCP_AUTH_TOKENS`, checked by the SDK's auth middleware through `StaticTokenVerifier`.
   Several tokens may be configured at once, so one can be rotated without downtime. A client's token is never
   sent on to Tavus: the server uses its own key.
+- Or users (`TAVUS_MCP_USERS_FILE`, `tavus_mcp.users`), each signing in with a token of their own or through an
+  OAuth authorization server (`TAVUS_MCP_OAUTH_ISSUER`, `tavus_mcp.oauth`), each call sending its user's Tavus
+  key. SIGHUP reads the users file again. docs/team.md says which to choose.
 - Host and Origin checks against an allowlist (`TAVUS_MCP_ALLOWED_HOSTS`, `TAVUS_MCP_ALLOWED_ORIGINS`).
 - No per-client state: `stateless_http=True`, so any replica serves any request; the lifespan (one Tavus client
   and its bounded connections) is entered once per process and shared by every request.
@@ -16,6 +19,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -25,7 +29,8 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -43,7 +48,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tavus_mcp import __version__
 from tavus_mcp.config import ConfigError, Settings
+from tavus_mcp.oauth import ENV_OAUTH_ISSUER, AccessTokenValidator, OAuthSettings, UserTokenVerifier
 from tavus_mcp.server import build_server
+from tavus_mcp.users import ENV_USERS_FILE, HASH_HINT, UserDirectory
 
 logger = logging.getLogger("tavus_mcp.http")
 
@@ -106,6 +113,14 @@ class HttpSettings:
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
+    # A team's users, each with a sign-in and a Tavus key of their own (instead of `auth_tokens`).
+    users_file: str | None = None
+    # The OAuth authorization server whose access tokens sign users in (needs `users_file`).
+    oauth: OAuthSettings | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.auth_tokens) or self.users_file is not None
 
     @classmethod
     def from_env(
@@ -137,6 +152,8 @@ class HttpSettings:
             allowed_origins=tuple(_items(allowed_origins if allowed_origins is not None else get(ENV_ALLOWED_ORIGINS))),
             max_body_bytes=_whole(raw_body, ENV_MAX_BODY_BYTES) if raw_body else DEFAULT_MAX_BODY_BYTES,
             shutdown_timeout=_whole(raw_shutdown, ENV_SHUTDOWN_TIMEOUT) if raw_shutdown else DEFAULT_SHUTDOWN_TIMEOUT,
+            users_file=get(ENV_USERS_FILE) or None,
+            oauth=OAuthSettings.from_env(environ),
         )
         return settings.validated()
 
@@ -181,14 +198,26 @@ class HttpSettings:
             raise ConfigError(
                 f"{ENV_SHUTDOWN_TIMEOUT} must be a whole number of seconds from 1 to 3600; got {self.shutdown_timeout}"
             )
-        if not self.auth_tokens and not is_loopback(host):
+        if self.auth_tokens and self.users_file is not None:
+            raise ConfigError(
+                f"{ENV_AUTH_TOKENS} and {ENV_USERS_FILE} are both set: choose one. To keep a shared token working "
+                f"with a users file, add it as a user with token_sha256 (compute it with {HASH_HINT}) and no "
+                f"tavus_api_key_env (its calls then use TAVUS_API_KEY), then unset {ENV_AUTH_TOKENS}"
+            )
+        if self.oauth is not None and self.users_file is None:
+            raise ConfigError(
+                f"{ENV_OAUTH_ISSUER} needs {ENV_USERS_FILE}: an access token signs in a user of that file (by its "
+                "subject or email), whose Tavus key the calls use; see docs/team.md"
+            )
+        if not self.authenticated and not is_loopback(host):
             raise ConfigError(
                 f"refusing to listen on {host} without authentication: anyone who can reach the port could start "
                 f"billed Tavus conversations with this server's API key. Set {ENV_AUTH_TOKENS} to one or more secret "
                 "tokens, separated by commas, that clients send as 'Authorization: Bearer <token>' (generate one "
-                f"with {TOKEN_HINT}), or listen on 127.0.0.1 only (--host 127.0.0.1)"
+                f"with {TOKEN_HINT}) or {ENV_USERS_FILE} to a file of users (docs/team.md), or listen on 127.0.0.1 "
+                "only (--host 127.0.0.1)"
             )
-        if not self.auth_tokens and (self.allowed_hosts or self.allowed_origins):
+        if not self.authenticated and (self.allowed_hosts or self.allowed_origins):
             # Naming a host or an origin means clients come from elsewhere, typically through a reverse proxy on
             # this machine, which reaches the server on loopback: loopback alone proves nothing about who they are.
             raise ConfigError(
@@ -205,6 +234,8 @@ class HttpSettings:
             allowed_origins=tuple(entry.lower() for entry in self.allowed_origins),
             max_body_bytes=self.max_body_bytes,
             shutdown_timeout=self.shutdown_timeout,
+            users_file=self.users_file,
+            oauth=self.oauth,
         )
 
     def transport_security(self) -> TransportSecuritySettings:
@@ -275,18 +306,47 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", errors="surrogatepass")).digest()
 
 
+def load_users(settings: Settings, http: HttpSettings, environ: Mapping[str, str]) -> UserDirectory | None:
+    """The users of `http.users_file`, or None without one; raises ConfigError naming the entry and the problem."""
+    if http.users_file is None:
+        return None
+    return UserDirectory(http.users_file, environ, server_key_set=settings.api_key is not None or settings.sandbox)
+
+
 def build_app(
-    settings: Settings, http: HttpSettings, *, transport: httpx2.AsyncBaseTransport | None = None
+    settings: Settings,
+    http: HttpSettings,
+    *,
+    users: UserDirectory | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
 ) -> Starlette:
-    """The ASGI app: MCP at `/mcp` (behind the token check when tokens are configured) and `GET /healthz`.
+    """The ASGI app: MCP at `/mcp` (behind the token check when tokens or users are configured) and `GET /healthz`.
 
     Its lifespan enters the server's lifespan once, creating the one Tavus client every request shares; serve it
-    with an ASGI server that runs lifespan events (uvicorn does by default).
+    with an ASGI server that runs lifespan events (uvicorn does by default). With a users file (`users`, else
+    read now from `http.users_file`), SIGHUP reads it again while the app runs.
     """
-    verifier = StaticTokenVerifier(http.auth_tokens) if http.auth_tokens else None
-    # Without `resource_server_url` the SDK publishes no OAuth metadata and its 401 names no authorization server:
-    # clients are configured with a token, there is nothing for them to discover.
-    auth = AuthSettings(issuer_url=AnyHttpUrl(_NO_ISSUER), resource_server_url=None) if verifier else None
+    if users is None:
+        users = load_users(settings, http, os.environ)
+    verifier: TokenVerifier | None = None
+    if users is not None:
+        validator = AccessTokenValidator(http.oauth) if http.oauth is not None else None
+        verifier = UserTokenVerifier(users, validator)
+    elif http.auth_tokens:
+        verifier = StaticTokenVerifier(http.auth_tokens)
+    auth = None
+    if http.oauth is not None:
+        # The SDK publishes Protected Resource Metadata naming the issuer, and its 401 points clients at it. The
+        # verifier checks each token's audience itself (the `aud` claim), hence no second check by the SDK.
+        auth = AuthSettings(
+            issuer_url=AnyHttpUrl(http.oauth.issuer),
+            resource_server_url=AnyHttpUrl(http.oauth.audience),
+            validate_token_resource=False,
+        )
+    elif verifier is not None:
+        # Without `resource_server_url` the SDK publishes no OAuth metadata and its 401 names no authorization
+        # server: clients are configured with a token, there is nothing for them to discover.
+        auth = AuthSettings(issuer_url=AnyHttpUrl(_NO_ISSUER), resource_server_url=None)
     server = build_server(settings, transport=transport, token_verifier=verifier, auth=auth)
 
     health = {
@@ -315,7 +375,40 @@ def build_app(
     )
     if verifier is None:
         app.add_middleware(_LoopbackOnly)
+    if users is not None:
+        _reload_on_hangup(app, users)
     return app
+
+
+def _reload_on_hangup(app: Starlette, users: UserDirectory) -> None:
+    """While the app runs, SIGHUP reads the users file again (in each worker process that receives it)."""
+    serve = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[Any]:
+        with _on_signal(signal.SIGHUP, users.reload):
+            async with serve(app) as state:
+                yield state
+
+    app.router.lifespan_context = lifespan
+
+
+@contextmanager
+def _on_signal(signum: int, handler: Any) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    try:
+        # Run by the event loop between callbacks, not inside the signal handler: reading a file and logging are
+        # safe there, and the swap of users is atomic for every request.
+        loop.add_signal_handler(signum, handler)
+    except (ValueError, RuntimeError, NotImplementedError):
+        # Not the main thread (an app served from a test's thread), or no signals on this platform.
+        logger.info("%s cannot be caught here: the users file is read only at start", signal.Signals(signum).name)
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signum)
 
 
 class _DropColorMessage(logging.Filter):
@@ -376,11 +469,12 @@ def create_app() -> Starlette:
         settings = Settings.from_env(environ)
         check_proxy_environment(environ)
         http = HttpSettings.from_env(environ)
+        users = load_users(settings, http, environ)
     except ConfigError as exc:
         print(f"mcp-server-tavus: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
     _quiet_libraries()
-    return build_app(settings, http)
+    return build_app(settings, http, users=users)
 
 
 def _quiet_libraries() -> None:
@@ -391,7 +485,13 @@ def _quiet_libraries() -> None:
         logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
 
 
-def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.AsyncBaseTransport | None = None) -> int:
+def serve_http(
+    settings: Settings,
+    http: HttpSettings,
+    *,
+    users: UserDirectory | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
+) -> int:
     """Serve MCP over Streamable HTTP in this process until SIGTERM or SIGINT, then stop gracefully; the exit status.
 
     On a signal the server stops accepting connections, lets requests in flight finish for up to
@@ -399,7 +499,13 @@ def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.Asyn
     For more processes, run `create_app` under uvicorn's or gunicorn's workers.
     """
     _quiet_libraries()
-    if http.auth_tokens:
+    if users is None:
+        users = load_users(settings, http, os.environ)
+    if users is not None:
+        auth = f"per-user sign-in ({len(users.current)} users from {users.path}; SIGHUP reloads it)"
+        if http.oauth is not None:
+            auth += f", OAuth access tokens from {http.oauth.issuer} for {http.oauth.audience}"
+    elif http.auth_tokens:
         auth = f"bearer token required ({len(http.auth_tokens)} accepted)"
     else:
         auth = f"no authentication (loopback only; set {ENV_AUTH_TOKENS} to require a token)"
@@ -413,7 +519,7 @@ def serve_http(settings: Settings, http: HttpSettings, *, transport: httpx2.Asyn
             ENV_ALLOWED_HOSTS,
         )
     config = uvicorn.Config(
-        build_app(settings, http, transport=transport),
+        build_app(settings, http, users=users, transport=transport),
         host=http.host,
         port=http.port,
         # uvicorn's pure-Python parser: it strips the whitespace around header values (RFC 9110 §5.5) and bounds

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is printed as a field.
 _STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# The user of the tool call being served (team servers only), set by the server for the call's duration: every
+# line logged within the call names them, from the retries of the Tavus client to the call's own `tool_call` line.
+call_user: ContextVar[str | None] = ContextVar("call_user", default=None)
 
 
 def _quoted(value: Any) -> str:
@@ -34,6 +39,7 @@ class LogfmtFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            "user": call_user.get(),
         }
         fields.update((key, value) for key, value in record.__dict__.items() if key not in _STANDARD_ATTRIBUTES)
         if record.exc_info:

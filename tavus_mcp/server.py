@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx2
 from mcp.server import MCPServer
 from mcp.server.apps import Apps, ResourceCsp, ResourcePermissions
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
@@ -32,6 +33,7 @@ from tavus_mcp.arguments import InvalidArguments, parse_arguments, tool_schema
 from tavus_mcp.client import CallTrace, TavusClient, sandboxed
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import TavusError
+from tavus_mcp.logs import call_user
 from tavus_mcp.models import (
     CreateConversationRequest,
     DeleteConversationRequest,
@@ -41,6 +43,7 @@ from tavus_mcp.models import (
     ListPersonasRequest,
     ListReplicasRequest,
 )
+from tavus_mcp.oauth import UserAccessToken
 from tavus_mcp.tools import AppState, ToolFailure, ToolOutput
 
 logger = logging.getLogger("tavus_mcp")
@@ -94,7 +97,13 @@ class ApiTool(Tool):
         started = time.perf_counter()
         outcome = "cancelled"  # unless the call gets further: a client may cancel it while Tavus is busy
         trace = CallTrace()
-        state = replace(shared, tavus=shared.tavus.traced(trace))
+        # On a team server with a users file, the user the request signed in as: the call sends their key, never
+        # another's, and every line it logs names them.
+        token = get_access_token()
+        user = token.user if isinstance(token, UserAccessToken) else None
+        key = user.api_key if user is not None and not shared.settings.sandbox else None
+        state = replace(shared, tavus=shared.tavus.traced(trace, api_key=key), user=user)
+        named = call_user.set(user.name if user is not None else None)
         validated: BaseModel | None = None
         try:
             validated = parse_arguments(
@@ -112,7 +121,13 @@ class ApiTool(Tool):
             outcome = type(exc).__name__
             conversation_id = getattr(validated, "conversation_id", None)
             return _error(
-                describe_tavus_error(exc, effect=self.effect, settings=state.settings, conversation_id=conversation_id)
+                describe_tavus_error(
+                    exc,
+                    effect=self.effect,
+                    settings=state.settings,
+                    conversation_id=conversation_id,
+                    key_variable=user.key_variable if user is not None else "TAVUS_API_KEY",
+                )
             )
         except Exception:
             # A bug of ours: the traceback stays in the log, the model gets a fixed text it can act on.
@@ -129,8 +144,10 @@ class ApiTool(Tool):
                     "tavus_status": trace.status,
                     "attempts": trace.attempts,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "user": user.name if user is not None else None,
                 },
             )
+            call_user.reset(named)
 
 
 def _error(text: str) -> CallToolResult:

@@ -37,6 +37,7 @@ from tavus_mcp.models import (
     Replica,
     TranscriptTurn,
 )
+from tavus_mcp.users import User
 
 DEFAULT_PAGE_LIMIT = 10  # Tavus's default page size
 # get_conversation's text, unless `full` is asked for: a transcript turn longer than MAX_TURN_CHARS (a tool's
@@ -50,10 +51,12 @@ MAX_ANALYSIS_CHARS = 2000
 
 @dataclass(frozen=True)
 class AppState:
-    """What every tool call shares: the settings and the one Tavus client."""
+    """What every tool call shares: the settings and the one Tavus client; per call, the user making it (on a
+    team server with a users file), whose key the call's view of the client sends."""
 
     settings: Settings
     tavus: TavusClient
+    user: User | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ async def create_conversation(state: AppState, request: CreateConversationReques
             )
         )
     # The operator's guardrails come last, on the very body sent: nothing let through can undo them.
-    body = _apply_guardrails(request.to_body(), settings)
+    body = _apply_guardrails(request.to_body(), settings, state.user)
     started = time.monotonic()
     try:
         conversation = await state.tavus.create_conversation(body)
@@ -163,7 +166,7 @@ async def create_conversation(state: AppState, request: CreateConversationReques
     join_url = conversation.link_with_token() or ""
     test_mode = body.get("test_mode") is True
     billed = _billed(conversation, settings)
-    notes = _created_notes(conversation, test_mode=test_mode, billed=billed, settings=settings)
+    notes = _created_notes(conversation, test_mode=test_mode, billed=billed, settings=settings, user=state.user)
     notes += _deprecation_notes(request)
     billing = _billing_note(conversation) if billed else None
 
@@ -191,13 +194,15 @@ async def create_conversation(state: AppState, request: CreateConversationReques
     return ToolOutput("\n".join(lines), structured)
 
 
-def _apply_guardrails(body: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """The operator's limits on the body to send: forced test mode, a cap on max_call_duration (given to calls
-    without one)."""
+def _apply_guardrails(body: dict[str, Any], settings: Settings, user: User | None = None) -> dict[str, Any]:
+    """The operator's limits on the body to send, the server's and the calling user's (the stricter wins): forced
+    test mode, a cap on max_call_duration (given to calls without one)."""
     body = dict(body)
-    if settings.force_test_mode:
+    if settings.force_test_mode or (user is not None and user.test_mode):
         body["test_mode"] = True
-    cap = settings.max_call_duration
+    cap, source = settings.max_call_duration, "TAVUS_MAX_CALL_DURATION"
+    if user is not None and user.max_call_duration is not None and (cap is None or user.max_call_duration < cap):
+        cap, source = user.max_call_duration, f"max_call_duration of user {user.name}"
     if cap is not None:
         properties = dict(body.get("properties") or {})
         asked = properties.get("max_call_duration")
@@ -207,7 +212,7 @@ def _apply_guardrails(body: dict[str, Any], settings: Settings) -> dict[str, Any
                     "create_conversation",
                     [
                         f"properties.max_call_duration: {asked} seconds is above this server's cap of {cap} seconds "
-                        f"(TAVUS_MAX_CALL_DURATION). Ask for {cap} or less, or leave it out to get {cap}."
+                        f"({source}). Ask for {cap} or less, or leave it out to get {cap}."
                     ],
                 )
             )
@@ -237,7 +242,9 @@ async def _active_conversations_hint(tavus: TavusClient, seconds: float) -> str:
     return ""
 
 
-def _created_notes(conversation: Conversation, *, test_mode: bool, billed: bool, settings: Settings) -> list[str]:
+def _created_notes(
+    conversation: Conversation, *, test_mode: bool, billed: bool, settings: Settings, user: User | None = None
+) -> list[str]:
     """What the user must know about a new conversation besides its link and its cost: privacy, test mode."""
     notes = []
     if conversation.meeting_token:
@@ -258,6 +265,11 @@ def _created_notes(conversation: Conversation, *, test_mode: bool, billed: bool,
         notes.append(
             "This server runs every conversation in test mode (TAVUS_TEST_MODE): real calls need its operator "
             "to turn that off."
+        )
+    elif test_mode and user is not None and user.test_mode:
+        notes.append(
+            f"This server runs every conversation of user {user.name} in test mode (test_mode in its users file): "
+            "real calls need its operator to turn that off."
         )
     if settings.sandbox:
         notes.append("Sandbox: this conversation exists only in the local Tavus emulator; nobody will join.")

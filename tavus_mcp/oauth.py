@@ -1,0 +1,244 @@
+"""Signing in to a team server: bearer tokens of the users file, and OAuth 2.1 access tokens mapped to its users.
+
+The server is an OAuth resource server as the MCP authorization spec describes one: with `TAVUS_MCP_OAUTH_ISSUER`
+and `TAVUS_MCP_OAUTH_AUDIENCE` set, the SDK publishes Protected Resource Metadata (RFC 9728) naming the issuer and
+answers 401 with the `WWW-Authenticate` header clients follow to it; this module checks the JWT access tokens the
+issuer signs (signature against its published keys, issuer, audience, expiry) and maps each to a user of the
+users file by its `sub` or `email` claim. Keys come from the issuer's metadata (`jwks_uri`), cached by PyJWT's
+`PyJWKClient` and fetched again when a token names a key it has not seen (a rotation).
+
+Whatever signed a token in, the call runs as a `User`, carried by the `UserAccessToken` the SDK keeps for the
+request (`get_access_token()`): the server reads the user from there, so a call never sees another's key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import httpx2
+import jwt
+from mcp.client.auth.utils import build_oauth_authorization_server_metadata_discovery_urls
+from mcp.server.auth.provider import AccessToken, TokenVerifier
+from pydantic import Field, InstanceOf
+
+from tavus_mcp.config import ConfigError
+from tavus_mcp.users import User, UserDirectory
+
+logger = logging.getLogger("tavus_mcp.oauth")
+
+ENV_OAUTH_ISSUER = "TAVUS_MCP_OAUTH_ISSUER"
+ENV_OAUTH_AUDIENCE = "TAVUS_MCP_OAUTH_AUDIENCE"
+
+# Asymmetric algorithms only: "none" and HS* (a key shared with every client) are never accepted.
+ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+# Clock skew tolerated between this server and the issuer, on exp, nbf and iat.
+LEEWAY_SECONDS = 30
+# How long the issuer's keys are used before being fetched again, and the least time between two fetches caused
+# by a token naming an unknown key (so that tokens with made-up key ids cannot make the server hammer the issuer).
+JWKS_LIFESPAN_SECONDS = 300
+REFRESH_COOLDOWN_SECONDS = 10
+FETCH_TIMEOUT_SECONDS = 10
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """The authorization server this server trusts, and the resource identifier its tokens must be issued for."""
+
+    issuer: str
+    audience: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> OAuthSettings | None:
+        """None when neither variable is set; raises ConfigError for one without the other or a bad URL."""
+        issuer = environ.get(ENV_OAUTH_ISSUER, "").strip()
+        audience = environ.get(ENV_OAUTH_AUDIENCE, "").strip()
+        if not issuer and not audience:
+            return None
+        if not issuer or not audience:
+            missing = ENV_OAUTH_ISSUER if not issuer else ENV_OAUTH_AUDIENCE
+            raise ConfigError(
+                f"{missing} must be set too: OAuth needs {ENV_OAUTH_ISSUER} (the authorization server's issuer URL) "
+                f"and {ENV_OAUTH_AUDIENCE} (this server's URL, such as https://mcp.example.com/mcp)"
+            )
+        _check_url(issuer, ENV_OAUTH_ISSUER, "the issuer URL exactly as the provider's metadata states it")
+        _check_url(audience, ENV_OAUTH_AUDIENCE, "the URL clients reach MCP at, such as https://mcp.example.com/mcp")
+        return cls(issuer=issuer, audience=audience)
+
+
+def _check_url(value: str, setting: str, what: str) -> None:
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError:
+        parts = urlsplit("")
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
+        raise ConfigError(f"{setting} must be {what}: an absolute https URL without query or fragment; got {value!r}")
+    if parts.scheme == "http" and not _is_loopback_name(host):
+        # Tokens and the keys that check them must not travel in clear text; plain http is for trying on loopback.
+        raise ConfigError(f"{setting} must use https (http is accepted only for localhost); got {value!r}")
+
+
+def _is_loopback_name(host: str) -> bool:
+    if host.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class AccessTokenValidator:
+    """Checks JWT access tokens from one issuer for one audience; the claims of a good token, or None.
+
+    The issuer's metadata (RFC 8414, or OpenID discovery) is fetched on the first token and names its `jwks_uri`;
+    PyJWT's `PyJWKClient` caches the keys and fetches them again when a token names an unknown key id.
+    """
+
+    def __init__(
+        self,
+        settings: OAuthSettings,
+        *,
+        refresh_cooldown: float = REFRESH_COOLDOWN_SECONDS,
+        jwks_lifespan: float = JWKS_LIFESPAN_SECONDS,
+    ) -> None:
+        self.settings = settings
+        self._refresh_cooldown = refresh_cooldown
+        self._jwks_lifespan = jwks_lifespan
+        self._jwks: jwt.PyJWKClient | None = None
+        self._lock = threading.Lock()
+
+    async def claims(self, token: str) -> dict[str, Any] | None:
+        # In a worker thread: fetching metadata and keys blocks (PyJWKClient uses urllib).
+        return await anyio.to_thread.run_sync(self.validate, token)
+
+    def validate(self, token: str) -> dict[str, Any] | None:
+        """The verified claims of `token`, or None (the reason logged, never the token)."""
+        try:
+            jwks = self._key_client()
+            if jwks is None:
+                return None
+            key = jwks.get_signing_key_from_jwt(token)
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=list(ALGORITHMS),
+                audience=self.settings.audience,
+                issuer=self.settings.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except (jwt.PyJWTError, ValueError) as exc:
+            # PyJWT's messages name what failed (expired, audience, issuer, signature, unknown key id), not the token.
+            logger.info("access token refused: %s (%s)", exc, type(exc).__name__)
+            return None
+        return claims
+
+    def _key_client(self) -> jwt.PyJWKClient | None:
+        with self._lock:
+            if self._jwks is None:
+                jwks_uri = self._discover_jwks_uri()
+                if jwks_uri is None:
+                    return None
+                self._jwks = jwt.PyJWKClient(
+                    jwks_uri,
+                    lifespan=self._jwks_lifespan,
+                    cooldown_duration=self._refresh_cooldown,
+                    timeout=FETCH_TIMEOUT_SECONDS,
+                )
+            return self._jwks
+
+    def _discover_jwks_uri(self) -> str | None:
+        """The `jwks_uri` of the issuer's metadata, at the well-known addresses MCP clients look at too."""
+        issuer = self.settings.issuer
+        urls = build_oauth_authorization_server_metadata_discovery_urls(issuer, issuer)
+        problems = []
+        with httpx2.Client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=False) as http:
+            for url in urls:
+                try:
+                    response = http.get(url, headers={"accept": "application/json"})
+                    metadata = response.json() if response.status_code == 200 else None
+                except (httpx2.HTTPError, ValueError) as exc:
+                    problems.append(f"{url}: {type(exc).__name__}")
+                    continue
+                if not isinstance(metadata, dict):
+                    problems.append(f"{url}: HTTP {response.status_code}")
+                    continue
+                if metadata.get("issuer") != issuer:
+                    # RFC 8414 §3.3: metadata naming another issuer must not be used (a mix-up, or a typo here).
+                    logger.error(
+                        "the metadata at %s names issuer %r, not %s %r: set %s to the issuer exactly as it says",
+                        url,
+                        metadata.get("issuer"),
+                        ENV_OAUTH_ISSUER,
+                        issuer,
+                        ENV_OAUTH_ISSUER,
+                    )
+                    return None
+                jwks_uri = metadata.get("jwks_uri")
+                if isinstance(jwks_uri, str) and jwks_uri.startswith(("https://", "http://")):
+                    return jwks_uri
+                problems.append(f"{url}: no jwks_uri")
+        logger.error("access tokens cannot be checked: no metadata with a jwks_uri for %s (%s)", issuer, problems)
+        return None
+
+
+class UserAccessToken(AccessToken):
+    """An access token as the SDK keeps it for a request, with the user it signed in."""
+
+    user: InstanceOf[User] = Field(exclude=True)
+
+
+class UserTokenVerifier(TokenVerifier):
+    """For the SDK's bearer-auth middleware: a users-file token (by its SHA-256), else an OAuth access token.
+
+    Users are looked up in the directory as it is when the request arrives; a reload never changes the user of a
+    request already signed in. The presented token is never kept.
+    """
+
+    def __init__(self, directory: UserDirectory, validator: AccessTokenValidator | None = None) -> None:
+        self.directory = directory
+        self.validator = validator
+
+    def __repr__(self) -> str:
+        return f"UserTokenVerifier({len(self.directory.current)} users, oauth={self.validator is not None})"
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        users = self.directory.current
+        user = users.by_token(token)
+        if user is not None:
+            return UserAccessToken(token=REDACTED, client_id=f"user:{user.name}", scopes=[], user=user)
+        if self.validator is None or token.count(".") != 2:
+            return None
+        claims = await self.validator.claims(token)
+        if claims is None:
+            return None
+        user = users.by_claims(claims)
+        subject = claims.get("sub")
+        if user is None:
+            logger.warning(
+                "access token refused: its subject %r (or email) is no user's subject or email in %s",
+                subject,
+                users.path,
+            )
+            return None
+        scope = claims.get("scope")
+        expires = claims.get("exp")
+        return UserAccessToken(
+            token=REDACTED,
+            client_id=str(claims.get("client_id") or claims.get("azp") or "oauth"),
+            scopes=scope.split() if isinstance(scope, str) else [],
+            expires_at=int(expires) if isinstance(expires, int | float) else None,
+            resource=self.validator.settings.audience,
+            subject=str(subject) if subject is not None else None,
+            claims={"iss": claims.get("iss")},
+            user=user,
+        )

@@ -1,0 +1,226 @@
+"""Real server processes for the team tests: `python -m tavus_mcp --transport http` on loopback, an MCP client over
+Streamable HTTP, and a Tavus emulator that records the key and headers of every request it receives."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CallToolResult
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tavus_mcp.sandbox import TavusEmulator
+from tests.conftest import text_of
+from tests.upstream import FaultInjector, serve_on_loopback
+
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 15.0
+READ_TIMEOUT = 30.0
+
+Mode = Literal["legacy", "auto"]
+
+
+# Tavus, observed
+
+
+@dataclass
+class Gate:
+    """Holds requests to `path` while closed, so that a test can act while a call is in flight."""
+
+    path: str | None = None
+    opened: threading.Event = field(default_factory=threading.Event)
+
+
+class Recorder:
+    """ASGI middleware in front of the emulator: every request's headers, and a gate."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers: list[dict[str, str]] = []
+        self.gate = Gate()
+        self.held = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.headers.append({key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]})
+            if self.gate.path is not None and scope["path"] == self.gate.path:
+                self.held += 1
+                while not self.gate.opened.is_set():
+                    await anyio.sleep(0.01)
+        await self.app(scope, receive, send)
+
+
+@dataclass
+class Tavus:
+    """The emulator (accepting several keys), the fault injector in front of it (which records the key of each
+    request it receives), and the recorder of headers in between."""
+
+    emulator: TavusEmulator
+    injector: FaultInjector
+    recorder: Recorder
+    base_url: str
+
+    def reset(self, keys: tuple[str, ...]) -> None:
+        self.emulator.reset()
+        self.emulator.api_keys = keys
+        self.injector.reset()
+        self.recorder.headers.clear()
+        self.recorder.gate = Gate()
+        self.recorder.held = 0
+
+    def creates(self) -> list[tuple[str | None, Any]]:
+        """(key, body) of every POST /v2/conversations that reached Tavus's address."""
+        return [(seen.api_key, seen.body) for seen in self.injector.requests_to("POST", "/v2/conversations")]
+
+
+@contextmanager
+def served_tavus() -> Iterator[Tavus]:
+    emulator = TavusEmulator()
+    recorder = Recorder(emulator.app)
+    injector = FaultInjector(recorder)
+    with serve_on_loopback(injector) as base_url:
+        yield Tavus(emulator, injector, recorder, base_url)
+
+
+# Server processes
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/mcp"
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def log_lines(self, msg: str) -> list[str]:
+        return [line for line in self.log().splitlines() if f" msg={msg} " in f"{line} "]
+
+    def wait_for_log(self, text: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not logged within {timeout} s:\n{self.log()}")
+            time.sleep(0.02)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_server(log_path: Path, env: dict[str, str], *, port: int | None = None) -> Iterator[ServerProcess]:
+    """`python -m tavus_mcp --transport http` on a loopback port, healthy; stopped on the way out."""
+    port = port or free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        server = ServerProcess(process, port, log_path)
+        try:
+            _wait_healthy(server)
+            yield server
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=STOP_TIMEOUT)
+
+
+def start_refused(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m tavus_mcp --transport http` run to its end, as a server that should refuse to start."""
+    return subprocess.run(
+        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port())],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def _wait_healthy(server: ServerProcess) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if server.process.poll() is not None:
+            raise AssertionError(f"the server exited with {server.process.returncode}:\n{server.log()}")
+        try:
+            if httpx2.get(f"{server.base}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the server did not become healthy within {START_TIMEOUT} s:\n{server.log()}")
+        time.sleep(0.05)
+
+
+# Clients
+
+
+@asynccontextmanager
+async def connect(
+    url: str, *, token: str | None = None, mode: Mode = "auto", auth: httpx2.Auth | None = None
+) -> AsyncIterator[Client]:
+    """An MCP client over Streamable HTTP that sends `token` (or signs in through `auth`)."""
+    headers = {"authorization": f"Bearer {token}"} if token is not None else {}
+    http = httpx2.AsyncClient(
+        headers=headers,
+        auth=auth,
+        timeout=httpx2.Timeout(READ_TIMEOUT),
+        limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
+    )
+    async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+        yield client
+
+
+async def ok(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    result: CallToolResult = await client.call_tool(tool, arguments)
+    assert not result.is_error, text_of(result)
+    structured: dict[str, Any] | None = result.structured_content
+    assert structured is not None
+    return structured
+
+
+def post_initialize(url: str, headers: dict[str, str] | None = None) -> httpx2.Response:
+    """One raw initialize POST, as a client that is not an MCP SDK would send it."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    sent = {"content-type": "application/json", "accept": "application/json, text/event-stream", **(headers or {})}
+    return httpx2.post(url, content=json.dumps(body).encode(), headers=sent, timeout=10.0)
