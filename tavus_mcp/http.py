@@ -338,10 +338,14 @@ def build_app(
     if http.oauth is not None:
         # The SDK publishes Protected Resource Metadata naming the issuer, and its 401 points clients at it. The
         # verifier checks each token's audience itself (the `aud` claim), hence no second check by the SDK.
-        auth = AuthSettings(
-            issuer_url=AnyHttpUrl(http.oauth.issuer),
-            resource_server_url=AnyHttpUrl(http.oauth.audience),
-            validate_token_resource=False,
+        # Validated from strings, so that AuthSettings keeps a path-less issuer as written (no "/" added): issuer
+        # identifiers are compared as strings, and the metadata must name the issuer exactly as the provider does.
+        auth = AuthSettings.model_validate(
+            {
+                "issuer_url": http.oauth.issuer,
+                "resource_server_url": http.oauth.audience,
+                "validate_token_resource": False,
+            }
         )
     elif verifier is not None:
         # Without `resource_server_url` the SDK publishes no OAuth metadata and its 401 names no authorization

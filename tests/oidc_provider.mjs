@@ -45,7 +45,7 @@ const provider = new Provider(config.issuer, {
   // The email travels in the access token too, for servers that map users by email.
   extraTokenClaims: async (ctx, token) => ({ email: `${token.accountId}@example.test`, email_verified: true }),
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-  ttl: { AccessToken: 600, Session: 3600, Interaction: 600, Grant: 3600 },
+  ttl: { AccessToken: 600, IdToken: 600, RefreshToken: 3600, Session: 3600, Interaction: 600, Grant: 3600 },
   cookies: { keys: ['test-cookie-signing-key'] },
 });
 

@@ -58,7 +58,8 @@ class Recorder:
             self.headers.append({key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]})
             if self.gate.path is not None and scope["path"] == self.gate.path:
                 self.held += 1
-                while not self.gate.opened.is_set():
+                # Opened from the test's thread, not this loop's: an anyio.Event cannot be set from there.
+                while not self.gate.opened.is_set():  # noqa: ASYNC110
                     await anyio.sleep(0.01)
         await self.app(scope, receive, send)
 

@@ -331,7 +331,7 @@ async def test_sighup_reloads_the_users_file_and_calls_in_flight_finish(tavus: T
                 # after the reload otherwise, as alice, who by then is no user.
                 await alice.list_tools()
                 group.start_soon(call)
-                while tavus.recorder.held < 1:
+                while tavus.recorder.held < 1:  # noqa: ASYNC110 - counted on the emulator's thread
                     await anyio.sleep(0.01)
                 # alice's call is at Tavus; meanwhile alice leaves the team and dave joins.
                 users_file.write_text(RELOADED_TOML, encoding="utf-8")
@@ -357,7 +357,7 @@ async def test_sighup_reloads_the_users_file_and_calls_in_flight_finish(tavus: T
         (DAVE_KEY, {"replica_id": REPLICA, "test_mode": True, "properties": {"max_call_duration": SERVER_CAP}})
     ]
     assert (
-        "level=error logger=tavus_mcp.users msg=\"users file not reloaded, keeping the 2 users already loaded: "
+        'level=error logger=tavus_mcp.users msg="users file not reloaded, keeping the 2 users already loaded: '
         f"TAVUS_MCP_USERS_FILE {users_file}: users[1] (erin) has no way to sign in: give token_sha256"
     ) in log
     assert_no_secret_in(log)
@@ -436,7 +436,7 @@ USER = f'name = "alice"\ntoken_sha256 = "{sha256("t" * 20)}"\n'
         (
             '[[users]]\nname = "alice"\ntoken_sha256 = "alice-token-5b8e2f0c9a1d7e3f"\n',
             "users[1] (alice): token_sha256 must be the SHA-256 of the user's bearer token as 64 hex digits (never "
-            "the token itself); compute it with printf %s \"$TOKEN\" | sha256sum",
+            'the token itself); compute it with printf %s "$TOKEN" | sha256sum',
         ),
         (
             f"[[users]]\n{USER}tavus_api_key = 'tvs-0123456789abcdef'\n",
