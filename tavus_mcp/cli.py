@@ -103,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="call Tavus once with the configured key and say whether it works (exit 0) or what is wrong (exit 1)",
     )
+    commands.add_parser(
+        "check-users",
+        help="read TAVUS_MCP_USERS_FILE as a team server would (keys from this environment) and list its users "
+        "(exit 0), or say what is wrong (exit 2): run it before a reload",
+    )
     sandbox_api = commands.add_parser(
         "sandbox-api", help="serve the Tavus API emulator over HTTP, to point TAVUS_API_BASE_URL at"
     )
@@ -154,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         _fail(str(exc))
 
+    if args.command == "check-users":
+        _check_users(settings)
     if args.command == "check":
         from tavus_mcp.check import run_check
 
@@ -185,6 +192,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     server = build_server(settings)
     with contextlib.suppress(KeyboardInterrupt):
         server.run("stdio")
+
+
+def _check_users(settings: Settings) -> None:
+    from tavus_mcp.users import ENV_USERS_FILE, load_users
+
+    path = os.environ.get(ENV_USERS_FILE, "").strip()
+    if not path:
+        _fail(f"{ENV_USERS_FILE} is not set: set it to the users file to check (see docs/team.md)")
+    try:
+        users = load_users(path, os.environ, server_key_set=settings.api_key is not None or settings.sandbox)
+    except ConfigError as exc:
+        _fail(str(exc))
+    print(f"{path}: {len(users)} users")
+    for user in users.users:
+        sign_in = [
+            what
+            for what, given in (("token", user.token_digest), ("subject", user.subject), ("email", user.email))
+            if given is not None
+        ]
+        limits = [f"test_mode={str(user.test_mode).lower()}"]
+        if user.max_call_duration is not None:
+            limits.append(f"max_call_duration={user.max_call_duration}")
+        print(f"{user.name}: signs in by {' or '.join(sign_in)}; key from {user.key_variable}; {', '.join(limits)}")
+    sys.exit(0)
 
 
 def _log_where_calls_go(settings: Settings) -> None:

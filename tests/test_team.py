@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -511,3 +513,34 @@ def test_users_are_found_by_token_subject_and_verified_email(tmp_path: Path) -> 
     assert name(users.by_claims({"sub": "someone", "email": "bob@example.com", "email_verified": False})) is None
     assert name(users.by_claims({"sub": "someone"})) is None
     assert "t" * 20 not in repr(users.users)
+
+
+def test_check_users_lists_the_users_or_names_the_problem(tavus: Tavus, tmp_path: Path) -> None:
+    users_file = tmp_path / "users.toml"
+    users_file.write_text(USERS_TOML, encoding="utf-8")
+    env = team_env(tavus, users_file)
+
+    def check_users(environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tavus_mcp", "check-users"],
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    good = check_users(env)
+    del env["ALICE_TAVUS_API_KEY"]
+    bad = check_users(env)
+
+    assert (good.returncode, good.stderr) == (0, "")
+    assert good.stdout == (
+        f"{users_file}: 3 users\n"
+        "alice: signs in by token; key from ALICE_TAVUS_API_KEY; test_mode=false, max_call_duration=900\n"
+        "bob: signs in by token; key from BOB_TAVUS_API_KEY; test_mode=true\n"
+        "carol: signs in by token; key from TAVUS_API_KEY; test_mode=false, max_call_duration=3000\n"
+    )
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert bad.stderr.startswith(f"mcp-server-tavus: TAVUS_MCP_USERS_FILE {users_file}: users[1] (alice): ")
