@@ -135,12 +135,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(log_path: Path, env: dict[str, str], *, port: int | None = None) -> Iterator[ServerProcess]:
-    """`python -m tavus_mcp --transport http` on a loopback port, healthy; stopped on the way out."""
+def running_server(
+    log_path: Path, env: dict[str, str], *, port: int | None = None, command: list[str] | None = None
+) -> Iterator[ServerProcess]:
+    """`python -m tavus_mcp --transport http` (or `command`, which listens on `port`) on a loopback port, healthy;
+    stopped on the way out."""
     port = port or free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
+            command
+            or [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,

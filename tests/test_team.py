@@ -32,6 +32,7 @@ from tests.servers import (
     ServerProcess,
     Tavus,
     connect,
+    free_port,
     ok,
     post_initialize,
     running_server,
@@ -544,3 +545,51 @@ def test_check_users_lists_the_users_or_names_the_problem(tavus: Tavus, tmp_path
     )
     assert (bad.returncode, bad.stdout) == (2, "")
     assert bad.stderr.startswith(f"mcp-server-tavus: TAVUS_MCP_USERS_FILE {users_file}: users[1] (alice): ")
+
+
+# Under gunicorn's workers
+
+
+async def logged(server: ServerProcess, text: str, *, times: int) -> None:
+    deadline = anyio.current_time() + 20
+    while server.log().count(text) < times:
+        assert anyio.current_time() < deadline, server.log()
+        await anyio.sleep(0.05)
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.anyio
+@pytest.mark.skipif(sys.platform != "linux", reason="finding gunicorn's workers reads /proc")
+async def test_sighup_to_each_gunicorn_worker_reloads_it_in_place(tavus: Tavus, tmp_path: Path) -> None:
+    users_file = tmp_path / "users.toml"
+    users_file.write_text(USERS_TOML, encoding="utf-8")
+    port = free_port()
+    gunicorn = [
+        *(sys.executable, "-m", "gunicorn", "-k", "uvicorn_worker.UvicornWorker", "-w", "2"),
+        *("-b", f"127.0.0.1:{port}", "--no-control-socket", "tavus_mcp.http:create_app()"),
+    ]
+    with running_server(tmp_path / "gunicorn.log", team_env(tavus, users_file), port=port, command=gunicorn) as server:
+        # Both workers up (a worker that has not started its app yet would die of SIGHUP, gunicorn's default).
+        await logged(server, "Application startup complete", times=2)
+        workers = children_of(server.process.pid)
+        assert len(workers) == 2
+        users_file.write_text(RELOADED_TOML, encoding="utf-8")
+        for worker in workers:
+            os.kill(worker, signal.SIGHUP)
+        await logged(server, "users file reloaded: 2 users", times=2)
+
+        # The same workers serve (none was restarted), each with the new users: ten tries reach both.
+        assert children_of(server.process.pid) == workers
+        statuses = [
+            post_initialize(server.url, {"authorization": f"Bearer {TOKENS[name]}"}).status_code
+            for _ in range(5)
+            for name in ("alice", "dave")
+        ]
+        async with connect(server.url, token=TOKENS["dave"]) as dave:
+            await ok(dave, "list_replicas", {})
+
+    assert statuses == [401, 200] * 5
+    assert [seen.api_key for seen in tavus.injector.requests_to("GET", "/v2/replicas")] == [DAVE_KEY]
