@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +116,8 @@ class AccessTokenValidator:
         self._jwks_lifespan = jwks_lifespan
         self._jwks: jwt.PyJWKClient | None = None
         self._lock = threading.Lock()
+        # When discovery last failed: it is not tried again for a cooldown, whatever the tokens that arrive.
+        self._failed_at: float | None = None
 
     async def claims(self, token: str) -> dict[str, Any] | None:
         # In a worker thread: fetching metadata and keys blocks (PyJWKClient uses urllib).
@@ -145,8 +148,11 @@ class AccessTokenValidator:
     def _key_client(self) -> jwt.PyJWKClient | None:
         with self._lock:
             if self._jwks is None:
+                if self._failed_at is not None and time.monotonic() - self._failed_at < self._refresh_cooldown:
+                    raise jwt.PyJWKClientError(f"the metadata of {self.settings.issuer} could not be read just now")
                 jwks_uri = self._discover_jwks_uri()
                 if jwks_uri is None:
+                    self._failed_at = time.monotonic()
                     return None
                 self._jwks = jwt.PyJWKClient(
                     jwks_uri,

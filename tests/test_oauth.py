@@ -425,3 +425,27 @@ def test_keys_the_provider_rotates_are_fetched_and_retired_keys_refused(_tools: 
 
     assert good is not None and good["sub"] == "alice"
     assert retired is None
+
+
+def test_an_issuer_whose_metadata_names_another_or_cannot_be_read_lets_no_token_in(
+    team: Team, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The provider's own address under another name: its metadata says 127.0.0.1, not localhost.
+    port = urlsplit(team.provider.issuer).port
+    misnamed = AccessTokenValidator(OAuthSettings(issuer=f"http://localhost:{port}", audience=team.audience))
+    down = AccessTokenValidator(OAuthSettings(issuer=f"http://127.0.0.1:{free_port()}", audience=team.audience))
+
+    assert misnamed.validate(team.token(iss=f"http://localhost:{port}")) is None
+    assert down.validate(team.token()) is None
+    # Not asked again at once: a burst of tokens while the provider is down does not hammer it.
+    assert down.validate(team.token()) is None
+
+    errors = [record.getMessage() for record in caplog.records if record.name == "tavus_mcp.oauth"]
+    assert errors[0] == (
+        f"the metadata at http://localhost:{port}/.well-known/oauth-authorization-server names issuer "
+        f"'{team.provider.issuer}', not TAVUS_MCP_OAUTH_ISSUER 'http://localhost:{port}': set "
+        "TAVUS_MCP_OAUTH_ISSUER to the issuer exactly as it says"
+    )
+    assert errors[1].startswith("access tokens cannot be checked: no metadata with a jwks_uri for http://127.0.0.1:")
+    assert errors[2].startswith("access token refused: the metadata of http://127.0.0.1:")
+    assert len(errors) == 3
