@@ -29,7 +29,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
@@ -398,7 +398,7 @@ def _reload_on_hangup(app: Starlette, users: UserDirectory) -> None:
 
 
 @contextmanager
-def _on_signal(signum: int, handler: Any) -> Iterator[None]:
+def _on_signal(signum: int, handler: Callable[[], object]) -> Iterator[None]:
     loop = asyncio.get_running_loop()
     try:
         # Run by the event loop between callbacks, not inside the signal handler: reading a file and logging are

@@ -30,6 +30,7 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from pydantic import Field, InstanceOf
 
 from tavus_mcp.config import ConfigError
+from tavus_mcp.logs import call_user
 from tavus_mcp.users import User, UserDirectory
 
 logger = logging.getLogger("tavus_mcp.oauth")
@@ -218,6 +219,14 @@ class UserTokenVerifier(TokenVerifier):
         return f"UserTokenVerifier({len(self.directory.current)} users, oauth={self.validator is not None})"
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        access = await self._verify(token)
+        if isinstance(access, UserAccessToken):
+            # Awaited in the request's own task, so the rest of the request (its access log line included) names
+            # the user; the task, and with it the value, ends with the request.
+            call_user.set(access.user.name)
+        return access
+
+    async def _verify(self, token: str) -> AccessToken | None:
         users = self.directory.current
         user = users.by_token(token)
         if user is not None:

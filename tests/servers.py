@@ -116,9 +116,6 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def log_lines(self, msg: str) -> list[str]:
-        return [line for line in self.log().splitlines() if f" msg={msg} " in f"{line} "]
-
     def wait_for_log(self, text: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while text not in self.log():

@@ -252,7 +252,12 @@ async def test_every_log_line_of_a_call_names_its_user(tavus: Tavus, team_server
         async with connect(team_server.url, token=TOKENS["bob"]) as bob:
             await ok(bob, "list_personas", {})
 
-    lines = [line for line in team_server.log()[logged_before:].splitlines() if "logger=tavus_mcp" in line]
+    logged = team_server.log()[logged_before:].splitlines()
+    # The HTTP requests of bob's session too (initialize, tools/call, tools/list), each after he signed in.
+    requests = [line for line in logged if "logger=uvicorn.access" in line]
+    assert len(requests) >= 3
+    assert all(field(line, "user") == "bob" for line in requests), requests
+    lines = [line for line in logged if "logger=tavus_mcp" in line]
     assert [(field(line, "logger"), field(line, "user")) for line in lines] == [
         ("tavus_mcp.client", "bob"),
         ("tavus_mcp", "bob"),
