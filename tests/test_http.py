@@ -2,15 +2,14 @@
 loopback, in front of the Tavus emulator, reached by the SDK's own client in both protocol eras.
 
 The emulator here is this module's own: it is wrapped in a recorder of every request's headers, so that each test
-ends by checking that nothing a client sent (its token, its Authorization header) ever reached Tavus.
+ends by checking that nothing a client sent (its token, its Authorization header) ever reached Tavus. Several
+processes on one port, and several machines, are `tests/test_engines.py`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -33,11 +32,11 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tavus_mcp import __version__
-from tavus_mcp.client import DEFAULT_LIMITS
-from tavus_mcp.config import ConfigError
+from tavus_mcp.config import DEFAULT_MAX_CONNECTIONS, ConfigError
 from tavus_mcp.http import HttpSettings, StaticTokenVerifier
-from tavus_mcp.sandbox import SANDBOX_API_KEY, Fault, TavusEmulator, serve_on_loopback
+from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator
 from tests.conftest import TOOL_NAMES, text_of
+from tests.upstream import Fault, FaultInjector, serve_on_loopback
 
 pytestmark = pytest.mark.http
 
@@ -63,7 +62,6 @@ STOP_TIMEOUT = 15.0
 READ_TIMEOUT = 30.0
 
 Mode = Literal["legacy", "auto"]
-POOL_SIZE = DEFAULT_LIMITS.max_connections or 0
 PROTOCOL = {"legacy": "2025-11-25", "auto": "2026-07-28"}
 
 
@@ -112,6 +110,8 @@ class ObserveRequests:
 @dataclass
 class Tavus:
     emulator: TavusEmulator
+    # In front of the emulator: faults to answer with, and every request as it arrived.
+    injector: FaultInjector
     base_url: str
     traffic: TavusTraffic
 
@@ -123,14 +123,15 @@ class Tavus:
 def _observed_tavus() -> Iterator[Tavus]:
     emulator = TavusEmulator()
     traffic = TavusTraffic()
-    emulator.app.add_middleware(ObserveRequests, traffic=traffic)
-    with serve_on_loopback(emulator) as base_url:
-        yield Tavus(emulator, base_url, traffic)
+    injector = FaultInjector(ObserveRequests(emulator.app, traffic))
+    with serve_on_loopback(injector) as base_url:
+        yield Tavus(emulator, injector, base_url, traffic)
 
 
 @pytest.fixture
 def tavus(_observed_tavus: Tavus) -> Iterator[Tavus]:
     _observed_tavus.emulator.reset()
+    _observed_tavus.injector.reset()
     _observed_tavus.traffic.reset()
     yield _observed_tavus
     assert _observed_tavus.emulator.schema_violations == []
@@ -513,7 +514,9 @@ def test_oversized_body_gets_413(tavus: Tavus, team_server: ServerProcess) -> No
 
 
 @pytest.mark.anyio
-async def test_200_concurrent_tool_calls_share_one_bounded_pool(tavus: Tavus, team_server: ServerProcess) -> None:
+async def test_200_concurrent_calls_hold_at_most_100_connections_to_tavus(
+    tavus: Tavus, team_server: ServerProcess
+) -> None:
     tavus.traffic.delay = 1.0  # every Tavus answer takes a while, so the calls really overlap
     results: list[dict[str, Any]] = []
 
@@ -533,9 +536,9 @@ async def test_200_concurrent_tool_calls_share_one_bounded_pool(tavus: Tavus, te
     assert len(results) == 200
     assert len({result["conversation_id"] for result in results}) == 200
     assert sorted(body["conversation_name"] for body in tavus.creates()) == sorted(f"Load {n}" for n in range(200))
-    # At most 100 connections to Tavus, shared by every request: the server held 200 calls at once,
-    # Tavus saw them 100 at a time (a client per request, or per session, would have sent all 200 at once).
-    assert 0.8 * POOL_SIZE <= tavus.traffic.max_in_flight <= POOL_SIZE
+    # At most 100 connections to Tavus, shared by every request: a client per request, or per session, would have
+    # sent Tavus all 200 at once.
+    assert tavus.traffic.max_in_flight <= DEFAULT_MAX_CONNECTIONS == 100
 
 
 # Scaling out
@@ -647,107 +650,21 @@ def test_a_weak_token_refuses_to_start_without_repeating_it(tavus: Tavus) -> Non
     assert TOKEN not in completed.stderr
 
 
-# Workers: several processes on one port
-
-
-def children_of(pid: int) -> set[int]:
-    """The live child processes of `pid`, read from /proc."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # exited meanwhile
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.add(int(entry.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def wait_for(check: Any, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
-
-
-@needs_proc
 @pytest.mark.anyio
-async def test_workers_share_the_calls_and_the_connection_limit(tavus: Tavus, tmp_path: Path) -> None:
-    tavus.traffic.delay = 1.0  # every Tavus answer takes a while, so the calls really overlap
-    results: list[dict[str, Any]] = []
-
-    async def create(client: Client, number: int) -> None:
-        arguments = {"replica_id": REPLICA, "test_mode": True, "conversation_name": f"Worker load {number}"}
-        results.append(await ok(client, "create_conversation", arguments))
-
-    with (
-        anyio.fail_after(TEST_TIMEOUT),
-        running_server(tmp_path / "workers.log", server_env(tavus), "--workers", "2") as server,
-    ):
-        assert len(children_of(server.process.pid)) == 2
-        async with (
-            connect(server.url, mode="auto") as modern,
-            connect(server.url, mode="legacy") as legacy,
-            anyio.create_task_group() as group,
-        ):
-            for number in range(200):
-                group.start_soon(create, modern if number % 2 else legacy, number)
-
-    assert len({result["conversation_id"] for result in results}) == 200
-    assert sorted(body["conversation_name"] for body in tavus.creates()) == sorted(
-        f"Worker load {n}" for n in range(200)
-    )
-    # Each worker has half the connections: Tavus never saw more than the one limit at once.
-    assert POOL_SIZE // 2 <= tavus.traffic.max_in_flight <= POOL_SIZE
-    log = server.log()
-    assert "2 worker processes" in log
-    for worker in (0, 1):
-        assert any(
-            "msg=tool_call tool=create_conversation outcome=ok" in line and line.endswith(f" worker={worker}")
-            for line in log.splitlines()
-        ), f"worker {worker} served no call:\n{log[-3000:]}"
-    assert "level=error" not in log
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize(
-    ("workers", "stop"),
-    [
-        (1, "sigterm"),
-        (1, "ctrl-c"),
-        pytest.param(2, "sigterm", marks=needs_proc),
-        pytest.param(2, "ctrl-c", marks=needs_proc),
-    ],
-)
-async def test_a_stop_lets_the_call_in_flight_finish_and_exits_0(
-    tavus: Tavus, tmp_path: Path, workers: int, stop: str
-) -> None:
+@pytest.mark.parametrize("stop", ["sigterm", "ctrl-c"])
+async def test_a_stop_lets_the_call_in_flight_finish_and_exits_0(tavus: Tavus, tmp_path: Path, stop: str) -> None:
     """SIGTERM reaches the process started (an orchestrator's stop); Ctrl+C in a terminal sends SIGINT to the whole
-    process group, so with workers each gets SIGINT and then its supervisor's SIGTERM: still one graceful stop."""
-    args = ("--workers", str(workers))
+    process group."""
     with (
         anyio.fail_after(TEST_TIMEOUT),
-        running_server(tmp_path / "stop.log", server_env(tavus), *args, new_session=True) as server,
+        running_server(tmp_path / "stop.log", server_env(tavus), new_session=True) as server,
     ):
-        started = children_of(server.process.pid) if workers > 1 else set()
         async with connect(server.url) as client:
             created = await ok(client, "create_conversation", {"replica_id": REPLICA})
             conversation_id = created["conversation_id"]
             end_path = f"/v2/conversations/{conversation_id}/end"
             # Tavus ends the conversation, then takes 2 s to answer: the call is in flight when the signal comes.
-            tavus.emulator.faults.append(Fault(status=200, delay=2, after_handling=True, path=end_path))
+            tavus.injector.faults.append(Fault(status=200, delay=2, after_handling=True, path=end_path))
             outcome: list[CallToolResult] = []
 
             async def end() -> None:
@@ -755,15 +672,14 @@ async def test_a_stop_lets_the_call_in_flight_finish_and_exits_0(
 
             async with anyio.create_task_group() as group:
                 group.start_soon(end)
-                while not tavus.emulator.requests_to("POST", end_path):  # noqa: ASYNC110 - another thread's list
+                while not tavus.injector.requests_to("POST", end_path):  # noqa: ASYNC110 - another thread's list
                     await anyio.sleep(0.01)
                 if stop == "sigterm":
                     server.process.send_signal(signal.SIGTERM)
                 else:
                     os.killpg(server.process.pid, signal.SIGINT)
                 await anyio.sleep(0.5)
-                # Stopped accepting (a supervisor's copies of the sockets are closed too): a new connection is
-                # refused while the call is still in flight.
+                # Stopped accepting: a new connection is refused while the call is still in flight.
                 assert not outcome
                 async with httpx2.AsyncClient(timeout=2.0) as fresh:
                     with pytest.raises(httpx2.ConnectError):
@@ -775,157 +691,12 @@ async def test_a_stop_lets_the_call_in_flight_finish_and_exits_0(
     assert not result.is_error, text_of(result)
     assert result.structured_content is not None
     assert result.structured_content["conversation_id"] == conversation_id
+    assert tavus.emulator.conversations[conversation_id]["status"] == "ended"
     assert returncode == 0, server.log()
     log = server.log()
     assert "Shutting down" in log
     assert "timeout graceful shutdown exceeded" not in log
     assert "level=error" not in log
-    if workers > 1:
-        assert f"stopping 2 workers (signal {'SIGTERM' if stop == 'sigterm' else 'SIGINT'})" in log
-        assert "all workers stopped" in log
-        assert len(started) == 2
-        assert not any(alive(pid) for pid in started)
-
-
-@needs_proc
-@pytest.mark.anyio
-async def test_a_worker_that_dies_is_replaced_and_the_replacement_serves(tavus: Tavus, tmp_path: Path) -> None:
-    with (
-        anyio.fail_after(TEST_TIMEOUT),
-        running_server(tmp_path / "replace.log", server_env(tavus), "--workers", "2") as server,
-    ):
-        first, second = sorted(children_of(server.process.pid))
-        os.kill(first, signal.SIGKILL)
-        await anyio.to_thread.run_sync(
-            lambda: wait_for(
-                lambda: len(children_of(server.process.pid) - {first}) == 2, "a replacement worker", timeout=10.0
-            )
-        )
-        replacement = children_of(server.process.pid) - {first, second}
-        replaced = re.search(rf"worker (\d+) \(pid {first}\) was killed by SIGKILL; starting another", server.log())
-        assert replaced is not None, server.log()
-        after = len(server.log())
-        # Each call on a new connection: the kernel hashes connections over the two workers' sockets, so within a
-        # few calls one lands on the replacement (20 misses in a row would be a one-in-a-million chance).
-        served = []
-        for _ in range(20):
-            async with connect(server.url) as client:
-                served.append(await ok(client, "create_conversation", {"replica_id": REPLICA, "test_mode": True}))
-            lines = server.log()[after:].splitlines()
-            if any("msg=tool_call" in line and line.endswith(f" worker={replaced[1]}") for line in lines):
-                break
-        else:
-            raise AssertionError(f"the replacement worker served none of 20 calls:\n{server.log()[after:]}")
-
-    assert len(replacement) == 1
-    assert len(tavus.creates()) == len(served)
-
-
-@needs_proc
-@pytest.mark.anyio
-async def test_a_second_signal_kills_the_workers(tavus: Tavus, tmp_path: Path) -> None:
-    with (
-        anyio.fail_after(TEST_TIMEOUT),
-        running_server(tmp_path / "kill.log", server_env(tavus), "--workers", "2") as server,
-    ):
-        workers = children_of(server.process.pid)
-        async with connect(server.url) as client:
-            created = await ok(client, "create_conversation", {"replica_id": REPLICA})
-        end_path = f"/v2/conversations/{created['conversation_id']}/end"
-        # A call that would keep its worker busy for longer than the test lasts.
-        tavus.emulator.faults.append(Fault(status=200, delay=120, after_handling=True, path=end_path))
-
-        async def end() -> None:
-            with contextlib.suppress(Exception):  # its worker is killed under it
-                async with connect(server.url) as client:
-                    await client.call_tool("end_conversation", {"conversation_id": created["conversation_id"]})
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(end)
-            while not tavus.emulator.requests_to("POST", end_path):  # noqa: ASYNC110 - another thread's list
-                await anyio.sleep(0.01)
-            server.process.send_signal(signal.SIGTERM)
-            await anyio.to_thread.run_sync(
-                lambda: wait_for(lambda: "stopping 2 workers" in server.log(), "the first stop", timeout=10.0)
-            )
-            server.process.send_signal(signal.SIGTERM)
-            returncode = await anyio.to_thread.run_sync(lambda: server.process.wait(timeout=STOP_TIMEOUT))
-
-    assert returncode == 1, server.log()
-    assert "second stop signal: killing 2 workers" in server.log()
-    assert not any(alive(pid) for pid in workers)
-
-
-def supervise_in_a_process(code: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-    """Run `code` in a fresh Python process (forking from the test runner would copy its threads) with
-    `supervise`, os, signal, sys and time imported and logging configured at INFO."""
-    script = (
-        "import os, signal, sys, time\n"
-        "from tavus_mcp.logs import configure_logging\n"
-        "from tavus_mcp.workers import supervise\n"
-        "configure_logging('INFO')\n"
-    ) + code
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def test_a_stop_during_start_up_reaches_every_worker() -> None:
-    # Worker 0 asks its parent to stop as soon as it runs, while the parent may still be forking the others: each
-    # worker started must be told, or the parent would wait out the shutdown timeout (30 s) and then kill it.
-    completed = supervise_in_a_process(
-        "def serve(index):\n"
-        "    stopped = []\n"
-        "    for sig in (signal.SIGTERM, signal.SIGINT):\n"
-        "        signal.signal(sig, lambda *_: stopped.append(1))\n"
-        "    signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGTERM, signal.SIGINT))\n"
-        "    if index == 0:\n"
-        "        os.kill(os.getppid(), signal.SIGTERM)\n"
-        "    while not stopped:\n"
-        "        time.sleep(0.01)\n"
-        "sys.exit(supervise(4, serve, shutdown_timeout=30))\n",
-        timeout=20,
-    )
-
-    assert completed.returncode == 0, completed.stderr
-    assert "stopping " in completed.stderr
-    assert "all workers stopped" in completed.stderr
-    assert "level=error" not in completed.stderr
-
-
-@needs_proc
-def test_workers_stop_when_their_supervisor_is_killed(tavus: Tavus, tmp_path: Path) -> None:
-    with running_server(tmp_path / "orphans.log", server_env(tavus), "--workers", "2") as server:
-        workers = children_of(server.process.pid)
-        assert len(workers) == 2
-        server.process.kill()
-        server.process.wait(timeout=STOP_TIMEOUT)
-        # Orphaned, they notice within a tick and stop, rather than serve on with nothing to restart them.
-        wait_for(lambda: not any(alive(pid) for pid in workers), "the workers to exit", 10.0)
-
-
-def test_workers_that_keep_exiting_at_start_are_given_up_on() -> None:
-    completed = supervise_in_a_process("sys.exit(supervise(2, lambda index: os._exit(3), shutdown_timeout=1))\n")
-
-    assert completed.returncode == 1, completed.stderr
-    assert "exited with status 3; starting another" in completed.stderr
-    assert "the 5th quick exit in a row: stopping every worker" in completed.stderr
-    assert completed.stderr.count("exited with status 3; starting another") == 4
-    assert "exited with status 3 while stopping" in completed.stderr
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--workers", "0"], "TAVUS_MCP_WORKERS (--workers) must be a whole number of processes from 1 to 64"),
-        (["--workers", "two"], "TAVUS_MCP_WORKERS (--workers) must be a whole number; got 'two'"),
-        (["--workers", "2", "--sandbox"], "TAVUS_MCP_WORKERS (--workers) above 1 cannot serve the embedded sandbox"),
-    ],
-    ids=["zero", "not-a-number", "sandbox"],
-)
-def test_bad_worker_counts_refuse_to_start(tavus: Tavus, args: list[str], message: str) -> None:
-    completed = start_refused(server_env(tavus), *args)
-
-    assert completed.returncode == 2, completed.stderr
-    assert completed.stderr.strip().splitlines()[-1].startswith(f"mcp-server-tavus: {message}")
 
 
 # Settings, without a network
@@ -940,16 +711,14 @@ def test_settings_from_environment_and_flags() -> None:
         "TAVUS_MCP_ALLOWED_ORIGINS": "https://app.example.test",
         "TAVUS_MCP_MAX_BODY_BYTES": "65536",
         "TAVUS_MCP_SHUTDOWN_TIMEOUT": "10",
-        "TAVUS_MCP_WORKERS": "4",
     }
     settings = HttpSettings.from_env(environ)
 
-    assert (settings.host, settings.port, settings.max_body_bytes, settings.shutdown_timeout, settings.workers) == (
+    assert (settings.host, settings.port, settings.max_body_bytes, settings.shutdown_timeout) == (
         "0.0.0.0",  # noqa: S104
         9000,
         65536,
         10,
-        4,
     )
     assert [token.get_secret_value() for token in settings.auth_tokens] == [TOKEN, NEW_TOKEN]
     assert TOKEN not in repr(settings)
@@ -961,16 +730,8 @@ def test_settings_from_environment_and_flags() -> None:
     assert "0.0.0.0:*" not in security.allowed_hosts
     assert "https://app.example.test" in security.allowed_origins
 
-    flagged = HttpSettings.from_env(
-        environ, host="127.0.0.1", port=8001, allowed_hosts="", allowed_origins="", workers="2"
-    )
-    assert (flagged.host, flagged.port, flagged.allowed_hosts, flagged.allowed_origins, flagged.workers) == (
-        "127.0.0.1",
-        8001,
-        (),
-        (),
-        2,
-    )
+    flagged = HttpSettings.from_env(environ, host="127.0.0.1", port=8001, allowed_hosts="", allowed_origins="")
+    assert (flagged.host, flagged.port, flagged.allowed_hosts, flagged.allowed_origins) == ("127.0.0.1", 8001, (), ())
     assert HttpSettings.from_env({}) == HttpSettings()
 
 
@@ -985,7 +746,6 @@ def test_settings_from_environment_and_flags() -> None:
         ({"TAVUS_MCP_MAX_BODY_BYTES": "10"}, "TAVUS_MCP_MAX_BODY_BYTES must be a number of bytes of at least 1024"),
         ({"TAVUS_MCP_SHUTDOWN_TIMEOUT": "0"}, "TAVUS_MCP_SHUTDOWN_TIMEOUT must be a whole number of seconds"),
         ({"TAVUS_MCP_HOST": "10.0.0.5"}, "refusing to listen on 10.0.0.5 without authentication"),
-        ({"TAVUS_MCP_WORKERS": "65"}, "TAVUS_MCP_WORKERS (--workers) must be a whole number of processes from 1 to 64"),
     ],
 )
 def test_bad_settings_are_refused_with_the_setting_named(environ: dict[str, str], message: str) -> None:
