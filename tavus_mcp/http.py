@@ -373,6 +373,10 @@ def build_app(
         # this process; 2026-07-28 requests are sessionless anyway. The tools never call back into the client,
         # so nothing is lost.
         stateless_http=True,
+        # Each answer as one JSON body rather than an event stream. sse-starlette ends every event stream as soon
+        # as uvicorn is told to stop, which would cut off the answers of calls in flight during a graceful stop
+        # (2025-11-25 clients got event streams); the tools send nothing before their result anyway.
+        json_response=True,
         max_request_body_size=http.max_body_bytes,
         transport_security=http.transport_security(),
         host=http.host,

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -271,6 +272,7 @@ async def connect(
     mode: Mode = "auto",
     headers: dict[str, str] | None = None,
     transport: httpx2.AsyncBaseTransport | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> AsyncIterator[Client]:
     """An MCP client over Streamable HTTP that sends `token`; its connection pool has room for 300 requests."""
     sent = dict(headers or {})
@@ -281,6 +283,7 @@ async def connect(
         timeout=httpx2.Timeout(READ_TIMEOUT),
         limits=httpx2.Limits(max_connections=300, max_keepalive_connections=300),
         transport=transport,
+        verify=verify,
     )
     async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:
         yield client
@@ -651,15 +654,18 @@ def test_a_weak_token_refuses_to_start_without_repeating_it(tavus: Tavus) -> Non
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
 @pytest.mark.parametrize("stop", ["sigterm", "ctrl-c"])
-async def test_a_stop_lets_the_call_in_flight_finish_and_exits_0(tavus: Tavus, tmp_path: Path, stop: str) -> None:
+async def test_a_stop_lets_the_call_in_flight_finish_and_exits_0(
+    tavus: Tavus, tmp_path: Path, stop: str, mode: Mode
+) -> None:
     """SIGTERM reaches the process started (an orchestrator's stop); Ctrl+C in a terminal sends SIGINT to the whole
     process group."""
     with (
         anyio.fail_after(TEST_TIMEOUT),
         running_server(tmp_path / "stop.log", server_env(tavus), new_session=True) as server,
     ):
-        async with connect(server.url) as client:
+        async with connect(server.url, mode=mode) as client:
             created = await ok(client, "create_conversation", {"replica_id": REPLICA})
             conversation_id = created["conversation_id"]
             end_path = f"/v2/conversations/{conversation_id}/end"
