@@ -45,6 +45,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.config import STARTUP_FAILURE
 
 from tavus_mcp import __version__
 from tavus_mcp.config import ConfigError, Settings
@@ -463,8 +464,10 @@ def create_app() -> Starlette:
     `uvicorn --factory tavus_mcp.http:create_app --workers N` and
     `gunicorn -k uvicorn_worker.UvicornWorker -w N 'tavus_mcp.http:create_app()'` each call it once per worker
     process. It reads the same variables as `mcp-server-tavus --transport http` and refuses the same bad
-    configurations, printing the reason and exiting with status 2. The ASGI server owns the socket: pass it the host
-    and port (TAVUS_MCP_HOST names the host clients use, for the Host-header check).
+    configurations, printing the reason and exiting with status 3: what uvicorn (`STARTUP_FAILURE`) and gunicorn
+    (`WORKER_BOOT_ERROR`) both take for a worker that cannot boot, so that they stop instead of starting a
+    replacement that fails the same way, forever (they do with any other status). The ASGI server owns the socket:
+    pass it the host and port (TAVUS_MCP_HOST names the host clients use, for the Host-header check).
     """
     from tavus_mcp.client import check_proxy_environment
     from tavus_mcp.logs import configure_logging
@@ -480,7 +483,7 @@ def create_app() -> Starlette:
         users = load_users(settings, http, environ)
     except ConfigError as exc:
         print(f"mcp-server-tavus: {exc}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
+        raise SystemExit(STARTUP_FAILURE) from None
     _quiet_libraries()
     return build_app(settings, http, users=users)
 
