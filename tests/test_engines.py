@@ -205,7 +205,9 @@ async def test_an_engine_serves_both_eras_and_sigterm_lets_every_call_in_flight_
         newcomer: list[Exception] = []
 
         async def arrive_during_the_drain() -> None:
-            await anyio.sleep(0.5)
+            # Once every worker has begun its graceful stop (uvicorn's parent passes the signal on within 0.5 s).
+            while server.log().count("Shutting down") < workers:  # noqa: ASYNC110 - another process writes it
+                await anyio.sleep(0.05)
             try:
                 async with httpx2.AsyncClient(timeout=10.0) as fresh:
                     await fresh.get(f"{server.base}/healthz")
