@@ -40,6 +40,7 @@ from tests.test_http import (
     free_port,
     leaves,
     ok,
+    post,
 )
 from tests.upstream import Fault
 
@@ -225,7 +226,7 @@ async def test_an_engine_serves_both_eras_and_sigterm_lets_every_call_in_flight_
         returncode = await anyio.to_thread.run_sync(lambda: server.process.wait(timeout=STOP_TIMEOUT))
 
     log = server.log()
-    # Every call in flight was answered, and answered well, before the engine exited 0.
+    # Every call in flight was answered, and answered well, before the engine exited.
     assert sorted(outcomes) == sorted(created), log
     for conversation_id, result in outcomes.items():
         assert not result.is_error, text_of(result)
@@ -240,6 +241,22 @@ async def test_an_engine_serves_both_eras_and_sigterm_lets_every_call_in_flight_
     # accepted by the kernel, waits, and is reset at the end.
     [error] = newcomer
     assert isinstance(error, newcomer_sees), repr(error)
+
+
+def test_without_tokens_an_engine_answers_only_this_machine(sandbox: Sandbox, tmp_path: Path) -> None:
+    # The factory cannot see what the engine was told to bind, so it checks each client's address. A reverse proxy
+    # on this machine names a remote client in X-Forwarded-For, which uvicorn trusts from 127.0.0.1 by default.
+    port = free_port()
+    command = engine_command("uvicorn", port, workers=1)
+    with running(command, env_for(sandbox, tmp_path, tokens=()), tmp_path / "log", port) as server:
+        local = post(server.url)
+        remote = post(server.url, headers={"x-forwarded-for": "203.0.113.7"})
+
+    assert local.status_code == 200
+    assert (remote.status_code, remote.text) == (
+        403,
+        "This server has no TAVUS_MCP_AUTH_TOKENS and answers only this machine.",
+    )
 
 
 @pytest.mark.parametrize(
