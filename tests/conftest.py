@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +35,17 @@ TOOL_NAMES = [
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(params=[pytest.param(10, id="quick"), pytest.param(1, id="full", marks=pytest.mark.slow)])
+def examples(request: pytest.FixtureRequest) -> Callable[[int], int]:
+    """How many examples a property runs: all of them under `slow`; in the quick run a tenth, but at least 100
+    (or all, if fewer), enough for each property's checks that it exercised every case.
+
+    The quick run keeps every property exercised by the README's test command; CI (`.ci/run`) runs both.
+    """
+    divisor: int = request.param
+    return lambda full: max(min(full, 100), full // divisor)
 
 
 @dataclass

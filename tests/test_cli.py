@@ -196,7 +196,7 @@ def test_every_help_page_is_complete(command: tuple[str, ...], documented: dict[
     done = run_cli(*command, "--help")
 
     assert (done.returncode, done.stderr) == (0, "")
-    usage, description, *sections = done.stdout.split("\n\n")
+    usage, description, *_ = done.stdout.split("\n\n")
     assert usage.startswith(f"usage: {' '.join(('mcp-server-tavus', *command))} [-h]")
     assert len(description.split()) >= 20, f"no description:\n{done.stdout}"
     # Every option has a line of help, not only its name.
