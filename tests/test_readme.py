@@ -188,9 +188,9 @@ def test_check_against_the_readme_key_prints_what_the_readme_says(reader_sandbox
 
 
 def _config(block: CodeBlock) -> dict[str, Any] | None:
-    data = json.loads(block.body)
-    servers = data.get("mcpServers") or data.get("servers")
-    return servers["tavus"] if servers else None  # type: ignore[no-any-return]
+    data: dict[str, Any] = json.loads(block.body)
+    servers: dict[str, Any] | None = data.get("mcpServers") or data.get("servers")
+    return servers["tavus"] if servers else None
 
 
 @pytest.mark.stdio
@@ -287,7 +287,7 @@ def test_the_agent_install_lines_name_what_the_snippets_need() -> None:
     sys_path = [str(path) for path in CLIENTS_VENV.glob("lib/python3*/site-packages")]
     for requirement in requirements:
         name, _, extras = requirement.partition("[")
-        distribution = next(importlib.metadata.distributions(name=name, path=sys_path))
+        [distribution] = importlib.metadata.distributions(name=name, path=sys_path)
         declared = set(distribution.metadata.get_all("Provides-Extra") or [])
         assert set(extras.rstrip("]").split(",")) - {""} <= declared, (name, declared)
 
