@@ -32,6 +32,18 @@ TOOL_NAMES = [
 ]
 
 
+# Tests that need tools beyond the project's .venv (installed by scripts/install-client-tools.sh, or Chromium) are
+# also `slow`: the README's quick command, `pytest -m "not slow"`, leaves them to CI.
+NEEDS_EXTRA_TOOLS = ("clients", "conformance", "browser")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(name) for name in NEEDS_EXTRA_TOOLS):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -119,9 +131,11 @@ def _capture_all_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
 
 
-@pytest.fixture(params=["memory", pytest.param("stdio", marks=pytest.mark.stdio)])
+# The stdio run repeats each test through a subprocess, a second apiece: the quick suite leaves it to CI, and covers
+# stdio in tests/test_stdio.py.
+@pytest.fixture(params=["memory", pytest.param("stdio", marks=[pytest.mark.stdio, pytest.mark.slow])])
 async def client(request: pytest.FixtureRequest, sandbox: Sandbox) -> AsyncIterator[Client]:
-    """An MCP client connected to the server in memory, and (a second run of the test) over stdio."""
+    """An MCP client connected to the server in memory, and (a second run of the test, `slow`) over stdio."""
     if request.param == "memory":
         async with connect(sandbox.settings()) as connected:
             yield connected
