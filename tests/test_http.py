@@ -533,10 +533,9 @@ async def test_200_concurrent_tool_calls_share_one_bounded_pool(tavus: Tavus, te
     assert len(results) == 200
     assert len({result["conversation_id"] for result in results}) == 200
     assert sorted(body["conversation_name"] for body in tavus.creates()) == sorted(f"Load {n}" for n in range(200))
-    # At most 100 connections to Tavus, shared by every request: the server held 200 calls at once, Tavus never saw
-    # more than 100 at a time (a client per request, or per session, would have sent all 200 at once). No lower
-    # bound: how many overlap depends on how busy the machine is.
-    assert tavus.traffic.max_in_flight <= POOL_SIZE
+    # At most 100 connections to Tavus, shared by every request: the server held 200 calls at once,
+    # Tavus saw them 100 at a time (a client per request, or per session, would have sent all 200 at once).
+    assert 0.8 * POOL_SIZE <= tavus.traffic.max_in_flight <= POOL_SIZE
 
 
 # Scaling out
@@ -711,7 +710,7 @@ async def test_workers_share_the_calls_and_the_connection_limit(tavus: Tavus, tm
         f"Worker load {n}" for n in range(200)
     )
     # Each worker has half the connections: Tavus never saw more than the one limit at once.
-    assert tavus.traffic.max_in_flight <= POOL_SIZE
+    assert POOL_SIZE // 2 <= tavus.traffic.max_in_flight <= POOL_SIZE
     log = server.log()
     assert "2 worker processes" in log
     for worker in (0, 1):
