@@ -305,6 +305,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     if args.command == "check-users":
         _check_users(settings)
+    if args.command in (None, "serve") and args.transport == "stdio" and sys.stdin.isatty():
+        # A person ran the stdio server in a terminal: it has nothing to show them, so say what it waits for.
+        print(_terminal_notice(settings), file=sys.stderr, flush=True)
     if args.command == "check":
         from tavus_mcp.check import run_check
 
@@ -332,9 +335,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         if code:
             sys.exit(code)
         return
-    if sys.stdin.isatty():
-        # A person ran it in a terminal: a stdio server has nothing to show them, so say what it waits for.
-        print(_terminal_notice(settings), file=sys.stderr, flush=True)
     _log_where_calls_go(settings)
     server = build_server(settings)
     with contextlib.suppress(KeyboardInterrupt):
