@@ -368,10 +368,7 @@ def _check_users(settings: Settings) -> None:
 def _terminal_notice(settings: Settings) -> str:
     """What a person who started the stdio server in a terminal reads: what it waits for, and what to do instead."""
     command = _launch_command()
-    entry: dict[str, object] = {"command": command[0]}
-    if command[1:]:
-        entry["args"] = command[1:]
-    entry["env"] = {"TAVUS_API_KEY": "your-tavus-api-key"}
+    entry = {"command": command[0], "args": command[1:], "env": {"TAVUS_API_KEY": "your-tavus-api-key"}}
     config = json.dumps({"mcpServers": {"tavus": entry}}, indent=2)
     sandbox = ", against the embedded Tavus sandbox" if settings.sandbox else ""
     return (
@@ -381,8 +378,8 @@ def _terminal_notice(settings: Settings) -> str:
         "  See what it does:      mcp-server-tavus demo\n"
         "  Check your Tavus key:  mcp-server-tavus check\n"
         "  Use it from Claude Desktop: add this to claude_desktop_config.json (Settings > Developer > Edit\n"
-        '  Config), then restart Claude Desktop. To try it without a key, put "args": ["--sandbox"] in place\n'
-        '  of "env".\n'
+        '  Config), then restart Claude Desktop. To try it without a key, add "--sandbox" to "args" and leave\n'
+        '  out "env".\n'
         f"{config}"
     )
 

@@ -268,12 +268,15 @@ def test_started_in_a_terminal_it_says_what_it_waits_for(args: tuple[str, ...]) 
         os.close(terminal)
     text = notice.decode()
     sandbox = ", against the embedded Tavus sandbox" if args == ("--sandbox",) else ""
-    assert text.startswith(
+    assert text[: text.index("{")] == (
         f"mcp-server-tavus {__version__} is serving MCP over stdio{sandbox}. It waits for an MCP client such as\n"
         "Claude Desktop, which starts it and talks to it through stdin and stdout, so it shows nothing here.\n"
         "Ctrl+C stops it.\n\n"
         "  See what it does:      mcp-server-tavus demo\n"
         "  Check your Tavus key:  mcp-server-tavus check\n"
+        "  Use it from Claude Desktop: add this to claude_desktop_config.json (Settings > Developer > Edit\n"
+        '  Config), then restart Claude Desktop. To try it without a key, add "--sandbox" to "args" and leave\n'
+        '  out "env".\n'
     ), text
     config = json.loads(text[text.index("{") : text.rindex("}") + 1])
     assert config == {
