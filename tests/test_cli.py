@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -241,14 +242,26 @@ def test_a_flag_after_the_command_overrides_only_what_it_names() -> None:
     )
 
 
+CONSOLE_SCRIPT = str(Path(sys.executable).parent / "mcp-server-tavus")
+
+
 @pytest.mark.stdio
-@pytest.mark.parametrize("args", [(), ("--sandbox",), ("serve",)], ids=["bare", "sandbox", "serve"])
-def test_started_in_a_terminal_it_says_what_it_waits_for(args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("launch", "args"),
+    [
+        ([sys.executable, "-m", "tavus_mcp"], ()),
+        ([sys.executable, "-m", "tavus_mcp"], ("--sandbox",)),
+        ([sys.executable, "-m", "tavus_mcp"], ("serve",)),
+        ([CONSOLE_SCRIPT], ()),
+    ],
+    ids=["bare", "sandbox", "serve", "console-script"],
+)
+def test_started_in_a_terminal_it_says_what_it_waits_for(launch: list[str], args: tuple[str, ...]) -> None:
     """On a terminal (stdin a TTY) the stdio server explains itself on stderr, then serves as ever."""
     clean = {name: value for name, value in os.environ.items() if not name.startswith("TAVUS_")}
     terminal, terminal_side = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tavus_mcp", *args],
+        [*launch, *args],
         env={**clean, "TAVUS_LOG_LEVEL": "WARNING"},
         stdin=terminal_side,
         stdout=subprocess.PIPE,
@@ -282,8 +295,8 @@ def test_started_in_a_terminal_it_says_what_it_waits_for(args: tuple[str, ...]) 
     assert config == {
         "mcpServers": {
             "tavus": {
-                "command": sys.executable,
-                "args": ["-m", "tavus_mcp"],
+                "command": launch[0],
+                "args": launch[1:],
                 "env": {"TAVUS_API_KEY": "your-tavus-api-key"},
             }
         }
