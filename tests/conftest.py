@@ -51,13 +51,13 @@ def anyio_backend() -> str:
 
 @pytest.fixture(params=[pytest.param(10, id="quick"), pytest.param(1, id="full", marks=pytest.mark.slow)])
 def examples(request: pytest.FixtureRequest) -> Callable[[int], int]:
-    """How many examples a property runs: all of them under `slow`; in the quick run a tenth, but at least 100
+    """How many examples a property runs: all of them under `slow`; in the quick run a tenth, but at least 200
     (or all, if fewer), enough for each property's checks that it exercised every case.
 
     The quick run keeps every property exercised by the README's test command; CI (`.ci/run`) runs both.
     """
     divisor: int = request.param
-    return lambda full: max(min(full, 100), full // divisor)
+    return lambda full: max(min(full, 200), full // divisor)
 
 
 @dataclass
