@@ -59,6 +59,13 @@ HTTP_ENVIRONMENT = _table(
             "comma-separated bearer tokens that clients send, read only from the environment; required to listen "
             "beyond loopback or with allowed hosts or origins",
         ),
+        (
+            "TAVUS_MCP_USERS_FILE",
+            "a TOML file of users, each with their own sign-in and Tavus key, in place of shared tokens; SIGHUP "
+            "reloads it (docs/team.md)",
+        ),
+        ("TAVUS_MCP_OAUTH_ISSUER", "sign users in through this OAuth issuer (with a users file)"),
+        ("TAVUS_MCP_OAUTH_AUDIENCE", "the audience the issuer's access tokens must name: this server's URL"),
         ("TAVUS_MCP_HOST", "--host (default 127.0.0.1)"),
         ("TAVUS_MCP_PORT", "--port (default 8000)"),
         ("TAVUS_MCP_ALLOWED_HOSTS", "--allowed-hosts"),
@@ -242,8 +249,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "check-users",
+        formatter_class=_HelpFormatter,
         help="read TAVUS_MCP_USERS_FILE as a team server would (keys from this environment) and list its users "
         "(exit 0), or say what is wrong (exit 2): run it before a reload",
+        description=(
+            "Read the users file named by TAVUS_MCP_USERS_FILE as a team server would, with each user's Tavus key "
+            "taken from the variable the file names, and list its users: how each signs in, where their key comes "
+            "from, their limits. Exit 0 when the file is usable, 2 (naming the entry) when it is not: run it "
+            "before sending the server SIGHUP to reload the file. See docs/team.md."
+        ),
+        epilog=_table(
+            "environment:",
+            [
+                ("TAVUS_MCP_USERS_FILE", "the users file to check"),
+                (
+                    "TAVUS_API_KEY",
+                    "the server's own key, for users without a key of their own. Keys are created in the Tavus "
+                    "developer portal, https://platform.tavus.io (API Key, in the sidebar).",
+                ),
+            ],
+        ),
     )
     sandbox_api = commands.add_parser(
         "sandbox-api",

@@ -173,6 +173,9 @@ SETTINGS_HELP = {
 }
 HTTP_HELP = {
     "TAVUS_MCP_AUTH_TOKENS": None,
+    "TAVUS_MCP_USERS_FILE": None,
+    "TAVUS_MCP_OAUTH_ISSUER": None,
+    "TAVUS_MCP_OAUTH_AUDIENCE": None,
     "TAVUS_MCP_HOST": "--host",
     "TAVUS_MCP_PORT": "--port",
     "TAVUS_MCP_ALLOWED_HOSTS": "--allowed-hosts",
@@ -189,9 +192,10 @@ HTTP_HELP = {
         (("serve",), {**SETTINGS_HELP, **HTTP_HELP}),
         (("check",), SETTINGS_HELP),
         (("demo",), {}),
+        (("check-users",), {"TAVUS_MCP_USERS_FILE": None, "TAVUS_API_KEY": None}),
         (("sandbox-api",), {}),
     ],
-    ids=["top", "serve", "check", "demo", "sandbox-api"],
+    ids=["top", "serve", "check", "demo", "check-users", "sandbox-api"],
 )
 def test_every_help_page_is_complete(command: tuple[str, ...], documented: dict[str, str | None]) -> None:
     done = run_cli(*command, "--help")
