@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tavus_mcp.config import Settings
+from tavus_mcp.config import KEY_HELP, Settings
 from tavus_mcp.errors import (
     AuthenticationError,
     BadRequestError,
@@ -97,20 +97,20 @@ def _describe_tavus_error(
         return (
             "No Tavus API key is configured, so nothing was sent to Tavus. Set TAVUS_API_KEY in the environment "
             'of this MCP server (for Claude Desktop: the "env" block of the server in claude_desktop_config.json) '
-            "and restart it. To try the server without a key, start it with --sandbox."
+            f"and restart it. {KEY_HELP} To try the server without a key, start it with --sandbox."
         )
     if isinstance(error, MalformedApiKeyError):
         return (
             "The API key in TAVUS_API_KEY contains a character that cannot be sent to Tavus (a space, a line break "
-            "or a non-ASCII character such as a curly quote), so nothing was sent. Copy the key again from the Tavus "
-            "developer portal into the server's environment and restart it."
+            "or a non-ASCII character such as a curly quote), so nothing was sent. Set it again in the server's "
+            f"environment, exactly as Tavus gave it, and restart the server. {KEY_HELP}"
         )
     if isinstance(error, AuthenticationError):
-        return (
+        rejected = (
             f"Tavus rejected the API key (HTTP 401: {error.message}). The key in {key_variable} is wrong, revoked or "
-            "restricted: set a valid key from the Tavus developer portal in the server's environment and restart "
-            f"the server. {not_created}"
-        ).strip()
+            "restricted: set a valid key in the server's environment and restart the server."
+        )
+        return " ".join(part for part in (rejected, not_created, KEY_HELP) if part)
     if isinstance(error, ConcurrencyLimitError):
         return (
             f"Tavus refused: the account has reached its maximum number of concurrent conversations "
@@ -135,7 +135,8 @@ def _describe_tavus_error(
     if isinstance(error, PermissionDeniedError):
         return (
             f"{subject}Tavus refused access (HTTP 403: {error.message}). The key may be restricted to other IP "
-            f"addresses. {not_created}"
+            "addresses: check its settings in the Tavus developer portal, https://platform.tavus.io. "
+            f"{not_created}"
         ).strip()
     if isinstance(error, NotFoundError):
         return (

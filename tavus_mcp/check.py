@@ -6,14 +6,14 @@ import anyio
 
 from tavus_mcp.advice import READS, describe_tavus_error
 from tavus_mcp.client import TavusClient, sandboxed
-from tavus_mcp.config import Settings
+from tavus_mcp.config import KEY_HELP, Settings
 from tavus_mcp.errors import AuthenticationError, PermissionDeniedError, TavusConnectionError, TavusError
 from tavus_mcp.models import ListReplicasRequest
 
 SET_KEY = (
-    "TAVUS_API_KEY is not set. Set it to your Tavus API key (from the Tavus developer portal) in the environment "
-    'the server runs in, e.g. the "env" block of its entry in claude_desktop_config.json. Or try the server '
-    "without a key: mcp-server-tavus --sandbox."
+    "TAVUS_API_KEY is not set. Set it to your Tavus API key in the environment the server runs in, e.g. the "
+    f'"env" block of its entry in claude_desktop_config.json. {KEY_HELP} Or try the server without a key: '
+    "mcp-server-tavus --sandbox."
 )
 
 
@@ -31,12 +31,12 @@ async def check(settings: Settings) -> tuple[bool, str]:
         except AuthenticationError as error:
             return False, (
                 f"{where} refused the key in TAVUS_API_KEY (HTTP 401: {error.message}). Check that it is the whole "
-                "key, copied from the Tavus developer portal, and that it has not been revoked."
+                f"key, exactly as Tavus gave it, and that it has not been revoked. {KEY_HELP}"
             )
         except PermissionDeniedError as error:
             return False, (
                 f"{where} refused access with this key (HTTP 403: {error.message}); keys can be restricted to "
-                "allowed IP addresses: check the key's settings in the Tavus developer portal."
+                "allowed IP addresses: check the key's settings in the Tavus developer portal, https://platform.tavus.io."
             )
         except TavusConnectionError as error:
             what = (
@@ -46,7 +46,14 @@ async def check(settings: Settings) -> tuple[bool, str]:
         except TavusError as error:
             return False, describe_tavus_error(error, effect=READS, settings=settings)
     count = page.total_count if page.total_count is not None else len(page.data)
-    return True, f"ok: {where} accepted the key; the account can use {count} replica{'s' if count != 1 else ''}."
+    replicas = f"{count} replica{'s' if count != 1 else ''}"
+    if settings.sandbox:
+        # No key of the user's was involved: say what was checked, and how to check the real one.
+        return True, (
+            f"ok: the installation works; the embedded Tavus sandbox answered and offers {replicas}. No key was "
+            "checked: run mcp-server-tavus check without --sandbox to check TAVUS_API_KEY against Tavus."
+        )
+    return True, f"ok: {where} accepted the key; the account can use {replicas}."
 
 
 def run_check(settings: Settings) -> int:

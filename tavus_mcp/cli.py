@@ -4,64 +4,155 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
+import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from tavus_mcp import __version__
-from tavus_mcp.config import ConfigError, Settings, parse_count, parse_timeout
+from tavus_mcp.config import KEY_HELP, ConfigError, Settings, parse_count, parse_timeout
 from tavus_mcp.logs import LEVELS, configure_logging
 
 logger = logging.getLogger("tavus_mcp")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mcp-server-tavus",
-        description=(
-            "MCP server for Tavus conversational video. With no command it serves MCP over stdio, which is what "
-            "Claude Desktop and other MCP clients run. Settings come from TAVUS_* environment variables; the "
-            "flags below override them. The API key is read only from TAVUS_API_KEY, never from a flag, so it "
-            "does not show in process listings."
+def _table(title: str, rows: Sequence[tuple[str, str]]) -> str:
+    """An epilog's table of environment variables, wrapped to 79 columns."""
+    lines = [title]
+    for name, text in rows:
+        wrapped = textwrap.wrap(text, width=79 - 29)
+        lines.append(f"  {name:<26} {wrapped[0]}")
+        lines.extend(f"{'':29}{line}" for line in wrapped[1:])
+    return "\n".join(lines)
+
+
+ENVIRONMENT = _table(
+    "environment (a flag overrides its variable):",
+    [
+        (
+            "TAVUS_API_KEY",
+            "your Tavus API key, read only from the environment (never from a flag, so it does not show in process "
+            "listings). Create one in the Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar).",
         ),
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+        ("TAVUS_API_BASE_URL", "--api-base-url (default https://tavusapi.com)"),
+        ("TAVUS_DEFAULT_REPLICA_ID", "--default-replica-id"),
+        ("TAVUS_DEFAULT_PERSONA_ID", "--default-persona-id"),
+        ("TAVUS_TIMEOUT", "--timeout (default 30)"),
+        ("TAVUS_CONNECT_TIMEOUT", "--connect-timeout (default 10)"),
+        ("TAVUS_MAX_RETRIES", "further attempts for a request that is safe to repeat, 0 to 10 (default 2)"),
+        ("TAVUS_TEST_MODE", "--test-mode: 1 or 0 (default 0)"),
+        ("TAVUS_MAX_CALL_DURATION", "--max-call-duration"),
+        ("TAVUS_LOG_LEVEL", "--log-level (default INFO; WARNING for check)"),
+    ],
+)
+
+HTTP_ENVIRONMENT = _table(
+    "environment for --transport http (a flag overrides its variable):",
+    [
+        (
+            "TAVUS_MCP_AUTH_TOKENS",
+            "comma-separated bearer tokens that clients send, read only from the environment; required to listen "
+            "beyond loopback or with allowed hosts or origins",
+        ),
+        (
+            "TAVUS_MCP_USERS_FILE",
+            "a TOML file of users, each with their own sign-in and Tavus key, in place of shared tokens; SIGHUP "
+            "reloads it (docs/team.md)",
+        ),
+        ("TAVUS_MCP_OAUTH_ISSUER", "sign users in through this OAuth issuer (with a users file)"),
+        ("TAVUS_MCP_OAUTH_AUDIENCE", "the audience the issuer's access tokens must name: this server's URL"),
+        ("TAVUS_MCP_HOST", "--host (default 127.0.0.1)"),
+        ("TAVUS_MCP_PORT", "--port (default 8000)"),
+        ("TAVUS_MCP_ALLOWED_HOSTS", "--allowed-hosts"),
+        ("TAVUS_MCP_ALLOWED_ORIGINS", "--allowed-origins"),
+        ("TAVUS_MCP_MAX_BODY_BYTES", "larger requests get 413 (default 1048576)"),
+        ("TAVUS_MCP_SHUTDOWN_TIMEOUT", "seconds calls in flight may take to finish after SIGTERM (default 30)"),
+    ],
+)
+
+SERVE_DESCRIPTION = (
+    "Serve MCP over stdio (the default, also what the command does with no COMMAND), or over Streamable HTTP at "
+    "/mcp with --transport http. Over stdio it waits for an MCP client such as Claude Desktop, which starts it: "
+    "stdout carries only MCP messages, logs go to stderr. Settings come from TAVUS_* environment variables; the "
+    "flags override them."
+)
+
+
+SERVE_SANDBOX = "serve against the embedded Tavus emulator: no key, no network, nothing charged"
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions to the terminal, and keeps the epilog's table of environment variables as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("environment"):
+            return text
+        return super()._fill_text(text, width, indent)
+
+
+def _add_settings(parser: argparse.ArgumentParser, *, suppress: bool, sandbox_help: str = SERVE_SANDBOX) -> None:
+    """The Tavus settings' flags. On a subcommand they default to SUPPRESS, so they override only when given there:
+    `mcp-server-tavus --sandbox check` and `mcp-server-tavus check --sandbox` mean the same."""
+    none: Any = argparse.SUPPRESS if suppress else None
     parser.add_argument(
         "--sandbox",
         action="store_true",
-        help="serve against the embedded Tavus emulator: no key, no network, nothing charged",
+        default=argparse.SUPPRESS if suppress else False,
+        help=sandbox_help,
     )
-    parser.add_argument("--api-base-url", metavar="URL", help="Tavus API base URL (TAVUS_API_BASE_URL)")
+    parser.add_argument("--api-base-url", metavar="URL", default=none, help="Tavus API base URL (TAVUS_API_BASE_URL)")
     parser.add_argument(
-        "--default-replica-id", metavar="ID", help="replica used when a call gives neither replica nor persona"
+        "--default-replica-id",
+        metavar="ID",
+        default=none,
+        help="replica used when a call gives neither replica nor persona (TAVUS_DEFAULT_REPLICA_ID)",
     )
     parser.add_argument(
-        "--default-persona-id", metavar="ID", help="persona used when a call gives neither replica nor persona"
+        "--default-persona-id",
+        metavar="ID",
+        default=none,
+        help="persona used when a call gives neither replica nor persona (TAVUS_DEFAULT_PERSONA_ID)",
     )
     parser.add_argument(
         "--timeout",
         metavar="SECONDS",
+        default=none,
         help="longest a tool call waits for Tavus, retries included (TAVUS_TIMEOUT, default 30)",
     )
     parser.add_argument(
-        "--connect-timeout", metavar="SECONDS", help="longest wait for a connection (TAVUS_CONNECT_TIMEOUT, default 10)"
+        "--connect-timeout",
+        metavar="SECONDS",
+        default=none,
+        help="longest wait for a connection (TAVUS_CONNECT_TIMEOUT, default 10)",
     )
     parser.add_argument(
         "--test-mode",
         action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
         help="create every conversation in test mode: nobody joins, nothing is charged (TAVUS_TEST_MODE=1)",
     )
     parser.add_argument(
         "--max-call-duration",
         metavar="SECONDS",
+        default=none,
         help="cap on properties.max_call_duration, given to calls that set none (TAVUS_MAX_CALL_DURATION)",
     )
     parser.add_argument(
         "--log-level",
         choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+        default=none,
         help="level of the log lines written to stderr (TAVUS_LOG_LEVEL, default INFO)",
     )
+
+
+def _add_http(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The Streamable HTTP flags, on the top level and on `serve` (see `_add_settings` for `suppress`)."""
+    none: Any = argparse.SUPPRESS if suppress else None
     http = parser.add_argument_group(
         "Streamable HTTP",
         "Bearer tokens are read only from TAVUS_MCP_AUTH_TOKENS (comma-separated), never from a flag; listening "
@@ -72,47 +163,125 @@ def _parser() -> argparse.ArgumentParser:
     http.add_argument(
         "--transport",
         choices=["stdio", "http"],
-        default="stdio",
+        default=argparse.SUPPRESS if suppress else "stdio",
         help="serve MCP over stdio (the default) or Streamable HTTP at /mcp",
     )
     http.add_argument(
-        "--host", dest="http_host", metavar="HOST", help="address to listen on (TAVUS_MCP_HOST, default 127.0.0.1)"
+        "--host",
+        dest="http_host",
+        metavar="HOST",
+        default=none,
+        help="address to listen on (TAVUS_MCP_HOST, default 127.0.0.1)",
     )
     http.add_argument(
-        "--port", dest="http_port", metavar="PORT", help="port to listen on (TAVUS_MCP_PORT, default 8000)"
+        "--port",
+        dest="http_port",
+        metavar="PORT",
+        default=none,
+        help="port to listen on (TAVUS_MCP_PORT, default 8000)",
     )
     http.add_argument(
         "--allowed-hosts",
         metavar="LIST",
+        default=none,
         help="comma-separated Host header values to accept besides localhost, such as mcp.example.com "
         "(TAVUS_MCP_ALLOWED_HOSTS)",
     )
     http.add_argument(
         "--allowed-origins",
         metavar="LIST",
+        default=none,
         help="comma-separated browser origins to accept, such as https://app.example.com (TAVUS_MCP_ALLOWED_ORIGINS)",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mcp-server-tavus",
+        formatter_class=_HelpFormatter,
+        description=(
+            "MCP server for Tavus conversational video. With no command it serves MCP over stdio (as `serve` "
+            "does), which is what Claude Desktop and other MCP clients run. Try it with `mcp-server-tavus demo`."
+        ),
+        epilog=f"{ENVIRONMENT}\n\n{HTTP_ENVIRONMENT}",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_settings(parser, suppress=False)
+    _add_http(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("serve", help="serve MCP over stdio (the default)")
+    serve = commands.add_parser(
+        "serve",
+        formatter_class=_HelpFormatter,
+        help="serve MCP over stdio (the default), or over Streamable HTTP with --transport http",
+        description=SERVE_DESCRIPTION,
+        epilog=f"{ENVIRONMENT}\n\n{HTTP_ENVIRONMENT}",
+    )
+    _add_settings(serve, suppress=True)
+    _add_http(serve, suppress=True)
     commands.add_parser(
         "demo",
+        formatter_class=_HelpFormatter,
         help="run this server over stdio against its embedded Tavus sandbox, as a real MCP client would, and create "
         "a conversation",
+        description=(
+            "Start this server as a subprocess over stdio, against its embedded Tavus sandbox (--sandbox), connect "
+            "an MCP client to it as Claude Desktop would, list its tools and create a conversation, printing what "
+            "the model reads. It needs no key and no network, and nothing is charged. Exit 0 when the "
+            "conversation was created."
+        ),
     )
-    commands.add_parser(
+    check = commands.add_parser(
         "check",
+        formatter_class=_HelpFormatter,
         help="call Tavus once with the configured key and say whether it works (exit 0) or what is wrong (exit 1)",
+        description=(
+            "Call Tavus once (list replicas, limit 1) with the same settings the server would use, and print one "
+            "line: ok, or exactly what is wrong (no key, the key refused, Tavus unreachable). Exit 0 when Tavus "
+            "accepts the key, 1 when it is not usable, 2 when a setting is malformed. With --sandbox it checks the "
+            "installation against the embedded emulator instead, without a key."
+        ),
+        epilog=ENVIRONMENT,
+    )
+    _add_settings(
+        check,
+        suppress=True,
+        sandbox_help="check the installation against the embedded Tavus emulator, which needs no key",
     )
     commands.add_parser(
         "check-users",
+        formatter_class=_HelpFormatter,
         help="read TAVUS_MCP_USERS_FILE as a team server would (keys from this environment) and list its users "
         "(exit 0), or say what is wrong (exit 2): run it before a reload",
+        description=(
+            "Read the users file named by TAVUS_MCP_USERS_FILE as a team server would, with each user's Tavus key "
+            "taken from the variable the file names, and list its users: how each signs in, where their key comes "
+            "from, their limits. Exit 0 when the file is usable, 2 (naming the entry) when it is not: run it "
+            "before sending the server SIGHUP to reload the file. See docs/team.md."
+        ),
+        epilog=_table(
+            "environment:",
+            [
+                ("TAVUS_MCP_USERS_FILE", "the users file to check"),
+                (
+                    "TAVUS_API_KEY",
+                    "the server's own key, for users without a key of their own. Keys are created in the Tavus "
+                    "developer portal, https://platform.tavus.io (API Key, in the sidebar).",
+                ),
+            ],
+        ),
     )
     sandbox_api = commands.add_parser(
-        "sandbox-api", help="serve the Tavus API emulator over HTTP, to point TAVUS_API_BASE_URL at"
+        "sandbox-api",
+        formatter_class=_HelpFormatter,
+        help="serve the Tavus API emulator over HTTP, to point TAVUS_API_BASE_URL at",
+        description=(
+            "Serve the embedded Tavus API emulator (the one --sandbox uses) over HTTP until Ctrl+C, and print the "
+            "base URL and the key it accepts, to set as TAVUS_API_BASE_URL and TAVUS_API_KEY for this server or any "
+            "other program. Its conversations live in memory; nothing reaches Tavus."
+        ),
     )
-    sandbox_api.add_argument("--host", default="127.0.0.1")
-    sandbox_api.add_argument("--port", type=int, default=8765)
+    sandbox_api.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sandbox_api.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     return parser
 
 
@@ -161,6 +330,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     if args.command == "check-users":
         _check_users(settings)
+    if args.command in (None, "serve") and args.transport == "stdio" and sys.stdin.isatty():
+        # A person ran the stdio server in a terminal: it has nothing to show them, so say what it waits for.
+        print(_terminal_notice(settings), file=sys.stderr, flush=True)
     if args.command == "check":
         from tavus_mcp.check import run_check
 
@@ -218,13 +390,41 @@ def _check_users(settings: Settings) -> None:
     sys.exit(0)
 
 
+def _terminal_notice(settings: Settings) -> str:
+    """What a person who started the stdio server in a terminal reads: what it waits for, and what to do instead."""
+    command = _launch_command()
+    entry = {"command": command[0], "args": command[1:], "env": {"TAVUS_API_KEY": "your-tavus-api-key"}}
+    config = json.dumps({"mcpServers": {"tavus": entry}}, indent=2)
+    sandbox = ", against the embedded Tavus sandbox" if settings.sandbox else ""
+    return (
+        f"mcp-server-tavus {__version__} is serving MCP over stdio{sandbox}. It waits for an MCP client such as\n"
+        "Claude Desktop, which starts it and talks to it through stdin and stdout, so it shows nothing here.\n"
+        "Ctrl+C stops it.\n\n"
+        "  See what it does:      mcp-server-tavus demo\n"
+        "  Check your Tavus key:  mcp-server-tavus check\n"
+        "  Use it from Claude Desktop: add this to claude_desktop_config.json (Settings > Developer > Edit\n"
+        '  Config), then restart Claude Desktop. To try it without a key, add "--sandbox" to "args" and leave\n'
+        '  out "env".\n'
+        f"{config}"
+    )
+
+
+def _launch_command() -> list[str]:
+    """How this process was started, as an MCP client's config should start it: absolute paths, no subcommand."""
+    script = Path(sys.argv[0])
+    if script.name == "__main__.py":  # python -m tavus_mcp
+        return [sys.executable, "-m", "tavus_mcp"]
+    found = shutil.which(sys.argv[0])
+    return [str(Path(found).absolute()) if found else sys.argv[0]]
+
+
 def _log_where_calls_go(settings: Settings) -> None:
     if settings.sandbox:
         logger.info("serving against the embedded Tavus sandbox: nothing reaches Tavus, nothing is charged")
     elif settings.api_key is None:
         logger.warning(
             "TAVUS_API_KEY is not set: the tools are listed, but every call answers with an error saying how to set "
-            "it. Use --sandbox to try the server without a key."
+            f"it. {KEY_HELP} Use --sandbox to try the server without a key."
         )
 
 

@@ -17,6 +17,11 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
 # Connections to Tavus one process may hold at once.
 DEFAULT_MAX_CONNECTIONS = 100
+# Where a person gets a Tavus API key: every message about a missing or refused key ends with it.
+KEY_HELP = (
+    "Create a key in the Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar; "
+    "https://docs.tavus.io/api-reference/authentication shows how)."
+)
 
 
 class ConfigError(ValueError):
@@ -98,7 +103,7 @@ class Settings:
             # The key itself is never repeated: the message says what is wrong with it, not what it is.
             raise ConfigError(
                 "TAVUS_API_KEY contains a character that cannot be sent to Tavus (a space, a line break, or a "
-                "non-ASCII character such as a curly quote): copy the key again from the Tavus developer portal"
+                "non-ASCII character such as a curly quote): set it again, exactly as Tavus gave it. " + KEY_HELP
             )
         if not 0 < self.timeout < math.inf:
             raise ConfigError(f"TAVUS_TIMEOUT (--timeout) must be a number of seconds above 0, got {self.timeout!r}")

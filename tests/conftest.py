@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +32,32 @@ TOOL_NAMES = [
 ]
 
 
+# Tests that need tools beyond the project's .venv (installed by scripts/install-client-tools.sh, or Chromium) are
+# also `slow`: the README's quick command, `pytest -m "not slow"`, leaves them to CI.
+NEEDS_EXTRA_TOOLS = ("clients", "conformance", "browser")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(name) for name in NEEDS_EXTRA_TOOLS):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(params=[pytest.param(10, id="quick"), pytest.param(1, id="full", marks=pytest.mark.slow)])
+def examples(request: pytest.FixtureRequest) -> Callable[[int], int]:
+    """How many examples a property runs: all of them under `slow`; in the quick run a tenth, but at least 200
+    (or all, if fewer), enough for each property's checks that it exercised every case.
+
+    The quick run keeps every property exercised by the README's test command; CI (`.ci/run`) runs both.
+    """
+    divisor: int = request.param
+    return lambda full: max(min(full, 200), full // divisor)
 
 
 @dataclass
@@ -108,9 +131,11 @@ def _capture_all_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
 
 
-@pytest.fixture(params=["memory", pytest.param("stdio", marks=pytest.mark.stdio)])
+# The stdio run repeats each test through a subprocess, a second apiece: the quick suite leaves it to CI, and covers
+# stdio in tests/test_stdio.py.
+@pytest.fixture(params=["memory", pytest.param("stdio", marks=[pytest.mark.stdio, pytest.mark.slow])])
 async def client(request: pytest.FixtureRequest, sandbox: Sandbox) -> AsyncIterator[Client]:
-    """An MCP client connected to the server in memory, and (a second run of the test) over stdio."""
+    """An MCP client connected to the server in memory, and (a second run of the test, `slow`) over stdio."""
     if request.param == "memory":
         async with connect(sandbox.settings()) as connected:
             yield connected

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -130,16 +132,180 @@ def test_bad_settings_refuse_to_start(env: dict[str, str], args: list[str], mess
     assert done.stdout == ""
 
 
+def test_a_key_that_cannot_be_sent_refuses_to_start_without_repeating_it() -> None:
+    pasted = "\u201csk-pasted-with-quotes\u201d"
+    done = run_cli(env={"TAVUS_API_KEY": pasted})
+
+    assert done.returncode == 2
+    assert done.stderr == (
+        "mcp-server-tavus: TAVUS_API_KEY contains a character that cannot be sent to Tavus (a space, a line break, "
+        "or a non-ASCII character such as a curly quote): set it again, exactly as Tavus gave it. Create a key in "
+        "the Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar; "
+        "https://docs.tavus.io/api-reference/authentication shows how).\n"
+    )
+    assert "sk-pasted" not in done.stdout + done.stderr
+
+
 def test_help_lists_commands_and_flags() -> None:
     done = run_cli("--help")
 
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert out.startswith("usage: mcp-server-tavus ")
-    for command in ("serve", "demo", "sandbox-api"):
+    for command in ("serve", "demo", "check", "sandbox-api"):
         assert re.search(rf"^ {{4}}{command}\s+\S", out, re.MULTILINE), f"{command} missing from:\n{out}"
     assert re.search(r"^  --sandbox\s+serve against the embedded Tavus emulator", out, re.MULTILINE)
     assert "TAVUS_API_KEY" in out
+
+
+# Every setting's variable, and the flags that override them.
+SETTINGS_HELP = {
+    "TAVUS_API_KEY": None,
+    "TAVUS_API_BASE_URL": "--api-base-url",
+    "TAVUS_DEFAULT_REPLICA_ID": "--default-replica-id",
+    "TAVUS_DEFAULT_PERSONA_ID": "--default-persona-id",
+    "TAVUS_TIMEOUT": "--timeout",
+    "TAVUS_CONNECT_TIMEOUT": "--connect-timeout",
+    "TAVUS_MAX_RETRIES": None,
+    "TAVUS_TEST_MODE": "--test-mode",
+    "TAVUS_MAX_CALL_DURATION": "--max-call-duration",
+    "TAVUS_LOG_LEVEL": "--log-level",
+}
+HTTP_HELP = {
+    "TAVUS_MCP_AUTH_TOKENS": None,
+    "TAVUS_MCP_USERS_FILE": None,
+    "TAVUS_MCP_OAUTH_ISSUER": None,
+    "TAVUS_MCP_OAUTH_AUDIENCE": None,
+    "TAVUS_MCP_HOST": "--host",
+    "TAVUS_MCP_PORT": "--port",
+    "TAVUS_MCP_ALLOWED_HOSTS": "--allowed-hosts",
+    "TAVUS_MCP_ALLOWED_ORIGINS": "--allowed-origins",
+    "TAVUS_MCP_MAX_BODY_BYTES": None,
+    "TAVUS_MCP_SHUTDOWN_TIMEOUT": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "documented"),
+    [
+        ((), {**SETTINGS_HELP, **HTTP_HELP}),
+        (("serve",), {**SETTINGS_HELP, **HTTP_HELP}),
+        (("check",), SETTINGS_HELP),
+        (("demo",), {}),
+        (("check-users",), {"TAVUS_MCP_USERS_FILE": None, "TAVUS_API_KEY": None}),
+        (("sandbox-api",), {}),
+    ],
+    ids=["top", "serve", "check", "demo", "check-users", "sandbox-api"],
+)
+def test_every_help_page_is_complete(command: tuple[str, ...], documented: dict[str, str | None]) -> None:
+    done = run_cli(*command, "--help")
+
+    assert (done.returncode, done.stderr) == (0, "")
+    usage, description, *_ = done.stdout.split("\n\n")
+    assert usage.startswith(f"usage: {' '.join(('mcp-server-tavus', *command))} [-h]")
+    assert len(description.split()) >= 20, f"no description:\n{done.stdout}"
+    # Every option has a line of help, not only its name.
+    options = re.findall(r"^  (-[^\n]*)\n?(?: {10,}(\S.*))?", done.stdout, re.MULTILINE)
+    assert options
+    for line, continuation in options:
+        assert re.search(r"\S  +\S", line) or continuation, f"option without help: {line!r}"
+    for variable, flag in documented.items():
+        rows = [row for row in done.stdout.splitlines() if row.startswith(f"  {variable} ")]
+        assert len(rows) == 1, f"{variable} missing from the help of {command}"
+        if flag:
+            assert flag in rows[0]
+            assert re.search(rf"^  {flag}\b", done.stdout, re.MULTILINE), f"{flag} missing from {command}"
+    if "TAVUS_API_KEY" in documented:
+        assert "https://platform.tavus.io" in done.stdout
+    if command == ("sandbox-api",):
+        assert re.search(r"^  --port PORT\s+port to listen on \(default 8765\)", done.stdout, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--sandbox", "serve"), ("serve", "--sandbox"), ("serve",), ("--sandbox",)],
+    ids=["before-serve", "after-serve", "serve-without-key", "bare"],
+)
+def test_serve_takes_its_flags_before_or_after_the_command(args: tuple[str, ...]) -> None:
+    # With stdin closed the server ends at once; the log says whether it served the sandbox.
+    done = run_cli(*args)
+
+    assert done.returncode == 0, done.stderr
+    sandboxed = "--sandbox" in args
+    assert ("serving against the embedded Tavus sandbox" in done.stderr) == sandboxed, done.stderr
+    assert ("TAVUS_API_KEY is not set" in done.stderr) == (not sandboxed), done.stderr
+    if not sandboxed:
+        assert "https://platform.tavus.io" in done.stderr
+
+
+def test_a_flag_after_the_command_overrides_only_what_it_names() -> None:
+    done = run_cli("--timeout", "abc", "serve", "--sandbox")
+    assert (done.returncode, done.stderr) == (
+        2,
+        "mcp-server-tavus: --timeout must be a number of seconds above 0, such as 30; got 'abc'\n",
+    )
+
+
+CONSOLE_SCRIPT = str(Path(sys.executable).parent / "mcp-server-tavus")
+
+
+@pytest.mark.stdio
+@pytest.mark.parametrize(
+    ("launch", "args"),
+    [
+        ([sys.executable, "-m", "tavus_mcp"], ()),
+        ([sys.executable, "-m", "tavus_mcp"], ("--sandbox",)),
+        ([sys.executable, "-m", "tavus_mcp"], ("serve",)),
+        ([CONSOLE_SCRIPT], ()),
+    ],
+    ids=["bare", "sandbox", "serve", "console-script"],
+)
+def test_started_in_a_terminal_it_says_what_it_waits_for(launch: list[str], args: tuple[str, ...]) -> None:
+    """On a terminal (stdin a TTY) the stdio server explains itself on stderr, then serves as ever."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith("TAVUS_")}
+    terminal, terminal_side = pty.openpty()
+    process = subprocess.Popen(
+        [*launch, *args],
+        env={**clean, "TAVUS_LOG_LEVEL": "WARNING"},
+        stdin=terminal_side,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(terminal_side)
+    try:
+        assert process.stderr is not None
+        notice = b""
+        while b'"mcpServers"' not in notice or not notice.rstrip().endswith(b"}"):
+            chunk = process.stderr.read1(4096)  # type: ignore[attr-defined]
+            assert chunk, notice.decode()
+            notice += chunk
+    finally:
+        process.terminate()
+        stdout, _ = process.communicate(timeout=TIMEOUT)
+        os.close(terminal)
+    text = notice.decode()
+    sandbox = ", against the embedded Tavus sandbox" if args == ("--sandbox",) else ""
+    assert text[: text.index("{")] == (
+        f"mcp-server-tavus {__version__} is serving MCP over stdio{sandbox}. It waits for an MCP client such as\n"
+        "Claude Desktop, which starts it and talks to it through stdin and stdout, so it shows nothing here.\n"
+        "Ctrl+C stops it.\n\n"
+        "  See what it does:      mcp-server-tavus demo\n"
+        "  Check your Tavus key:  mcp-server-tavus check\n"
+        "  Use it from Claude Desktop: add this to claude_desktop_config.json (Settings > Developer > Edit\n"
+        '  Config), then restart Claude Desktop. To try it without a key, add "--sandbox" to "args" and leave\n'
+        '  out "env".\n'
+    ), text
+    config = json.loads(text[text.index("{") : text.rindex("}") + 1])
+    assert config == {
+        "mcpServers": {
+            "tavus": {
+                "command": launch[0],
+                "args": launch[1:],
+                "env": {"TAVUS_API_KEY": "your-tavus-api-key"},
+            }
+        }
+    }
+    assert stdout == b""  # stdout is the protocol's, even for the notice
 
 
 @pytest.mark.stdio
@@ -155,21 +321,25 @@ def test_server_exits_cleanly_when_stdin_closes() -> None:
 # `check`: one call to Tavus, a plain verdict
 
 
-def test_check_without_a_key_says_to_set_it() -> None:
+def test_check_without_a_key_says_to_set_it_and_where_to_get_one() -> None:
     done = run_cli("check")
     assert done.returncode == 1
     assert done.stdout == (
-        "TAVUS_API_KEY is not set. Set it to your Tavus API key (from the Tavus developer portal) in the environment "
-        'the server runs in, e.g. the "env" block of its entry in claude_desktop_config.json. Or try the server '
-        "without a key: mcp-server-tavus --sandbox.\n"
+        "TAVUS_API_KEY is not set. Set it to your Tavus API key in the environment the server runs in, e.g. the "
+        '"env" block of its entry in claude_desktop_config.json. Create a key in the Tavus developer portal, '
+        "https://platform.tavus.io (API Key, in the sidebar; https://docs.tavus.io/api-reference/authentication "
+        "shows how). Or try the server without a key: mcp-server-tavus --sandbox.\n"
     )
 
 
-def test_check_against_the_embedded_sandbox() -> None:
-    done = run_cli("--sandbox", "check")
-    assert (done.returncode, done.stdout) == (
+@pytest.mark.parametrize("args", [("--sandbox", "check"), ("check", "--sandbox")], ids=["before", "after"])
+def test_check_against_the_embedded_sandbox_claims_no_key(args: tuple[str, ...]) -> None:
+    done = run_cli(*args)
+    assert (done.returncode, done.stdout, done.stderr) == (
         0,
-        "ok: the Tavus sandbox (embedded emulator) accepted the key; the account can use 4 replicas.\n",
+        "ok: the installation works; the embedded Tavus sandbox answered and offers 4 replicas. No key was checked: "
+        "run mcp-server-tavus check without --sandbox to check TAVUS_API_KEY against Tavus.\n",
+        "",
     )
 
 
@@ -188,7 +358,9 @@ def test_check_with_a_refused_key(sandbox: Sandbox) -> None:
     assert done.returncode == 1
     assert done.stdout == (
         f"Tavus at {sandbox.base_url} refused the key in TAVUS_API_KEY (HTTP 401: Invalid access token). Check "
-        "that it is the whole key, copied from the Tavus developer portal, and that it has not been revoked.\n"
+        "that it is the whole key, exactly as Tavus gave it, and that it has not been revoked. Create a key in the "
+        "Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar; "
+        "https://docs.tavus.io/api-reference/authentication shows how).\n"
     )
     assert "not-the-key" not in done.stdout + done.stderr
 

@@ -58,8 +58,9 @@ async def test_401_names_the_key_setting(sandbox: Sandbox) -> None:
         text = await _create(mcp)
     assert text == (
         "Tavus rejected the API key (HTTP 401: Invalid access token). The key in TAVUS_API_KEY is wrong, revoked "
-        "or restricted: set a valid key from the Tavus developer portal in the server's environment and restart "
-        "the server. Nothing was created."
+        "or restricted: set a valid key in the server's environment and restart the server. Nothing was created. "
+        "Create a key in the Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar; "
+        "https://docs.tavus.io/api-reference/authentication shows how)."
     )
     assert [request.authorized for request in sandbox.emulator.received] == [False]
 

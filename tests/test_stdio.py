@@ -34,19 +34,23 @@ READ_TIMEOUT = 30.0
 REPLICA = "rfe12d8b9597"
 WRONG_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"  # shaped like a real Tavus key, distinctive in any output
 
+KEY_HELP = (
+    "Create a key in the Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar; "
+    "https://docs.tavus.io/api-reference/authentication shows how)."
+)
 NO_KEY_TEXT = (
     "No Tavus API key is configured, so nothing was sent to Tavus. Set TAVUS_API_KEY in the environment of this "
     'MCP server (for Claude Desktop: the "env" block of the server in claude_desktop_config.json) and restart it. '
-    "To try the server without a key, start it with --sandbox."
+    f"{KEY_HELP} To try the server without a key, start it with --sandbox."
 )
 NO_KEY_WARNING = (
     'level=warning logger=tavus_mcp msg="TAVUS_API_KEY is not set: the tools are listed, but every call answers with '
-    'an error saying how to set it. Use --sandbox to try the server without a key."'
+    f'an error saying how to set it. {KEY_HELP} Use --sandbox to try the server without a key."'
 )
 REJECTED_KEY_TEXT = (
     "Tavus rejected the API key (HTTP 401: Invalid access token). The key in TAVUS_API_KEY is wrong, revoked or "
-    "restricted: set a valid key from the Tavus developer portal in the server's environment and restart the "
-    "server. Nothing was created."
+    "restricted: set a valid key in the server's environment and restart the server. Nothing was created. "
+    f"{KEY_HELP}"
 )
 SANDBOX_LINE = "Sandbox: this conversation exists only in the local Tavus emulator; nobody will join."
 SANDBOX_STARTUP = (

@@ -171,14 +171,20 @@ class _CutShortResponse(Response):
         await send({"type": "http.response.body", "body": self.body, "more_body": False})
 
 
-@contextmanager
-def serve_on_loopback(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve an ASGI app over real HTTP in a background thread; yields its base URL."""
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port, for uvicorn to listen on."""
     # IPPROTO_TCP, so that asyncio sets TCP_NODELAY on accepted connections: without it, every answer on a kept-alive
     # connection waits ~40 ms for Nagle's algorithm.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    return sock
+
+
+@contextmanager
+def serve_on_loopback(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve an ASGI app over real HTTP in a background thread; yields its base URL."""
+    sock = listening_socket(host, port)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="tavus-emulator", daemon=True)
