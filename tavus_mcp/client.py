@@ -81,7 +81,8 @@ def sandboxed(settings: Settings) -> tuple[Settings, httpx2.AsyncBaseTransport]:
     """These settings pointed at a new in-process emulator of Tavus, and the transport that reaches it."""
     from tavus_mcp.sandbox import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
 
-    transport = httpx2.ASGITransport(app=TavusEmulator().app)
+    # Its calls play themselves through (replica joins, a short exchange, transcript) in sandbox_call_seconds.
+    transport = httpx2.ASGITransport(app=TavusEmulator(call_seconds=settings.sandbox_call_seconds).app)
     settings = replace(settings, api_key=SecretStr(SANDBOX_API_KEY), base_url=IN_PROCESS_BASE_URL, sandbox=True)
     return settings, transport
 

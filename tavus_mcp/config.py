@@ -22,6 +22,13 @@ KEY_HELP = (
     "Create a key in the Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar; "
     "https://docs.tavus.io/api-reference/authentication shows how)."
 )
+# wait_for_conversation asks Tavus for the call's state this often (seconds); against the sandbox, more often.
+DEFAULT_POLL_INTERVAL = 5.0
+SANDBOX_POLL_INTERVAL = 0.5
+# How long the sandbox's scripted call takes, from creation until its transcript is ready (seconds).
+DEFAULT_SANDBOX_CALL_SECONDS = 6.0
+# TAVUS_CONFIRM_BILLED: ask the user before a billed call or an irreversible delete (where the client can), or not.
+CONFIRM_CHOICES = ("ask", "never")
 
 
 class ConfigError(ValueError):
@@ -53,6 +60,18 @@ class Settings:
     # Fields the server does not know yet that the operator lets through to Tavus, as dotted names relative to a
     # tool's arguments ("properties.new_flag"), "name.*" for anything under a name, or "*" for anything at all.
     passthrough_fields: tuple[str, ...] = ()
+    # "ask": a client that can show a form confirms a billed call or a hard delete first; "never": unattended agents.
+    confirm_billed: str = "ask"
+    # Seconds between wait_for_conversation's requests to Tavus; None: DEFAULT_POLL_INTERVAL (the sandbox's own).
+    poll_interval: float | None = None
+    # The sandbox plays each non-test call through in this many seconds; 0 leaves calls active until ended.
+    sandbox_call_seconds: float = DEFAULT_SANDBOX_CALL_SECONDS
+
+    @property
+    def poll_seconds(self) -> float:
+        if self.poll_interval is not None:
+            return self.poll_interval
+        return SANDBOX_POLL_INTERVAL if self.sandbox else DEFAULT_POLL_INTERVAL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -69,6 +88,9 @@ class Settings:
         cap = get("TAVUS_MAX_CALL_DURATION")
         test_mode = get("TAVUS_TEST_MODE")
         passthrough = get("TAVUS_PASSTHROUGH_FIELDS")
+        confirm = get("TAVUS_CONFIRM_BILLED")
+        poll = get("TAVUS_POLL_INTERVAL")
+        call_seconds = get("TAVUS_SANDBOX_CALL_SECONDS")
         settings = cls(
             api_key=SecretStr(key) if key else None,
             base_url=get("TAVUS_API_BASE_URL") or DEFAULT_BASE_URL,
@@ -82,6 +104,13 @@ class Settings:
             force_test_mode=parse_flag(test_mode, "TAVUS_TEST_MODE") if test_mode else False,
             max_call_duration=parse_count(cap, "TAVUS_MAX_CALL_DURATION", low=1, high=86_400) if cap else None,
             passthrough_fields=parse_field_names(passthrough) if passthrough else (),
+            confirm_billed=confirm.casefold() if confirm else "ask",
+            poll_interval=parse_timeout(poll, "TAVUS_POLL_INTERVAL") if poll else None,
+            sandbox_call_seconds=(
+                parse_seconds(call_seconds, "TAVUS_SANDBOX_CALL_SECONDS")
+                if call_seconds
+                else DEFAULT_SANDBOX_CALL_SECONDS
+            ),
         )
         settings = replace(settings, **{name: value for name, value in overrides.items() if value is not None})
         return settings.validated()
@@ -123,6 +152,22 @@ class Settings:
             raise ConfigError(
                 f"TAVUS_PASSTHROUGH_FIELDS: {bad_names[0]!r} is not a field name; give names separated by commas, "
                 "such as 'properties.new_flag,new_top_field', a name ending in '.*' for anything under it, or '*'"
+            )
+        if self.confirm_billed not in CONFIRM_CHOICES:
+            raise ConfigError(
+                "TAVUS_CONFIRM_BILLED must be 'ask' (the default: a client that can show a form asks the user before "
+                "a billed call or a hard delete) or 'never' (for agents that run unattended); "
+                f"got {self.confirm_billed!r}"
+            )
+        if self.poll_interval is not None and not 0 < self.poll_interval <= 300:
+            raise ConfigError(
+                f"TAVUS_POLL_INTERVAL must be a number of seconds above 0 and at most 300, such as 5; "
+                f"got {self.poll_interval!r}"
+            )
+        if not 0 <= self.sandbox_call_seconds <= 3600:
+            raise ConfigError(
+                "TAVUS_SANDBOX_CALL_SECONDS must be a number of seconds from 0 to 3600 (0: sandbox calls stay active "
+                f"until ended); got {self.sandbox_call_seconds!r}"
             )
         return replace(
             self,
@@ -173,4 +218,15 @@ def parse_timeout(value: str, setting: str) -> float:
         raise ConfigError(f"{setting} must be a number of seconds above 0, such as 30; got {value!r}") from None
     if not seconds > 0 or seconds == float("inf"):
         raise ConfigError(f"{setting} must be a number of seconds above 0, such as 30; got {value!r}")
+    return seconds
+
+
+def parse_seconds(value: str, setting: str) -> float:
+    """A number of seconds, 0 included; `Settings.validated` checks the range."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise ConfigError(f"{setting} must be a number of seconds, such as 6; got {value!r}")
     return seconds

@@ -1,14 +1,16 @@
 """`mcp-server-tavus demo`: the whole path a user's assistant takes, against the sandbox.
 
 It launches this server as a subprocess over stdio with `--sandbox` (so the server starts its embedded Tavus
-emulator), connects a real MCP client as Claude Desktop would, lists the tools and creates a conversation. This
-module is an MCP client of the server, so it imports the SDK's client side.
+emulator), connects a real MCP client as Claude Desktop would, lists the tools, creates a conversation, waits for
+the call (the sandbox plays a short scripted one) with the progress the server reports, and gets the review prompt.
+This module is an MCP client of the server, so it imports the SDK's client side.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -33,16 +35,42 @@ async def _demo() -> int:
         print("Calling create_conversation with:")
         print(json.dumps(DEMO_ARGUMENTS, indent=2))
         result = await client.call_tool("create_conversation", DEMO_ARGUMENTS)
-    text = "\n".join(block.text for block in result.content if block.type == "text")
-    print("\nTool result (what the model reads):")
-    print(text)
-    print("\nStructured result:")
-    print(json.dumps(result.structured_content, indent=2))
+        print("\nTool result (what the model reads):")
+        print(_text(result.content))
+        print("\nStructured result:")
+        print(json.dumps(result.structured_content, indent=2))
+        if result.is_error or not result.structured_content:
+            return 1
+        conversation_id = result.structured_content["conversation_id"]
+
+        print(
+            "\nThe user joins the call; here the sandbox plays a short scripted one. Once the user says the call is "
+            f"done, the assistant calls wait_for_conversation with conversation_id {conversation_id!r}:"
+        )
+
+        async def show_progress(progress: float, total: float | None, message: str | None) -> None:
+            print(f"  progress after {progress:.1f} s: {message}", flush=True)
+
+        waited = await client.call_tool(
+            "wait_for_conversation", {"conversation_id": conversation_id}, progress_callback=show_progress
+        )
+        print("\nTool result (what the model reads):")
+        print(_text(waited.content))
+        if waited.is_error:
+            return 1
+
+        review = await client.get_prompt("review_call", {"conversation_id": conversation_id})
+        print("\nThen the review_call prompt (prompts/get) asks the assistant for feedback:")
+        print(_text([message.content for message in review.messages]))
     print(
         "\nThat was the sandbox: nothing reached Tavus and nothing was charged. With TAVUS_API_KEY set (and without "
-        "--sandbox), the same call starts a live video conversation."
+        "--sandbox), the same calls start and follow a live video conversation."
     )
-    return 1 if result.is_error else 0
+    return 0
+
+
+def _text(blocks: Sequence[Any]) -> str:
+    return "\n".join(block.text for block in blocks if block.type == "text")
 
 
 def run_demo() -> int:

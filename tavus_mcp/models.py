@@ -494,6 +494,25 @@ class GetConversationRequest(ConversationRef):
     )
 
 
+# wait_for_conversation's bound: "a few minutes" by default, never longer than a call can be billed for nothing.
+DEFAULT_WAIT_SECONDS = 180
+MAX_WAIT_SECONDS = 900
+
+
+class WaitForConversationRequest(ConversationRef):
+    """wait_for_conversation: GET /v2/conversations/{conversation_id}?verbose=true, repeated until the call is done."""
+
+    not_sent: ClassVar[frozenset[str]] = frozenset({"conversation_id", "max_wait_seconds"})
+
+    max_wait_seconds: Annotated[int, Field(ge=1, le=MAX_WAIT_SECONDS), BeforeValidator(_not_a_boolean)] | None = Field(
+        None,
+        description=(
+            f"How long to wait at most, in seconds: from 1 to {MAX_WAIT_SECONDS} (default {DEFAULT_WAIT_SECONDS}). "
+            "At the limit the result says where the call stands."
+        ),
+    )
+
+
 class ListConversationsRequest(ApiRequest):
     """GET /v2/conversations."""
 

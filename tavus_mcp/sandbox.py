@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import math
 import re
 import secrets
 import threading
@@ -245,11 +246,16 @@ class TavusEmulator:
         api_keys: tuple[str, ...] = (SANDBOX_API_KEY,),
         max_concurrent_conversations: int = DEFAULT_MAX_CONCURRENT,
         credits: int | None = None,
+        call_seconds: float = 0.0,
     ) -> None:
         self.api_keys = api_keys
         self._initial_api_keys = api_keys
         self.max_concurrent_conversations = max_concurrent_conversations
         self.credits = credits
+        # With call_seconds, every non-test call plays itself through in that time (see `_play`), as in
+        # `mcp-server-tavus --sandbox`; with 0 it stays active until ended, as most tests want.
+        self.call_seconds = call_seconds
+        self._initial_call_seconds = call_seconds
         self.replicas = _stock_replicas()
         self.personas = _stock_personas()
         self.conversations: dict[str, dict[str, Any]] = {}
@@ -292,6 +298,7 @@ class TavusEmulator:
             self.api_keys = self._initial_api_keys
             self.credits = None
             self.max_concurrent_conversations = DEFAULT_MAX_CONCURRENT
+            self.call_seconds = self._initial_call_seconds
 
     def requests_to(self, method: str, path: str) -> list[ReceivedRequest]:
         return [r for r in self.received if r.method == method and r.path == path]
@@ -413,6 +420,8 @@ class TavusEmulator:
                 "request": copy.deepcopy(body),
                 "events": [],
                 "deleted": False,
+                # When its scripted call began (time.monotonic), for a call the emulator plays through.
+                "played_from": time.monotonic() if not test_mode and self.call_seconds > 0 else None,
             }
             if body.get("require_auth") is True or properties.get("require_auth") is True:
                 stored["meeting_token"] = secrets.token_urlsafe(24)
@@ -439,6 +448,8 @@ class TavusEmulator:
             ("user", "(Sandbox: nobody joined this call; this transcript was made by the emulator.)", 4.1, 3.2),
             ("assistant", "Thanks for trying the Tavus sandbox. Goodbye!", 8.0, 2.1),
         ]
+        if stored.get("played_from") is not None:
+            turns, started = self._scripted_exchange(stored)
         return [
             {"role": "system", "content": system or "You are a helpful assistant."},
             *(
@@ -453,6 +464,48 @@ class TavusEmulator:
                 for role, content, offset, duration in turns
             ),
         ]
+
+    # The scripted call of --sandbox: waiting, the replica joins, a short exchange, shutdown, transcript ready
+
+    def _play(self, stored: dict[str, Any]) -> None:
+        """Bring a played call up to where its clock says it is (with the lock held, before answering about it)."""
+        began = stored.get("played_from")
+        if began is None or stored["deleted"] or _has_event(stored, "application.transcription_ready"):
+            return
+        share = (time.monotonic() - began) / self.call_seconds if self.call_seconds > 0 else math.inf
+        if stored["status"] == "active":
+            if share >= _JOINS_AT and not _has_event(stored, "system.replica_joined"):
+                stored["events"].append(_event("system.replica_joined", None))
+            if share >= _SHUTS_DOWN_AT:
+                stored["status"] = "ended"
+                stored["updated_at"] = _now()
+                # `shutdown_reason`, as in webhooks (end_conversation's answer uses the get example's `reason`).
+                stored["events"].append(
+                    _event("system.shutdown", {"shutdown_reason": "participant_left_timeout reached"})
+                )
+        if stored["status"] == "ended" and share >= 1:
+            stored["events"].extend(self._after_the_call(stored))
+
+    def _scripted_exchange(self, stored: dict[str, Any]) -> tuple[list[tuple[str, str, float, float]], float]:
+        """The played call's turns, built from the conversation's context, spread over the time it was in
+        progress; and when it began (Unix seconds)."""
+        request = stored["request"]
+        context = " ".join(str(request.get("conversational_context") or "").split())
+        scenario = context if len(context) <= 160 else context[:157].rstrip() + "..."
+        lines = [
+            request.get("custom_greeting") or "Hi there! Thanks for joining. Shall we begin?",
+            f"(Sandbox: the emulator scripted this exchange.) Hi! I'm here for {stored['conversation_name']}.",
+            f"Great. As agreed: {scenario}" if scenario else "Great. Tell me what you'd like to practise.",
+            "Thanks, that was useful. I have to go now.",
+            "Thanks for your time. Goodbye!",
+        ]
+        step = (_SHUTS_DOWN_AT - _JOINS_AT) * self.call_seconds / len(lines)
+        began = datetime.fromisoformat(stored["created_at"].replace("Z", "+00:00")).timestamp()
+        turns = [
+            ("assistant" if index % 2 == 0 else "user", line, round(index * step, 2), round(step * 0.9, 2))
+            for index, line in enumerate(lines)
+        ]
+        return turns, began + _JOINS_AT * self.call_seconds
 
     def _after_the_call(self, stored: dict[str, Any]) -> list[dict[str, Any]]:
         """The events Tavus adds once a call has ended: transcript, and a recording and perception if set up."""
@@ -471,15 +524,20 @@ class TavusEmulator:
 
     async def _get_conversation(self, request: Request, _: Any) -> Response:
         verbose = _query_bool(request, "verbose")
-        stored = self._conversation(request.path_params["conversation_id"])
-        answer = _public(stored, CONVERSATION_FIELDS)
-        if verbose:
-            answer["events"] = copy.deepcopy(stored["events"])
+        with self._lock:
+            stored = self._conversation(request.path_params["conversation_id"])
+            self._play(stored)
+            answer = _public(stored, CONVERSATION_FIELDS)
+            if verbose:
+                answer["events"] = copy.deepcopy(stored["events"])
         return JSONResponse(answer)
 
     async def _list_conversations(self, request: Request, _: Any) -> Response:
         limit, page = _paging(request)
         status = request.query_params.get("status")
+        with self._lock:
+            for stored in self.conversations.values():
+                self._play(stored)
         rows = [c for c in self.conversations.values() if not c["deleted"] and status in (None, c["status"])]
         rows.sort(key=lambda c: c["created_at"], reverse=True)
         window = rows[(page - 1) * limit : page * limit]
@@ -488,6 +546,7 @@ class TavusEmulator:
     async def _end_conversation(self, request: Request, _: Any) -> Response:
         with self._lock:
             stored = self._conversation(request.path_params["conversation_id"])
+            self._play(stored)
             if stored["status"] == "active":
                 stored["status"] = "ended"
                 stored["updated_at"] = _now()
@@ -540,6 +599,9 @@ class TavusEmulator:
     async def _room_page(self, request: Request) -> Response:
         conversation_id = request.path_params["conversation_id"]
         stored = self.conversations.get(conversation_id)
+        if stored is not None:
+            with self._lock:
+                self._play(stored)
         if stored is None:
             return HTMLResponse("<h1>Tavus sandbox</h1><p>No such sandbox conversation.</p>", status_code=404)
         return HTMLResponse(
@@ -554,6 +616,16 @@ class TavusEmulator:
 def _public(stored: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """The fields of an answer that apply (the API leaves out what it has no value for), copied."""
     return copy.deepcopy({name: stored[name] for name in fields if stored.get(name) is not None})
+
+
+# Where a played call is, as a share of call_seconds: the replica joins, then the call shuts down; at 1 the
+# transcript (and any recording and perception analysis) is ready.
+_JOINS_AT = 0.15
+_SHUTS_DOWN_AT = 0.6
+
+
+def _has_event(stored: dict[str, Any], event_type: str) -> bool:
+    return any(event["event_type"] == event_type for event in stored["events"])
 
 
 def _event(event_type: str, properties: dict[str, Any] | None) -> dict[str, Any]:

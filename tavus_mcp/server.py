@@ -6,6 +6,9 @@ This is the only module that imports the SDK's server side. Errors are translate
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,11 +24,23 @@ from mcp.server.apps import Apps, ResourceCsp, ResourcePermissions
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import Context
+from mcp.server.elicitation import AcceptedElicitation, render_elicitation_schema
+from mcp.server.mcpserver import Context, RequestStateSecurity
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    CallToolResult,
+    ClientCapabilities,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
+    InputRequiredResult,
+    TextContent,
+    ToolAnnotations,
+)
+from mcp_types.version import is_version_at_least
+from pydantic import BaseModel, Field, ValidationError
 
 from tavus_mcp import __version__, tools
 from tavus_mcp.advice import READS, STARTS_CALL, Effect, describe_tavus_error, internal_error_text
@@ -42,9 +57,10 @@ from tavus_mcp.models import (
     ListConversationsRequest,
     ListPersonasRequest,
     ListReplicasRequest,
+    WaitForConversationRequest,
 )
 from tavus_mcp.oauth import UserAccessToken
-from tavus_mcp.tools import AppState, ToolFailure, ToolOutput
+from tavus_mcp.tools import AppState, Confirmation, ToolFailure, ToolOutput
 
 logger = logging.getLogger("tavus_mcp")
 
@@ -62,8 +78,12 @@ until it ends; use test_mode: true to try a setup without charge (nobody joins).
 3. Give the person the join link exactly as returned; a link with ?t= is private to them.
 4. When they are done, end_conversation, so the call stops costing money. list_conversations with status \
 'active' shows what is still running.
-5. To give feedback afterwards, get_conversation with verbose: true returns the timed transcript, why the call \
-ended, and any recording or perception analysis, once Tavus has processed the call.
+5. To give feedback afterwards: once the user says the call is done (or asks you to wait), call \
+wait_for_conversation once. It follows the call until it has ended and Tavus has processed it, and returns the \
+timed transcript, why the call ended, and any recording or perception analysis; get_conversation with verbose: \
+true returns the same later. The review_call prompt turns it into feedback.
+Where the client can show a form, the user confirms a billed call (or picks test mode instead) and a hard delete; \
+if they decline, nothing was sent to Tavus: do not try again unless they ask.
 If a call fails, the error says whether a conversation may have been created: check before creating another. \
 delete_conversation removes a conversation's record; use it only when the person asks.
 """
@@ -80,6 +100,8 @@ READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_h
 
 
 Handler = Callable[[AppState, Any], Awaitable[ToolOutput]]
+# What a tool asks the user before it runs, given the call's state and its validated arguments: None to just run.
+ConfirmPolicy = Callable[[AppState, Any], Confirmation | None]
 
 
 class ApiTool(Tool):
@@ -91,6 +113,7 @@ class ApiTool(Tool):
 
     input_model: type[BaseModel] = Field(exclude=True)
     effect: Effect = Field(exclude=True)
+    confirm: ConfirmPolicy | None = Field(None, exclude=True)
 
     async def run(self, arguments: dict[str, Any], context: Context[Any], convert_result: bool = False) -> Any:
         shared: AppState = context.request_context.lifespan_context
@@ -102,13 +125,28 @@ class ApiTool(Tool):
         token = get_access_token()
         user = token.user if isinstance(token, UserAccessToken) else None
         key = user.api_key if user is not None and not shared.settings.sandbox else None
-        state = replace(shared, tavus=shared.tavus.traced(trace, api_key=key), user=user)
+        state = replace(
+            shared, tavus=shared.tavus.traced(trace, api_key=key), user=user, progress=context.report_progress
+        )
         named = call_user.set(user.name if user is not None else None)
         validated: BaseModel | None = None
         try:
             validated = parse_arguments(
                 self.input_model, arguments, tool=self.name, passthrough=state.settings.passthrough_fields
             )
+            # TAVUS_CONFIRM_BILLED=never: agents that run unattended are never stopped by a question.
+            policy = self.confirm if state.settings.confirm_billed != "never" else None
+            confirmation = policy(state, validated) if policy is not None else None
+            if confirmation is not None:
+                answer = await ask_user(context, confirmation)
+                if isinstance(answer, InputRequiredResult):
+                    outcome = "input_required"
+                    return answer
+                if isinstance(answer, AcceptedElicitation):
+                    validated = confirmation.accepted(answer.data)
+                elif answer is not None:
+                    outcome = "not_confirmed"
+                    return _error(confirmation.refused(answer))
             output = await self.fn(state, validated)
             outcome = "ok"
             return CallToolResult(
@@ -150,6 +188,81 @@ class ApiTool(Tool):
             call_user.reset(named)
 
 
+# Asking the user: MCP form elicitation, in whichever way the client's protocol era allows
+
+# The key of the one question in an input-required round (2026-07-28).
+CONFIRM_KEY = "confirm"
+# From this revision on, a tool asks by returning an input-required result rather than by a request mid-call.
+INPUT_REQUIRED_VERSION = "2026-07-28"
+
+
+async def ask_user(
+    context: Context[Any], confirmation: Confirmation
+) -> AcceptedElicitation[Any] | InputRequiredResult | str | None:
+    """Ask the user to confirm, where the client can show a form: the answer, an input-required round, or None.
+
+    - 2026-07-28 clients (stdio or HTTP) get an `InputRequiredResult` holding the form; their retry carries the
+      answer, and the `request_state` this server minted for that exact question (sealed by the SDK, and bound by
+      it to this tool and these arguments), so a retry can never stand in for a question that was not asked.
+    - 2025-11-25 clients get the form as an `elicitation/create` request mid-call, where the connection can carry
+      one (stdio); the stateless HTTP transport cannot, so those clients get no question (None), as before.
+    - A client without form elicitation gets no question either: the tool runs as it always did.
+
+    Returns the answer's action ("decline", "cancel", "invalid") as a string when it was not an acceptance.
+    """
+    if not _fills_forms(context.client_capabilities):
+        return None
+    if context.protocol_version and is_version_at_least(context.protocol_version, INPUT_REQUIRED_VERSION):
+        request = ElicitRequest(
+            params=ElicitRequestFormParams(
+                message=confirmation.message, requested_schema=render_elicitation_schema(confirmation.form)
+            )
+        )
+        asked = _question_digest(request)
+        answer = (context.input_responses or {}).get(CONFIRM_KEY)
+        if context.request_state != asked or not isinstance(answer, ElicitResult):
+            return InputRequiredResult(input_requests={CONFIRM_KEY: request}, request_state=asked)
+        if answer.action != "accept":
+            return answer.action
+        try:
+            return AcceptedElicitation(data=confirmation.form.model_validate(answer.content or {}))
+        except ValidationError:
+            return "invalid"
+    if not context.session.can_send_request:
+        return None
+    try:
+        result = await context.elicit(confirmation.message, confirmation.form)
+    except (MCPError, ValueError):
+        # The client failed to answer, or answered with content outside the form: nothing is done.
+        return "invalid"
+    return result if isinstance(result, AcceptedElicitation) else result.action
+
+
+def _fills_forms(capabilities: ClientCapabilities | None) -> bool:
+    # A bare `elicitation: {}` (before modes existed) means forms; a client declaring only URL mode shows none.
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+
+
+def _question_digest(request: ElicitRequest) -> str:
+    """Pins an answer to the question as worded: a server that would now ask something else asks again."""
+    rendered = request.model_dump_json(by_alias=True, exclude_none=True)
+    return "confirm:" + base64.urlsafe_b64encode(hashlib.sha256(rendered.encode()).digest()[:16]).decode().rstrip("=")
+
+
+def request_state_security(settings: Settings) -> RequestStateSecurity | None:
+    """One sealing key for every process serving this Tavus account, so any HTTP worker reads another's state.
+
+    The key is derived from the Tavus API key (HMAC, under a label of its own): processes configured for one account
+    share it without another setting, and it reveals nothing of the API key. Without a key, the SDK's default (a
+    key of this process's own) is used.
+    """
+    if settings.api_key is None:
+        return None
+    key = settings.api_key.get_secret_value().encode()
+    return RequestStateSecurity(keys=[hmac.new(key, b"mcp-server-tavus request state", hashlib.sha256).digest()])
+
+
 def _error(text: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
@@ -167,6 +280,8 @@ class ToolSpec:
     effect: Effect = READS
     # The `ui://` resource a host that supports MCP Apps renders for this tool's results.
     ui_resource: str | None = None
+    # What the user confirms first, where the client can ask (a billed call, an irreversible delete).
+    confirm: ConfirmPolicy | None = None
 
     def build(self, passthrough: tuple[str, ...] = ()) -> ApiTool:
         """The tool, its input schema open to the fields the operator lets through (TAVUS_PASSTHROUGH_FIELDS)."""
@@ -182,6 +297,7 @@ class ToolSpec:
             meta={"ui": {"resourceUri": self.ui_resource}} if self.ui_resource else None,
             input_model=self.input_model,
             effect=self.effect,
+            confirm=self.confirm,
         )
 
 
@@ -207,6 +323,7 @@ TOOLS = (
         ),
         effect=STARTS_CALL,
         ui_resource=CONVERSATION_VIEW,
+        confirm=tools.confirm_create,
     ),
     ToolSpec(
         name="get_conversation",
@@ -220,6 +337,20 @@ TOOLS = (
         handler=tools.get_conversation,
         input_model=GetConversationRequest,
         output_model=tools.ConversationReport,
+        annotations=READ,
+    ),
+    ToolSpec(
+        name="wait_for_conversation",
+        title="Wait for a Tavus call to finish",
+        description=(
+            "Follow one conversation until its call has ended and the transcript is ready, or until "
+            "max_wait_seconds, with progress updates as its state changes. Use it once, when the user says the "
+            "call is done or asks you to wait; not in a loop. Returns the status, duration, shutdown reason, timed "
+            "transcript, recording and perception analysis; at the limit, where the call stands."
+        ),
+        handler=tools.wait_for_conversation,
+        input_model=WaitForConversationRequest,
+        output_model=tools.CallOutcome,
         annotations=READ,
     ),
     ToolSpec(
@@ -261,6 +392,7 @@ TOOLS = (
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
         ),
+        confirm=tools.confirm_delete,
     ),
     ToolSpec(
         name="list_replicas",
@@ -409,6 +541,7 @@ def build_server(
         extensions=[conversation_app(settings)],
         token_verifier=token_verifier,
         auth=auth,
+        request_state_security=request_state_security(settings),
     )
     call_length = min(PRACTICE_CALL_SECONDS, settings.max_call_duration or PRACTICE_CALL_SECONDS)
     server.prompt(name="practice_call", title="Practice call")(practice_call_prompt(call_length))

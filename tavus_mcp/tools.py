@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import anyio
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from tavus_mcp.advice import STARTS_CALL, describe_tavus_error
 from tavus_mcp.arguments import invalid_arguments_text
@@ -22,6 +25,7 @@ from tavus_mcp.client import TavusClient
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import ConcurrencyLimitError, TavusError
 from tavus_mcp.models import (
+    DEFAULT_WAIT_SECONDS,
     Conversation,
     ConversationDetails,
     ConversationEvent,
@@ -36,6 +40,7 @@ from tavus_mcp.models import (
     Recording,
     Replica,
     TranscriptTurn,
+    WaitForConversationRequest,
 )
 from tavus_mcp.users import User
 
@@ -49,14 +54,23 @@ MAX_TRANSCRIPT_CHARS = 16_000
 MAX_ANALYSIS_CHARS = 2000
 
 
+# How a tool tells the client how far it has got: (progress, total, message), as MCP's progress notifications.
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+async def _no_progress(progress: float, total: float | None = None, message: str | None = None) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class AppState:
     """What every tool call shares: the settings and the one Tavus client; per call, the user making it (on a
-    team server with a users file), whose key the call's view of the client sends."""
+    team server with a users file), whose key the call's view of the client sends, and where it reports progress."""
 
     settings: Settings
     tavus: TavusClient
     user: User | None = None
+    progress: Progress = _no_progress
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,111 @@ class ToolOutput:
 
 class ToolFailure(Exception):
     """A failure whose message is already written for the model."""
+
+
+# Confirmation: what the user is asked before a tool spends money or destroys data
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A question for the user (an MCP form elicitation) before the tool runs, and what follows from the answer."""
+
+    #: What the user reads: what is about to happen and what it costs.
+    message: str
+    #: The form's fields (a model with primitive fields only, as elicitation allows).
+    form: type[BaseModel]
+    #: What the tool was about to do, for the text the model reads when the user says no.
+    action: str
+    #: What the model may do instead, for the same text.
+    instead: str
+    #: The arguments to run with once the user has accepted the form.
+    accepted: Callable[[BaseModel], BaseModel]
+
+    def refused(self, answer: str) -> str:
+        """The text for the model when the user did not confirm: declined, cancelled, or an unreadable answer."""
+        how = {
+            "decline": "declined",
+            "cancel": "closed the question without answering",
+        }.get(answer, "gave an answer this server could not read")
+        return (
+            f"Not done: asked to confirm ({self.action}), the user {how}, so nothing was sent to Tavus. {self.instead}"
+        )
+
+
+#: Tavus's max_call_duration when a call sets none (NOTES.md).
+TAVUS_DEFAULT_CALL_SECONDS = 3600
+
+_START_CHOICES = [
+    {"const": "billed", "title": "Start the billed call"},
+    {"const": "test_mode", "title": "Use test mode instead: no charge, no replica joins"},
+]
+
+
+class StartCallForm(BaseModel):
+    """The form before a billed call: start it, or create it in test mode instead."""
+
+    start: Annotated[
+        Literal["billed", "test_mode"],
+        WithJsonSchema({"type": "string", "title": "How to start", "oneOf": _START_CHOICES, "default": "billed"}),
+    ] = "billed"
+
+
+class ConfirmForm(BaseModel):
+    """A form with nothing to fill in: accepting it is the confirmation."""
+
+
+def confirm_create(state: AppState, request: CreateConversationRequest) -> Confirmation | None:
+    """Before a billed call: what will be billed, and test mode as the alternative. None for calls that cost nothing."""
+    request = _with_defaults(request, state.settings)
+    # As it would be sent: forced test mode and the cap on call length apply (a call over the cap is refused now).
+    body = _apply_guardrails(request.to_body(), state.settings, state.user)
+    if body.get("test_mode") is True or state.settings.sandbox:
+        return None
+    who = " and ".join(
+        f"{kind} {value}" for kind, value in (("replica", request.replica_id), ("persona", request.persona_id)) if value
+    )
+    asked = (body.get("properties") or {}).get("max_call_duration")
+    limit = (
+        f"It lasts at most {asked} seconds (max_call_duration)."
+        if asked is not None
+        else f"No max_call_duration was set: Tavus ends it after {TAVUS_DEFAULT_CALL_SECONDS} seconds at most."
+    )
+    message = (
+        f"Start a billed Tavus video call with {who}? {limit} Billing runs from now until the call ends (at that "
+        "limit, when everyone has left, or when it is ended). Or create it in test mode: no charge, and no replica "
+        "joins."
+    )
+
+    def accepted(form: BaseModel) -> BaseModel:
+        chosen = form.start if isinstance(form, StartCallForm) else "billed"
+        return request.model_copy(update={"test_mode": True}) if chosen == "test_mode" else request
+
+    return Confirmation(
+        message=message,
+        form=StartCallForm,
+        action=f"start a billed call with {who}",
+        instead=(
+            "No conversation exists. Do not try again unless the user asks; create_conversation with test_mode: "
+            "true tries the setup without charge."
+        ),
+        accepted=accepted,
+    )
+
+
+def confirm_delete(state: AppState, request: DeleteConversationRequest) -> Confirmation | None:
+    """Before a hard delete, which cannot be undone; a soft delete is not asked about."""
+    if request.hard is not True:
+        return None
+    return Confirmation(
+        message=(
+            f"Delete conversation {request.conversation_id} irreversibly? Its record, transcript and everything "
+            "Tavus holds about it are gone for good (a hard delete)."
+        ),
+        form=ConfirmForm,
+        action=f"delete conversation {request.conversation_id} irreversibly",
+        instead="The conversation is unchanged. Do not try again unless the user asks.",
+        accepted=lambda _: request,
+    )
 
 
 # Output shapes (each tool's outputSchema)
@@ -95,6 +214,24 @@ class ConversationReport(ConversationDetails):
     shutdown_reason: str | None = Field(None, description="Why the call shut down.")
     recording: Recording | None = None
     perception_analysis: str | None = Field(None, description="Tavus's visual analysis of the participant.")
+
+
+class CallOutcome(BaseModel):
+    """What wait_for_conversation returns: where the call stands, and what get_conversation tells of how it went."""
+
+    conversation_id: str
+    status: str | None = None
+    call_state: str = Field(
+        description="'waiting' (the replica has not joined), 'in_progress', 'ended' (no transcript yet), "
+        "'transcript_ready' or 'no_call' (test mode)."
+    )
+    finished: bool = Field(description="Nothing more to wait for.")
+    waited_seconds: float
+    duration_seconds: float | None = Field(None, description="From the replica joining to the shutdown.")
+    shutdown_reason: str | None = None
+    transcript: list[TranscriptTurn] | None = None
+    recording: Recording | None = None
+    perception_analysis: str | None = None
 
 
 class PageInfo(BaseModel):
@@ -133,8 +270,8 @@ def _dump(model: BaseModel) -> dict[str, Any]:
 # create_conversation
 
 
-async def create_conversation(state: AppState, request: CreateConversationRequest) -> ToolOutput:
-    settings = state.settings
+def _with_defaults(request: CreateConversationRequest, settings: Settings) -> CreateConversationRequest:
+    """The server's default replica or persona for a request naming neither; refused if there is none."""
     if request.replica_id is None and request.persona_id is None:
         request = request.model_copy(
             update={"replica_id": settings.default_replica_id, "persona_id": settings.default_persona_id}
@@ -151,6 +288,12 @@ async def create_conversation(state: AppState, request: CreateConversationReques
                 ],
             )
         )
+    return request
+
+
+async def create_conversation(state: AppState, request: CreateConversationRequest) -> ToolOutput:
+    settings = state.settings
+    request = _with_defaults(request, settings)
     # The operator's guardrails come last, on the very body sent: nothing let through can undo them.
     body = _apply_guardrails(request.to_body(), settings, state.user)
     started = time.monotonic()
@@ -302,10 +445,14 @@ def _details(conversation: Conversation) -> str:
 
 
 async def get_conversation(state: AppState, request: GetConversationRequest) -> ToolOutput:
-    full = request.full is True
-    if full:
+    if request.full is True:
         request = request.model_copy(update={"verbose": True})
-    details = await state.tavus.get_conversation(request)
+    return conversation_report(await state.tavus.get_conversation(request), request)
+
+
+def conversation_report(details: ConversationDetails, request: GetConversationRequest) -> ToolOutput:
+    """What get_conversation says about a conversation Tavus described (`request.full` implies verbose)."""
+    full = request.full is True
     transcript = details.transcript_turns()
     reason = details.find_shutdown_reason()
     recording = details.find_recording()
@@ -393,6 +540,118 @@ _CUT_MARK = "[...]"
 def _cut(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else f"{text[:limit]} {_CUT_MARK}"
+
+
+# wait_for_conversation
+
+# A progress notification at least this often (seconds) while nothing changes, so clients see the wait is alive.
+HEARTBEAT_SECONDS = 30.0
+
+_STATE_NOTES = {
+    "waiting": "Waiting for the call to start: the replica has not joined yet.",
+    "in_progress": "In progress: the replica has joined the call.",
+    "ended": "The call has ended; waiting for Tavus to process the transcript.",
+    "transcript_ready": "The call has ended and its transcript is ready.",
+    "no_call": "The conversation ended without a call (test mode): no transcript will come.",
+}
+
+
+def call_state(details: ConversationDetails) -> str:
+    """Where a call stands, from its status and events (see CallOutcome.call_state)."""
+    kinds = {event.event_type for event in details.events or []}
+    if "application.transcription_ready" in kinds:
+        return "transcript_ready"
+    if details.status == "ended" or "system.shutdown" in kinds:
+        return "ended" if kinds & {"system.replica_joined", "system.shutdown"} else "no_call"
+    return "in_progress" if "system.replica_joined" in kinds else "waiting"
+
+
+async def wait_for_conversation(state: AppState, request: WaitForConversationRequest) -> ToolOutput:
+    """Follow a call until its transcript is ready or the wait's bound, reporting each change as progress."""
+    bound = request.max_wait_seconds or DEFAULT_WAIT_SECONDS
+    interval = state.settings.poll_seconds
+    verbose = GetConversationRequest(conversation_id=request.conversation_id, verbose=True)
+    started = time.monotonic()
+    previous: str | None = None
+    reported = -math.inf
+    progress = 0.0
+    quiet_ends = 0
+    while True:
+        details = await state.tavus.get_conversation(verbose)
+        now = call_state(details)
+        waited = time.monotonic() - started
+        if now != previous or waited - reported >= HEARTBEAT_SECONDS:
+            # MCP wants each notification's progress above the last one's.
+            progress = max(round(waited, 3), progress + 0.001)
+            await state.progress(progress, float(bound), _STATE_NOTES[now])
+            reported = waited
+        # An ended call whose events show none of a call is test mode; asked twice, in case events lag the status.
+        quiet_ends = quiet_ends + 1 if now == "no_call" else 0
+        finished = now == "transcript_ready" or quiet_ends >= 2
+        if finished or waited >= bound:
+            break
+        previous = now
+        await anyio.sleep(min(interval, bound - waited))
+    return _call_outcome(details, now, finished=finished, waited=waited, bound=bound)
+
+
+def _call_outcome(details: ConversationDetails, now: str, *, finished: bool, waited: float, bound: int) -> ToolOutput:
+    report = conversation_report(details, GetConversationRequest(conversation_id=details.conversation_id, verbose=True))
+    duration = _call_seconds(details)
+    # What get_conversation reports of how the call went, without the events it was read from.
+    told = {key: report.structured.get(key) for key in CallOutcome.model_fields}
+    outcome = CallOutcome.model_validate(
+        {
+            **told,
+            "call_state": now,
+            "finished": finished,
+            "waited_seconds": round(waited, 1),
+            "duration_seconds": round(duration, 1) if duration is not None else None,
+        }
+    )
+    lines = [f"{_STATE_NOTES[now]} (Waited {waited:.0f} s.)"]
+    if duration is not None:
+        lines.append(f"The call lasted {_clock(duration)}.")
+    if finished:
+        lines.append(report.text)
+    else:
+        lines.append(f"Conversation {details.conversation_id}: {_details(details)}.")
+        lines.append(_how_to_continue(now, bound))
+    return ToolOutput("\n".join(lines), _dump(outcome))
+
+
+def _how_to_continue(now: str, bound: int) -> str:
+    if now == "ended":
+        return (
+            f"Tavus has not sent the transcript within this wait's {bound} s. Call wait_for_conversation again in a "
+            "few minutes, or get_conversation with verbose: true."
+        )
+    if now == "no_call":
+        return "Nothing more will happen to this conversation."
+    return (
+        f"This wait's limit ({bound} s) was reached while the call is still active: it is billed until it ends. Ask "
+        "the user how it is going; call wait_for_conversation again once they say the call is done, or "
+        "end_conversation to stop it."
+    )
+
+
+def _call_seconds(details: ConversationDetails) -> float | None:
+    """How long the call ran: from the replica joining to the shutdown, when both events carry a time."""
+    times = {event.event_type: _instant(event.timestamp) for event in details.events or []}
+    joined, ended = times.get("system.replica_joined"), times.get("system.shutdown")
+    return max(0.0, ended - joined) if joined is not None and ended is not None else None
+
+
+def _instant(value: Any) -> float | None:
+    """A timestamp as Unix seconds: Tavus writes ISO 8601 in answers, Unix seconds in webhooks."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
 
 
 def _clock(seconds: float) -> str:

@@ -24,6 +24,7 @@ CREATE_PATH = "/v2/conversations"
 TOOL_NAMES = [
     "create_conversation",
     "get_conversation",
+    "wait_for_conversation",
     "list_conversations",
     "end_conversation",
     "delete_conversation",

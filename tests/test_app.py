@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,7 +95,7 @@ async def test_the_view_is_served_as_an_mcp_app(sandbox: Sandbox) -> None:
     html = content.text
     assert html == resources.files("tavus_mcp.ui").joinpath("conversation.html").read_text(encoding="utf-8")
     assert html.lower().startswith("<!doctype html>")
-    assert len(html.encode()) < 12 * 1024
+    assert len(html.encode()) < 14 * 1024
     # Self-contained: the host's CSP allows no outside scripts, styles, fonts or images, so the view uses none.
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "@import" not in html and "@font-face" not in html
@@ -268,6 +268,7 @@ async def _host(
     tool_input: dict[str, Any],
     result: CallToolResult,
     grant: bool = True,
+    message: bool = True,
 ) -> AsyncIterator[Hosted]:
     """Open the host page, render the view in it and deliver the tool input and result once the view is ready."""
     page = await browser.new_page()
@@ -298,6 +299,8 @@ async def _host(
             "hostCapabilities": {
                 "openLinks": {},
                 "serverTools": {},
+                # ui/message: the host adds what the view sends to the chat (with message=False, it cannot).
+                **({"message": {"text": {}}} if message else {}),
                 "sandbox": {"csp": view.csp, "permissions": view.permissions if grant else {}},
             },
             "toolInput": tool_input,
@@ -327,15 +330,28 @@ async def _until(frame: Frame, expression: str) -> None:
             await anyio.sleep(0.05)
 
 
-async def _relay_tool_call(hosted: Hosted, mcp: Client) -> tuple[dict[str, Any], CallToolResult]:
-    """Wait for the view's tools/call, perform it on the real server and answer it, as a host proxies it."""
-    await hosted.page.wait_for_function("window.hostCalls.length > 0")
-    call = await hosted.page.evaluate("window.hostCalls.shift()")
-    params: dict[str, Any] = call["params"]
-    result = await mcp.call_tool(params["name"], params.get("arguments"))
-    answer = result.model_dump(by_alias=True, exclude_none=True, mode="json")
-    await hosted.page.evaluate("([id, result]) => answerCall(id, result)", [call["id"], answer])
-    return params, result
+Relayed = tuple[dict[str, Any], CallToolResult]
+
+
+async def _relay(hosted: Hosted, mcp: Client, until: Callable[[dict[str, Any], CallToolResult], bool]) -> list[Relayed]:
+    """Perform the view's tools/call requests on the real server and answer them, as a host proxies them, in order,
+    until one satisfies `until`; the calls relayed."""
+    relayed: list[Relayed] = []
+    while not relayed or not until(*relayed[-1]):
+        await hosted.page.wait_for_function("window.hostCalls.length > 0")
+        call = await hosted.page.evaluate("window.hostCalls.shift()")
+        params: dict[str, Any] = call["params"]
+        result = await mcp.call_tool(params["name"], params.get("arguments"))
+        answer = result.model_dump(by_alias=True, exclude_none=True, mode="json")
+        await hosted.page.evaluate("([id, result]) => answerCall(id, result)", [call["id"], answer])
+        relayed.append((params, result))
+    return relayed
+
+
+async def _relay_tool_call(hosted: Hosted, mcp: Client, name: str) -> Relayed:
+    """Relay the view's calls (the polls that follow the call, say) until one to the tool `name`; that one."""
+    relayed = await _relay(hosted, mcp, lambda params, _: params["name"] == name)
+    return relayed[-1]
 
 
 async def _focused_id(frame: Frame) -> str | None:
@@ -392,7 +408,7 @@ async def test_the_call_runs_in_the_chat_and_ends_from_it(
                 assert room_frame is not None
                 assert conversation_id in await room_frame.inner_text("h1")
                 assert await frame.inner_text("#name") == "Sales practice"
-                assert await frame.inner_text("#status") == "Status: active"
+                assert await frame.inner_text("#status") == "Status: waiting for you"
                 assert await frame.inner_text("#meta") == f"Conversation {conversation_id} · billed until it ends"
                 assert await frame.is_visible("#end")
                 assert not await frame.is_visible("#note")
@@ -419,7 +435,7 @@ async def test_the_call_runs_in_the_chat_and_ends_from_it(
                 assert await _focused_id(frame) == "end"
                 await page.keyboard.press("Enter")
 
-                params, ended = await _relay_tool_call(hosted, mcp)
+                params, ended = await _relay_tool_call(hosted, mcp, "end_conversation")
                 assert params == {"name": "end_conversation", "arguments": {"conversation_id": conversation_id}}
                 assert not ended.is_error, text_of(ended)
                 assert sandbox.emulator.conversations[conversation_id]["status"] == "ended"
@@ -472,7 +488,7 @@ async def test_the_view_says_what_went_wrong(sandbox: Sandbox, browser: BrowserC
                 arguments = {"replica_id": REPLICA, "conversation_name": "Sandboxed"}
                 sandboxed = await sandboxed_mcp.call_tool("create_conversation", arguments)
             async with _host(browser, port, view, theme="light", tool_input=arguments, result=sandboxed) as hosted:
-                assert await hosted.view.inner_text("#status") == "Status: active"
+                assert await hosted.view.inner_text("#status") == "Status: waiting for you"
                 assert (await hosted.view.inner_text("#note")).startswith("Sandbox: this conversation exists only")
                 assert await hosted.view.query_selector("#room iframe") is None
                 assert await hosted.view.is_visible("#end")
@@ -494,9 +510,83 @@ async def test_the_view_says_what_went_wrong(sandbox: Sandbox, browser: BrowserC
                 deleted = await mcp.call_tool("delete_conversation", {"conversation_id": conversation_id})
                 assert not deleted.is_error, text_of(deleted)
                 await hosted.view.click("#end")
-                _, refused = await _relay_tool_call(hosted, mcp)
+                _, refused = await _relay_tool_call(hosted, mcp, "end_conversation")
                 assert refused.is_error
                 await _until(hosted.view, "document.getElementById('msg').className === 'err'")
                 assert await hosted.view.inner_text("#msg") == text_of(refused)
                 assert await hosted.view.is_enabled("#end")
                 assert await hosted.view.query_selector("#room iframe") is not None
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("message", [True, False], ids=["host-takes-messages", "host-without-messages"])
+async def test_the_view_follows_the_call_and_offers_the_review(message: bool, browser: BrowserContext) -> None:
+    """The sandbox plays the call through; the view follows it through the host, then offers the review."""
+    async with connect(Settings(sandbox=True, sandbox_call_seconds=3.0).validated()) as mcp:
+        view = await _read_view(mcp)
+        arguments = {"replica_id": REPLICA, "conversation_name": "Played through"}
+        created = await mcp.call_tool("create_conversation", arguments)
+        assert created.structured_content is not None
+        conversation_id = created.structured_content["conversation_id"]
+        review = (
+            f"Review my Tavus practice call {conversation_id}: read its transcript (get_conversation with verbose: "
+            "true) and give me feedback."
+        )
+        with _serve(view) as port:
+            async with _host(
+                browser, port, view, theme="light", tool_input=arguments, result=created, message=message
+            ) as hosted:
+                frame = hosted.view
+                assert await frame.inner_text("#status") == "Status: waiting for you"
+                # Every label the view shows from now on, as it changes.
+                await frame.evaluate(
+                    """() => {
+                      const status = document.getElementById('status');
+                      window.seenStatus = [];
+                      new MutationObserver(() => window.seenStatus.push(status.textContent))
+                        .observe(status, {childList: true, characterData: true, subtree: true});
+                    }"""
+                )
+                relayed = await _relay(hosted, mcp, lambda _, result: _stage(result) == "ready")
+                assert {json.dumps(params, sort_keys=True) for params, _ in relayed} == {
+                    json.dumps(
+                        {
+                            "name": "get_conversation",
+                            "arguments": {"conversation_id": conversation_id, "verbose": True},
+                        },
+                        sort_keys=True,
+                    )
+                }
+                await _until(frame, "document.getElementById('status').textContent === 'Status: ended'")
+                seen = [label.removeprefix("Status: ") for label in await frame.evaluate("window.seenStatus")]
+                order = ["waiting for you", "in progress", "ended"]
+                assert [order.index(label) for label in seen] == sorted(order.index(label) for label in seen), seen
+                assert seen[-1] == "ended"
+                assert await frame.query_selector("#room iframe") is None
+                assert not await frame.is_visible("#end")
+
+                note = await frame.inner_text("#note")
+                if message:
+                    assert note == "This call has ended and its transcript is ready."
+                    await frame.click("#review")
+                    await hosted.page.wait_for_function("window.hostMessages.length === 1")
+                    assert await hosted.page.evaluate("window.hostMessages") == [
+                        {"role": "user", "content": [{"type": "text", "text": review}]}
+                    ]
+                    await _until(frame, "document.getElementById('msg').textContent !== ''")
+                    assert await frame.inner_text("#msg") == "Asked your assistant to review the call."
+                    await hosted.page.locator("#view").screenshot(path=OUTPUT / "conversation-app-review.png")
+                else:
+                    # Nothing to send it with: the view says what to ask.
+                    ask = f"To review it, ask your assistant: “{review}”"
+                    assert note == f"This call has ended and its transcript is ready. {ask}"
+                    assert not await frame.is_visible("#review")
+
+                # The transcript is ready: the view stops asking.
+                await anyio.sleep(2.5)
+                assert await hosted.page.evaluate("window.hostCalls.length") == 0
+
+
+def _stage(result: CallToolResult) -> str:
+    events = {event["event_type"] for event in (result.structured_content or {}).get("events", [])}
+    return "ready" if "application.transcription_ready" in events else "not ready"

@@ -42,7 +42,7 @@ def test_demo() -> None:
     assert "Traceback" not in done.stderr
     out = done.stdout
     assert f"Starting the server over stdio, against its embedded Tavus sandbox: {sys.executable} -m tavus_mcp " in out
-    assert "\nTools: create_conversation, get_conversation, list_conversations, end_conversation, " in out
+    assert "\nTools: create_conversation, get_conversation, wait_for_conversation, list_conversations, " in out
 
     join = re.search(
         r"^Join the video call: (https://tavus-sandbox\.invalid/sandbox/rooms/(c[0-9a-f]+))$", out, re.MULTILINE
@@ -79,9 +79,22 @@ def test_demo() -> None:
     assert structured["conversation_url"] == structured["join_url"] == url
     assert structured["conversation_name"] == "Sales practice: price objections"
     assert structured["status"] == "active"
+
+    # Then the wait: the sandbox plays the call through, and the client prints each state the server reports.
+    progress = re.findall(r"^  progress after [\d.]+ s: (.*)$", out, re.MULTILINE)
+    assert progress[-1] == "The call has ended and its transcript is ready.", out
+    assert progress[0] == "Waiting for the call to start: the replica has not joined yet.", out
+    waited = out.split("wait_for_conversation with conversation_id", 1)[1]
+    assert re.search(r"^The call has ended and its transcript is ready\. \(Waited \d+ s\.\)$", waited, re.MULTILINE)
+    assert "Shut down: participant_left_timeout reached." in waited
+    assert "Replica: Hi! I've seen your offer, but honestly, it looks expensive. Convince me." in waited
+
+    # And the review prompt, as prompts/get returns it.
+    review = out.split("Then the review_call prompt (prompts/get) asks the assistant for feedback:\n", 1)[1]
+    assert review.startswith(f"Review my Tavus practice call {conversation_id}.\n")
     assert out.rstrip().endswith(
         "That was the sandbox: nothing reached Tavus and nothing was charged. With TAVUS_API_KEY set (and without "
-        "--sandbox), the same call starts a live video conversation."
+        "--sandbox), the same calls start and follow a live video conversation."
     )
 
 

@@ -91,6 +91,12 @@ def test_every_variable_is_read() -> None:
         ("TAVUS_TIMEOUT", "timeout", "5", 5.0),
         ("TAVUS_TIMEOUT", "timeout", "0.25", 0.25),
         ("TAVUS_TIMEOUT", "timeout", "1e2", 100.0),
+        ("TAVUS_CONFIRM_BILLED", "confirm_billed", "never", "never"),
+        ("TAVUS_CONFIRM_BILLED", "confirm_billed", "NEVER", "never"),
+        ("TAVUS_CONFIRM_BILLED", "confirm_billed", "ask", "ask"),
+        ("TAVUS_POLL_INTERVAL", "poll_interval", "2.5", 2.5),
+        ("TAVUS_SANDBOX_CALL_SECONDS", "sandbox_call_seconds", "0", 0.0),
+        ("TAVUS_SANDBOX_CALL_SECONDS", "sandbox_call_seconds", "20", 20.0),
     ],
 )
 def test_each_variable_alone(name: str, attribute: str, raw: str, expected: object) -> None:
@@ -342,3 +348,56 @@ def test_importing_the_server_does_not_read_settings() -> None:
     # The same environment does fail once settings are read: the import above really ran with it.
     assert result.stdout.startswith("bad settings: TAVUS_TIMEOUT ")
     assert result.stdout.endswith("got 'abc'\n")
+
+
+def test_confirmation_and_waiting_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.confirm_billed == "ask"
+    assert settings.poll_interval is None and settings.poll_seconds == 5.0
+    # The sandbox's calls last seconds: it is asked more often.
+    assert dataclasses.replace(settings, sandbox=True).poll_seconds == 0.5
+    assert dataclasses.replace(settings, sandbox=True, poll_interval=2.0).poll_seconds == 2.0
+    assert settings.sandbox_call_seconds == 6.0
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        (
+            "TAVUS_CONFIRM_BILLED",
+            "no",
+            "TAVUS_CONFIRM_BILLED must be 'ask' (the default: a client that can show a form asks the user before a "
+            "billed call or a hard delete) or 'never' (for agents that run unattended); got 'no'",
+        ),
+        (
+            "TAVUS_POLL_INTERVAL",
+            "0",
+            "TAVUS_POLL_INTERVAL must be a number of seconds above 0, such as 30; got '0'",
+        ),
+        (
+            "TAVUS_POLL_INTERVAL",
+            "301",
+            "TAVUS_POLL_INTERVAL must be a number of seconds above 0 and at most 300, such as 5; got 301.0",
+        ),
+        (
+            "TAVUS_SANDBOX_CALL_SECONDS",
+            "soon",
+            "TAVUS_SANDBOX_CALL_SECONDS must be a number of seconds, such as 6; got 'soon'",
+        ),
+        (
+            "TAVUS_SANDBOX_CALL_SECONDS",
+            "nan",
+            "TAVUS_SANDBOX_CALL_SECONDS must be a number of seconds, such as 6; got 'nan'",
+        ),
+        (
+            "TAVUS_SANDBOX_CALL_SECONDS",
+            "-1",
+            "TAVUS_SANDBOX_CALL_SECONDS must be a number of seconds from 0 to 3600 (0: sandbox calls stay active until "
+            "ended); got -1.0",
+        ),
+    ],
+)
+def test_bad_confirmation_and_waiting_settings_name_the_variable(name: str, raw: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({name: raw})
+    assert str(caught.value) == message

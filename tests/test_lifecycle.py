@@ -55,6 +55,7 @@ async def test_every_tool_has_title_description_annotations_and_output_schema(cl
     assert hints == {
         "create_conversation": (False, False, False),
         "get_conversation": (True, False, True),
+        "wait_for_conversation": (True, False, True),
         "list_conversations": (True, False, True),
         "end_conversation": (False, True, True),
         "delete_conversation": (False, True, True),

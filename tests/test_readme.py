@@ -26,6 +26,7 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 import venv
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,6 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tavus_mcp.cli import _parser
-from tavus_mcp.config import Settings
 from tests.conftest import Sandbox, connect, text_of
 from tests.snippets import JOIN_URL, ROOT, VENV_BIN, CodeBlock, code_blocks, fake_openai, reader_env
 from tests.test_third_party_clients import CLIENTS_PYTHON, CLIENTS_VENV, INSPECTOR, NODE, _missing
@@ -135,13 +135,60 @@ def test_inline_commands_parse() -> None:
             pytest.fail(f"`{command}` does not parse (exit {exit_.code})")
 
 
-@pytest.mark.anyio
-async def test_the_stated_tools_list_size_is_current(anyio_backend: str) -> None:
-    async with connect(Settings(sandbox=True).validated()) as client:
-        size = len((await client.list_tools()).model_dump_json(by_alias=True, exclude_none=True))
+# Everything the server lists costs context in every conversation: its tools/list answer stays under this.
+TOOLS_LIST_BUDGET = 28_000
+
+
+def _tools_list_on_the_wire(era: str) -> bytes:
+    """The JSON-RPC answer to tools/list exactly as the server writes it to stdout, in one protocol era."""
+    if era == "2025-11-25":
+        initialize = {"protocolVersion": era, "capabilities": {}, "clientInfo": {"name": "measure", "version": "1"}}
+        messages: list[dict[str, Any]] = [
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
+        ]
+    else:
+        meta = {
+            "io.modelcontextprotocol/protocolVersion": era,
+            "io.modelcontextprotocol/clientInfo": {"name": "measure", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {},
+        }
+        messages = [{"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": meta}}]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tavus_mcp", "--sandbox"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={"PATH": os.environ.get("PATH", ""), "TAVUS_LOG_LEVEL": "WARNING"},
+    )
+    assert process.stdin is not None and process.stdout is not None
+    # Stdin stays open until the answer is in: a server whose stdin closes stops, answered or not.
+    watchdog = threading.Timer(60, process.kill)
+    watchdog.start()
+    try:
+        process.stdin.write("".join(json.dumps(message) + "\n" for message in messages).encode())
+        process.stdin.flush()
+        answer = b""
+        while not answer:
+            line = process.stdout.readline()
+            assert line, "the server closed its stdout without answering tools/list"
+            answer = line.rstrip(b"\n") if json.loads(line).get("id") == 2 else b""
+    finally:
+        watchdog.cancel()
+        process.stdin.close()
+        process.wait(timeout=30)
+    assert "tools" in json.loads(answer)["result"], answer[:200]
+    return answer
+
+
+@pytest.mark.stdio
+@pytest.mark.parametrize("era", ["2025-11-25", "2026-07-28"])
+def test_the_tools_list_answer_fits_the_budget_and_the_stated_size(era: str) -> None:
+    size = len(_tools_list_on_the_wire(era))
+    assert size < TOOLS_LIST_BUDGET, size
     stated = re.search(r"The whole `tools/list` answer .*? is \*\*([\d,]+) bytes\*\*", README, re.DOTALL)
     assert stated is not None
-    assert size < 24_000
     assert abs(size - int(stated.group(1).replace(",", ""))) <= size * 0.05, size
 
 

@@ -1,0 +1,445 @@
+"""Confirmed spending: before a billed call or a hard delete, a client that can show a form asks the user.
+
+Through the protocol, in both eras: a 2026-07-28 client answers an input-required round (the SDK's client drives it),
+a 2025-11-25 client answers an `elicitation/create` request mid-call. Each test checks what the user was asked and
+exactly what reached Tavus: the body of the create, or nothing at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.context import ClientRequestContext
+from mcp.shared.exceptions import MCPError
+from mcp_types import ElicitRequestFormParams, ElicitRequestParams, ElicitResult, InputRequiredResult, InputResponses
+
+from tavus_mcp.config import Settings
+from tavus_mcp.sandbox import SANDBOX_API_KEY
+from tavus_mcp.server import build_server
+from tests.conftest import Sandbox, text_of
+
+pytestmark = pytest.mark.anyio
+
+REPLICA = "rfe12d8b9597"
+ARGUMENTS: dict[str, Any] = {
+    "replica_id": REPLICA,
+    "conversation_name": "Pricing practice",
+    "properties": {"max_call_duration": 600},
+}
+QUESTION = (
+    "Start a billed Tavus video call with replica rfe12d8b9597? It lasts at most 600 seconds (max_call_duration). "
+    "Billing runs from now until the call ends (at that limit, when everyone has left, or when it is ended). Or "
+    "create it in test mode: no charge, and no replica joins."
+)
+START_FIELD = {
+    "type": "string",
+    "title": "How to start",
+    "oneOf": [
+        {"const": "billed", "title": "Start the billed call"},
+        {"const": "test_mode", "title": "Use test mode instead: no charge, no replica joins"},
+    ],
+    "default": "billed",
+}
+DECLINED = (
+    "Not done: asked to confirm (start a billed call with replica rfe12d8b9597), the user declined, so nothing was "
+    "sent to Tavus. No conversation exists. Do not try again unless the user asks; create_conversation with "
+    "test_mode: true tries the setup without charge."
+)
+CANCELLED = DECLINED.replace("the user declined", "the user closed the question without answering")
+
+# How a client reaches the server: in memory or over stdio, in either protocol era.
+ERAS = ["2026-07-28", "2025-11-25"]
+WAYS = [
+    *(("memory", era) for era in ERAS),
+    *(pytest.param("stdio", era, marks=pytest.mark.stdio) for era in ERAS),
+]
+
+
+@dataclass
+class User:
+    """The person behind the client's forms: answers every question the same way, and remembers what was asked."""
+
+    action: str = "accept"
+    content: dict[str, Any] | None = field(default_factory=dict)
+    asked: list[ElicitRequestFormParams] = field(default_factory=list)
+
+    async def __call__(self, context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        assert isinstance(params, ElicitRequestFormParams)
+        self.asked.append(params)
+        return ElicitResult(action=self.action, content=self.content if self.action == "accept" else None)
+
+
+@asynccontextmanager
+async def client_for(sandbox: Sandbox, way: str, era: str, user: User | None, **settings: Any) -> AsyncIterator[Client]:
+    """A client that can show forms (with a `user`) or cannot (None), connected in memory or over stdio."""
+    mode = "legacy" if era == "2025-11-25" else "auto"
+    if way == "memory":
+        server: Any = build_server(sandbox.settings(**settings))
+    else:
+        env = {"TAVUS_API_KEY": SANDBOX_API_KEY, "TAVUS_API_BASE_URL": sandbox.base_url, "TAVUS_LOG_LEVEL": "WARNING"}
+        env |= {f"TAVUS_{name.upper()}": str(value) for name, value in settings.items()}
+        server = StdioServerParameters(command=sys.executable, args=["-m", "tavus_mcp"], env=env)
+    async with Client(server, mode=mode, elicitation_callback=user, read_timeout_seconds=30) as client:
+        assert client.protocol_version == era
+        yield client
+
+
+@pytest.mark.parametrize(("way", "era"), WAYS)
+async def test_accepted_the_call_is_started_as_asked(sandbox: Sandbox, way: str, era: str) -> None:
+    user = User(content={"start": "billed"})
+    async with client_for(sandbox, way, era, user) as client:
+        result = await client.call_tool("create_conversation", ARGUMENTS)
+
+    assert not result.is_error, text_of(result)
+    [asked] = user.asked
+    assert asked.message == QUESTION
+    assert asked.requested_schema["properties"] == {"start": START_FIELD}
+    assert sandbox.creates() == [ARGUMENTS]
+    assert result.structured_content is not None and result.structured_content["billed"] is True
+
+
+@pytest.mark.parametrize(("way", "era"), WAYS)
+async def test_declined_nothing_reaches_tavus(sandbox: Sandbox, way: str, era: str) -> None:
+    user = User(action="decline")
+    async with client_for(sandbox, way, era, user) as client:
+        result = await client.call_tool("create_conversation", ARGUMENTS)
+
+    assert len(user.asked) == 1
+    assert result.is_error
+    assert text_of(result) == DECLINED
+    assert sandbox.requests_to("POST", "/v2/conversations") == []
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_cancelled_nothing_reaches_tavus(sandbox: Sandbox, era: str) -> None:
+    user = User(action="cancel")
+    async with client_for(sandbox, "memory", era, user) as client:
+        result = await client.call_tool("create_conversation", ARGUMENTS)
+
+    assert len(user.asked) == 1
+    assert result.is_error
+    assert text_of(result) == CANCELLED
+    assert sandbox.requests_to("POST", "/v2/conversations") == []
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_test_mode_chosen_instead_creates_a_test_conversation(sandbox: Sandbox, era: str) -> None:
+    user = User(content={"start": "test_mode"})
+    async with client_for(sandbox, "memory", era, user) as client:
+        result = await client.call_tool("create_conversation", ARGUMENTS)
+
+    assert not result.is_error, text_of(result)
+    assert sandbox.creates() == [{**ARGUMENTS, "test_mode": True}]
+    assert result.structured_content is not None
+    assert result.structured_content["test_mode"] is True and result.structured_content["billed"] is False
+    assert "Test mode: the conversation was created with status 'ended'." in text_of(result)
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_an_answer_outside_the_form_does_nothing(sandbox: Sandbox, era: str) -> None:
+    # A client that accepts with a value the form does not offer.
+    user = User(content={"start": "maybe"})
+    async with client_for(sandbox, "memory", era, user) as client:
+        result = await client.call_tool("create_conversation", ARGUMENTS)
+
+    assert result.is_error
+    assert text_of(result) == DECLINED.replace(
+        "the user declined", "the user gave an answer this server could not read"
+    )
+    assert sandbox.requests_to("POST", "/v2/conversations") == []
+
+
+@pytest.mark.parametrize(("way", "era"), WAYS)
+async def test_a_client_without_forms_gets_todays_behaviour(sandbox: Sandbox, way: str, era: str) -> None:
+    async with client_for(sandbox, way, era, None) as client:
+        result = await client.call_tool("create_conversation", ARGUMENTS)
+
+    assert not result.is_error, text_of(result)
+    assert sandbox.creates() == [ARGUMENTS]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "settings"),
+    [
+        ({**ARGUMENTS, "test_mode": True}, {}),  # test mode costs nothing
+        (ARGUMENTS, {"force_test_mode": True}),  # neither does the operator's TAVUS_TEST_MODE
+        (ARGUMENTS, {"confirm_billed": "never"}),  # and TAVUS_CONFIRM_BILLED=never is for unattended agents
+    ],
+)
+@pytest.mark.parametrize("era", ERAS)
+async def test_calls_that_cost_nothing_or_may_not_ask_are_not_asked(
+    sandbox: Sandbox, era: str, arguments: dict[str, Any], settings: dict[str, Any]
+) -> None:
+    user = User()
+    async with client_for(sandbox, "memory", era, user, **settings) as client:
+        result = await client.call_tool("create_conversation", arguments)
+
+    assert not result.is_error, text_of(result)
+    assert user.asked == []
+    assert len(sandbox.creates()) == 1
+
+
+async def test_the_sandbox_is_not_asked_about() -> None:
+    user = User()
+    async with Client(build_server(Settings(sandbox=True).validated()), elicitation_callback=user) as client:
+        result = await client.call_tool("create_conversation", ARGUMENTS)
+    assert not result.is_error, text_of(result)
+    assert user.asked == []
+
+
+@pytest.mark.stdio
+async def test_confirm_billed_never_from_the_environment(sandbox: Sandbox) -> None:
+    user = User()
+    async with client_for(sandbox, "stdio", "2026-07-28", user, confirm_billed="never") as client:
+        result = await client.call_tool("create_conversation", ARGUMENTS)
+    assert not result.is_error, text_of(result)
+    assert user.asked == []
+    assert sandbox.creates() == [ARGUMENTS]
+
+
+async def test_the_question_names_the_persona_the_defaults_and_the_cap(sandbox: Sandbox) -> None:
+    user = User(action="decline")
+    settings = {"default_persona_id": "p9a95912", "max_call_duration": 900}
+    async with client_for(sandbox, "memory", "2026-07-28", user, **settings) as client:
+        await client.call_tool("create_conversation", {"conversation_name": "Defaults"})
+        # Refused by the operator's cap before anyone is asked.
+        over = await client.call_tool(
+            "create_conversation", {"replica_id": REPLICA, "properties": {"max_call_duration": 901}}
+        )
+        await client.call_tool("create_conversation", {"replica_id": REPLICA, "persona_id": "p9a95912"})
+
+    assert over.is_error and "above this server's cap of 900 seconds" in text_of(over)
+    assert [params.message.split("?")[0] for params in user.asked] == [
+        "Start a billed Tavus video call with persona p9a95912",
+        "Start a billed Tavus video call with replica rfe12d8b9597 and persona p9a95912",
+    ]
+    assert all("It lasts at most 900 seconds (max_call_duration)." in params.message for params in user.asked)
+    async with client_for(sandbox, "memory", "2026-07-28", user) as client:
+        await client.call_tool("create_conversation", {"replica_id": REPLICA})
+    assert "No max_call_duration was set: Tavus ends it after 3600 seconds at most." in user.asked[-1].message
+    assert sandbox.requests_to("POST", "/v2/conversations") == []
+
+
+# Hard deletes
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_a_hard_delete_is_confirmed(sandbox: Sandbox, era: str) -> None:
+    user = User(action="decline")
+    async with client_for(sandbox, "memory", era, user) as client:
+        created = await client.call_tool("create_conversation", {"replica_id": REPLICA, "test_mode": True})
+        assert created.structured_content is not None
+        conversation_id = created.structured_content["conversation_id"]
+        path = f"/v2/conversations/{conversation_id}"
+
+        refused = await client.call_tool("delete_conversation", {"conversation_id": conversation_id, "hard": True})
+        assert refused.is_error
+        assert text_of(refused) == (
+            f"Not done: asked to confirm (delete conversation {conversation_id} irreversibly), the user declined, so "
+            "nothing was sent to Tavus. The conversation is unchanged. Do not try again unless the user asks."
+        )
+        assert sandbox.requests_to("DELETE", path) == []
+        [asked] = user.asked
+        assert asked.message.startswith(f"Delete conversation {conversation_id} irreversibly?")
+        assert asked.requested_schema["properties"] == {}
+
+        user.action = "accept"
+        deleted = await client.call_tool("delete_conversation", {"conversation_id": conversation_id, "hard": True})
+        assert not deleted.is_error, text_of(deleted)
+        assert [request.query for request in sandbox.requests_to("DELETE", path)] == [{"hard": "true"}]
+
+        # A soft delete is not asked about.
+        other = await client.call_tool("create_conversation", {"replica_id": REPLICA, "test_mode": True})
+        assert other.structured_content is not None
+        soft = await client.call_tool(
+            "delete_conversation", {"conversation_id": other.structured_content["conversation_id"]}
+        )
+        assert not soft.is_error, text_of(soft)
+    assert len(user.asked) == 2
+
+
+# The 2026-07-28 round, driven by hand
+
+
+async def test_an_answer_the_server_did_not_ask_for_is_not_taken(sandbox: Sandbox) -> None:
+    """A first call carrying an answer but no state of this server's: the question is asked, nothing is created."""
+    async with Client(build_server(sandbox.settings()), elicitation_callback=User()) as client:
+        forged: InputResponses = {"confirm": ElicitResult(action="accept", content={"start": "billed"})}
+        result = await client.session.call_tool(
+            "create_conversation", ARGUMENTS, input_responses=forged, allow_input_required=True
+        )
+    assert isinstance(result, InputRequiredResult)
+    assert list(result.input_requests or {}) == ["confirm"]
+    assert sandbox.requests_to("POST", "/v2/conversations") == []
+
+
+async def test_the_answer_holds_only_for_the_arguments_it_was_asked_about(sandbox: Sandbox) -> None:
+    async with Client(build_server(sandbox.settings()), elicitation_callback=User()) as client:
+        first = await client.session.call_tool("create_conversation", ARGUMENTS, allow_input_required=True)
+        assert isinstance(first, InputRequiredResult) and first.request_state
+        answer: InputResponses = {"confirm": ElicitResult(action="accept", content={"start": "billed"})}
+        longer = {**ARGUMENTS, "properties": {"max_call_duration": 3600}}
+        with pytest.raises(MCPError, match="Invalid or expired requestState"):
+            await client.session.call_tool(
+                "create_conversation",
+                longer,
+                input_responses=answer,
+                request_state=first.request_state,
+                allow_input_required=True,
+            )
+    assert sandbox.requests_to("POST", "/v2/conversations") == []
+
+
+async def test_another_process_for_the_same_account_reads_the_state(sandbox: Sandbox) -> None:
+    """HTTP workers behind one address: the answer may reach another process than the one that asked."""
+    async with (
+        Client(build_server(sandbox.settings()), elicitation_callback=User()) as asking,
+        Client(build_server(sandbox.settings()), elicitation_callback=User()) as answering,
+    ):
+        first = await asking.session.call_tool("create_conversation", ARGUMENTS, allow_input_required=True)
+        assert isinstance(first, InputRequiredResult)
+        answer: InputResponses = {"confirm": ElicitResult(action="accept", content={"start": "billed"})}
+        result = await answering.session.call_tool(
+            "create_conversation",
+            ARGUMENTS,
+            input_responses=answer,
+            request_state=first.request_state,
+            allow_input_required=True,
+        )
+    assert not isinstance(result, InputRequiredResult)
+    assert not result.is_error, text_of(result)
+    assert sandbox.creates() == [ARGUMENTS]
+
+
+# Over Streamable HTTP (stateless): a real `--transport http` process on loopback
+
+
+@pytest.fixture
+def http_url(sandbox: Sandbox, tmp_path: Path) -> Iterator[str]:
+    """`python -m tavus_mcp --transport http` on a free loopback port, in front of the emulator; its /mcp URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "TAVUS_API_KEY": SANDBOX_API_KEY,
+        "TAVUS_API_BASE_URL": sandbox.base_url,
+        "TAVUS_LOG_LEVEL": "WARNING",
+    }
+    log = tmp_path / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, f"the server did not start: {log.read_text()}"
+                with contextlib.suppress(httpx2.TransportError):
+                    if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}/mcp"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.http
+async def test_over_http_a_2026_client_confirms_across_two_requests(sandbox: Sandbox, http_url: str) -> None:
+    for action in ("decline", "accept"):
+        user = User(action=action, content={"start": "billed"})
+        async with Client(http_url, elicitation_callback=user, read_timeout_seconds=30) as client:
+            assert client.protocol_version == "2026-07-28"
+            result = await client.call_tool("create_conversation", ARGUMENTS)
+        assert [params.message for params in user.asked] == [QUESTION]
+        if action == "decline":
+            assert text_of(result) == DECLINED
+            assert sandbox.requests_to("POST", "/v2/conversations") == []
+    assert not result.is_error, text_of(result)
+    assert sandbox.creates() == [ARGUMENTS]
+
+
+@pytest.mark.http
+async def test_over_http_a_2025_client_cannot_be_asked_and_gets_todays_behaviour(
+    sandbox: Sandbox, http_url: str
+) -> None:
+    # Stateless HTTP: the server has no channel for a request mid-call to a 2025-11-25 client.
+    user = User(action="decline")
+    async with Client(http_url, mode="legacy", elicitation_callback=user, read_timeout_seconds=30) as client:
+        assert client.protocol_version == "2025-11-25"
+        result = await client.call_tool("create_conversation", ARGUMENTS)
+    assert not result.is_error, text_of(result)
+    assert user.asked == []
+    assert sandbox.creates() == [ARGUMENTS]
+
+
+def _call_on_the_wire(url: str, capabilities: dict[str, Any]) -> dict[str, Any]:
+    """One 2026-07-28 tools/call as raw JSON-RPC, declaring these client capabilities; the JSON-RPC result."""
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+    }
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "create_conversation", "arguments": ARGUMENTS, "_meta": meta},
+    }
+    headers = {
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": "create_conversation",
+    }
+    response = httpx2.post(url, json=body, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    if response.headers["content-type"].startswith("text/event-stream"):
+        data = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
+        message = next(json.loads(line) for line in data if line and "result" in json.loads(line))
+    else:
+        message = response.json()
+    result: dict[str, Any] = message["result"]
+    return result
+
+
+@pytest.mark.http
+def test_on_the_wire_forms_are_asked_for_and_url_only_clients_are_not(sandbox: Sandbox, http_url: str) -> None:
+    # A bare `elicitation: {}` (as before modes existed) means forms: the answer is an input-required round.
+    asked = _call_on_the_wire(http_url, {"elicitation": {}})
+    assert asked["resultType"] == "input_required"
+    request = asked["inputRequests"]["confirm"]
+    assert request["method"] == "elicitation/create"
+    assert request["params"]["message"] == QUESTION
+    assert request["params"]["requestedSchema"]["properties"] == {"start": START_FIELD}
+    # The state travels sealed by the SDK: the client cannot read or change it.
+    assert asked["requestState"].startswith("v1.") and "confirm" not in asked["requestState"]
+    assert sandbox.requests_to("POST", "/v2/conversations") == []
+
+    # A client that shows only URL-mode elicitations gets today's behaviour.
+    created = _call_on_the_wire(http_url, {"elicitation": {"url": {}}})
+    assert created.get("isError") is not True, created
+    assert sandbox.creates() == [ARGUMENTS]
