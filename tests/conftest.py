@@ -35,7 +35,7 @@ TOOL_NAMES = [
 
 # Tests that need tools beyond the project's .venv (installed by scripts/install-client-tools.sh, or Chromium) are
 # also `slow`: the README's quick command, `pytest -m "not slow"`, leaves them to CI.
-NEEDS_EXTRA_TOOLS = ("clients", "conformance", "browser")
+NEEDS_EXTRA_TOOLS = ("clients", "conformance", "browser", "oauth")
 
 
 @pytest.hookimpl(tryfirst=True)
