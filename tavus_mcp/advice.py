@@ -26,6 +26,7 @@ from tavus_mcp.errors import (
     TavusError,
     TavusTimeoutError,
 )
+from tavus_mcp.redaction import public_url
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def _describe_tavus_error(
     error: TavusError, *, effect: Effect, settings: Settings, conversation_id: str | None, key_variable: str
 ) -> str:
     subject = f"conversation {conversation_id}: " if conversation_id else ""
+    base_url = public_url(settings.base_url)  # a password in it is never shown
     may_exist = _may_exist(effect) if effect.creates else "Try again shortly."
     not_created = "Nothing was created." if effect.creates else ""
 
@@ -139,9 +141,7 @@ def _describe_tavus_error(
             f"{not_created}"
         ).strip()
     if isinstance(error, NotFoundError):
-        return (
-            f"{subject}Tavus answered 404 Not Found: {error.message}. Check TAVUS_API_BASE_URL ({settings.base_url})."
-        )
+        return f"{subject}Tavus answered 404 Not Found: {error.message}. Check TAVUS_API_BASE_URL ({base_url})."
     if isinstance(error, RateLimitError):
         wait = f"{error.retry_after:g} seconds" if error.retry_after is not None else "a little"
         return f"Tavus is limiting the rate of requests (HTTP 429). Wait {wait} and try again. {not_created}".strip()
@@ -151,7 +151,7 @@ def _describe_tavus_error(
         # Redirects are never followed (the key must not travel elsewhere), and a redirected request did nothing.
         return (
             f"Tavus answered with a redirect (HTTP {error.status_code}: {error.message}), which this server does "
-            f"not follow. TAVUS_API_BASE_URL ({settings.base_url}) is probably wrong: the API is at "
+            f"not follow. TAVUS_API_BASE_URL ({base_url}) is probably wrong: the API is at "
             f"https://tavusapi.com. {not_created}"
         )
     if isinstance(error, TavusAPIError):
@@ -165,14 +165,14 @@ def _describe_tavus_error(
                 f"the request was not sent. {not_created} Try again in a moment."
             )
         return (
-            f"Could not connect to Tavus at {settings.base_url} within {settings.connect_timeout:g} seconds; the "
+            f"Could not connect to Tavus at {base_url} within {settings.connect_timeout:g} seconds; the "
             f"request never reached Tavus. {not_created} Check the network and TAVUS_API_BASE_URL, then try again."
         )
     if isinstance(error, TavusConnectionError):
         if error.may_have_reached_tavus:
             return f"{subject}The connection to Tavus broke before it answered ({error}). {may_exist}"
         return (
-            f"Could not connect to Tavus at {settings.base_url}; the request never reached Tavus. {not_created} "
+            f"Could not connect to Tavus at {base_url}; the request never reached Tavus. {not_created} "
             "Check the network and TAVUS_API_BASE_URL, then try again."
         )
     if isinstance(error, InvalidResponseError):

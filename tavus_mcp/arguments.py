@@ -24,6 +24,13 @@ PASSTHROUGH_SETTING = "TAVUS_PASSTHROUGH_FIELDS"
 # Keywords that say nothing to a model, or that some clients reject.
 _DROPPED_KEYWORDS = frozenset({"title", "default"})
 _MAX_SHOWN_VALUE = 60
+# Bounds on what a refusal says, however many mistakes the arguments hold: the first problems, each on a line of
+# bounded length, then how many more there are. (60,000 unknown keys once made a 16 MB error text.)
+MAX_PROBLEMS = 20
+MAX_PROBLEM_CHARS = 400
+# The most JSON a tool call's arguments may take, whatever the transport: HTTP's default body cap (1 MiB,
+# TAVUS_MCP_MAX_BODY_BYTES) applied to stdio and in-process calls too.
+MAX_ARGUMENTS_BYTES = 1024 * 1024
 
 
 class InvalidArguments(ValueError):
@@ -116,6 +123,9 @@ def parse_arguments(
     Fields the model does not know but `passthrough` names are split off first and carried on the result
     (`ApiRequest.passthrough`), unless they belong elsewhere in the request: a misplaced field is still a mistake.
     """
+    too_large = _oversized(arguments)
+    if too_large:
+        raise InvalidArguments(invalid_arguments_text(tool, [too_large]))
     unsendable = _unencodable_text(arguments)
     if unsendable:
         raise InvalidArguments(
@@ -136,8 +146,10 @@ def parse_arguments(
     try:
         validated = model.model_validate(decoded)
     except ValidationError as exc:
-        problems = [_describe(model, error) for error in exc.errors(include_url=False)]
-        raise InvalidArguments(invalid_arguments_text(tool, problems)) from None
+        # Only the problems shown are described (each costs a search for close names): the rest are counted.
+        errors = exc.errors(include_url=False)
+        problems = [_describe(model, error) for error in errors[: MAX_PROBLEMS * 2]]
+        raise InvalidArguments(invalid_arguments_text(tool, problems, total=len(errors))) from None
     if extra and isinstance(validated, ApiRequest):
         validated = validated.with_passthrough(extra)
     return validated
@@ -176,6 +188,42 @@ def _split_passthrough(
     return known, extra, problems
 
 
+def _json_size(value: Any, limit: int) -> int:
+    """The size of `value` as compact JSON in UTF-8, counted only up to just past `limit`."""
+    stack = [value]
+    size = 0
+    while stack and size <= limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            size += len(item) + 2 if item.isascii() else len(item.encode("utf-8", "surrogatepass")) + 2
+        elif isinstance(item, Mapping):
+            size += 2 + len(item)  # braces, colons and commas, roughly
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            size += 2 + len(item)
+            stack.extend(item)
+        else:
+            size += len(json.dumps(item, default=str))
+    return size
+
+
+def _oversized(arguments: Mapping[str, Any]) -> str | None:
+    """The problem to report when the arguments are larger than any transport lets through: the field to shorten,
+    or, when no field is large, that there are too many."""
+    if _json_size(arguments, MAX_ARGUMENTS_BYTES) <= MAX_ARGUMENTS_BYTES:
+        return None
+    limit = f"more than {MAX_ARGUMENTS_BYTES:,} bytes of JSON, this server's limit for one call"
+    sizes = {str(name): _json_size(value, MAX_ARGUMENTS_BYTES) for name, value in arguments.items()}
+    largest = max(sizes, key=sizes.__getitem__, default="")
+    if sizes.get(largest, 0) < MAX_ARGUMENTS_BYTES // 2:
+        return f"arguments: {limit}, in {len(arguments):,} fields; send only the fields the tool takes"
+    name = largest if len(largest) <= _MAX_SHOWN_VALUE else largest[: _MAX_SHOWN_VALUE - 3] + "..."
+    size = sizes[largest]
+    amount = f"over {MAX_ARGUMENTS_BYTES + 1:,}" if size > MAX_ARGUMENTS_BYTES else f"{size:,}"
+    return f"arguments: {limit}; {name} alone is {amount} bytes. Shorten it (a summary is enough) and call again"
+
+
 def _unencodable_text(value: Any, path: str = "") -> str | None:
     """The path of the first string (key or value) that UTF-8 cannot encode, which no HTTP body can carry."""
     if isinstance(value, str):
@@ -196,9 +244,21 @@ def _unencodable_text(value: Any, path: str = "") -> str | None:
     return None
 
 
-def invalid_arguments_text(tool: str, problems: list[str]) -> str:
-    lines = "\n".join(f"- {problem}" for problem in dict.fromkeys(problems))
+def invalid_arguments_text(tool: str, problems: list[str], *, total: int | None = None) -> str:
+    """The refusal: one line per problem (at most MAX_PROBLEMS, each at most MAX_PROBLEM_CHARS), and how many
+    more there are. `total` counts problems that were not even described."""
+    unique = list(dict.fromkeys(problems))
+    shown = [_bounded_line(problem) for problem in unique[:MAX_PROBLEMS]]
+    hidden = max(len(unique), total or 0) - len(shown)
+    if hidden > 0:
+        shown.append(f"... and {hidden:,} more problem{'s' if hidden != 1 else ''} like these")
+    lines = "\n".join(f"- {problem}" for problem in shown)
     return f"Invalid arguments for {tool}; nothing was sent to Tavus. Fix these and call it again:\n{lines}"
+
+
+def _bounded_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_PROBLEM_CHARS else text[: MAX_PROBLEM_CHARS - 3] + "..."
 
 
 def _decode_json_objects(model: type[BaseModel], arguments: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from tavus_mcp.client import TavusClient, sandboxed
 from tavus_mcp.config import KEY_HELP, Settings
 from tavus_mcp.errors import AuthenticationError, PermissionDeniedError, TavusConnectionError, TavusError
 from tavus_mcp.models import ListReplicasRequest
+from tavus_mcp.redaction import public_url
 
 SET_KEY = (
     "TAVUS_API_KEY is not set. Set it to your Tavus API key in the environment the server runs in, e.g. the "
@@ -24,7 +25,7 @@ async def check(settings: Settings) -> tuple[bool, str]:
         settings, transport = sandboxed(settings)
     if settings.api_key is None:
         return False, SET_KEY
-    where = "the Tavus sandbox (embedded emulator)" if settings.sandbox else f"Tavus at {settings.base_url}"
+    where = "the Tavus sandbox (embedded emulator)" if settings.sandbox else f"Tavus at {public_url(settings.base_url)}"
     async with TavusClient.from_settings(settings, transport) as tavus:
         try:
             page = await tavus.list_replicas(ListReplicasRequest(limit=1))

@@ -360,10 +360,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         if code:
             sys.exit(code)
         return
+    from tavus_mcp.stdio import serve_stdio
+
     _log_where_calls_go(settings)
     server = build_server(settings)
+    code = 0
     with contextlib.suppress(KeyboardInterrupt):
-        server.run("stdio")
+        code = serve_stdio(server)
+    if code:
+        sys.exit(code)
 
 
 def _check_users(settings: Settings) -> None:
@@ -429,5 +434,8 @@ def _log_where_calls_go(settings: Settings) -> None:
 
 
 def _fail(message: str) -> None:
-    print(f"mcp-server-tavus: {message}", file=sys.stderr)
+    from tavus_mcp.redaction import redact_text
+
+    # A setting's value may be quoted back (a malformed TAVUS_API_BASE_URL): never a password inside it.
+    print(f"mcp-server-tavus: {redact_text(message)}", file=sys.stderr)
     sys.exit(2)

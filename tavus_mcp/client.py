@@ -8,10 +8,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
+import os
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -47,6 +49,7 @@ from tavus_mcp.models import (
     ReplicaPage,
     query_params,
 )
+from tavus_mcp.redaction import Scrubber, public_url, register_secrets, url_secrets
 
 logger = logging.getLogger("tavus_mcp.client")
 
@@ -95,15 +98,25 @@ def connection_limits(max_connections: int) -> httpx2.Limits:
     )
 
 
+def proxy_secrets(environ: Mapping[str, str]) -> list[str]:
+    """The passwords (and user names) in the proxy variables httpx2 reads."""
+    return [secret for name in PROXY_VARIABLES for secret in url_secrets(_proxy_url(environ.get(name, "")))]
+
+
+def _proxy_url(value: str) -> str:
+    value = value.strip()
+    return value if "://" in value or not value else f"http://{value}"  # as httpx2 reads a bare host:port
+
+
 def check_proxy_environment(environ: Mapping[str, str]) -> None:
     """Raises ConfigError naming the proxy variable that httpx2 cannot use (an unknown scheme, SOCKS without its
     extra), so that the server refuses to start rather than fail on every call. The value is not repeated: a proxy
     URL can hold a password."""
+    register_secrets(*proxy_secrets(environ))
     for name in PROXY_VARIABLES:
-        value = environ.get(name, "").strip()
-        if not value:
+        url = _proxy_url(environ.get(name, ""))
+        if not url:
             continue
-        url = value if "://" in value else f"http://{value}"  # as httpx2 reads a bare host:port
         try:
             httpx2.AsyncHTTPTransport(proxy=url)
         except (ValueError, ImportError, TypeError) as exc:
@@ -138,7 +151,7 @@ class TavusClient:
         self.connect_timeout = connect_timeout
         self.max_retries = max_retries
         self.trace: CallTrace | None = None
-        # Kept to know whether there is one, and to scrub it from error bodies that echo it back.
+        # Kept to know whether there is one, and to scrub it from answers that echo it back.
         self._key = api_key.get_secret_value() if api_key is not None else ""
         self._key_is_sendable = api_key is None or is_sendable_key(self._key)
         # Sent with each request in place of the default header: set by `traced` for a view with another key.
@@ -146,9 +159,17 @@ class TavusClient:
         headers = {"user-agent": USER_AGENT, "accept": "application/json"}
         if api_key is not None and self._key_is_sendable:
             headers["x-api-key"] = self._key
-        self.base_url = base_url.rstrip("/")
+        base_url = base_url.rstrip("/")
+        # Every secret this client sends (the key, a password in the base URL or a proxy URL) is scrubbed from
+        # what comes back, and registered so that log lines and tool results never hold it either.
+        self._scrub = Scrubber([self._key, *url_secrets(base_url), *proxy_secrets(os.environ)])
+        register_secrets(*self._scrub.secrets)
+        # The scrubber of each other key a view sends (a team's users), built once and shared by every view.
+        self._scrubbers: dict[str, Scrubber] = {}
+        # The URL requests go to keeps its userinfo (httpx2 sends it as Basic auth); messages show it without.
+        self.base_url = public_url(base_url)
         self._http = httpx2.AsyncClient(
-            base_url=self.base_url,
+            base_url=base_url,
             headers=headers,
             timeout=httpx2.Timeout(timeout, connect=connect_timeout),
             limits=connection_limits(max_connections),
@@ -184,6 +205,11 @@ class TavusClient:
             view._key = api_key.get_secret_value()
             view._key_is_sendable = is_sendable_key(view._key)
             view._key_header = {"x-api-key": view._key} if view._key_is_sendable else None
+            scrub = self._scrubbers.get(view._key)
+            if scrub is None:
+                scrub = self._scrubbers[view._key] = Scrubber(self._scrub.secrets | {view._key})
+                register_secrets(view._key)
+            view._scrub = scrub
         return view
 
     def __repr__(self) -> str:
@@ -258,11 +284,34 @@ class TavusClient:
 
         A request that is not idempotent (creating a conversation) is repeated only when it certainly did not
         reach Tavus: the connection was never made, or Tavus answered 429. Anything else could mean Tavus acted.
+        A request still waiting when the process stops (`stop_calls_by`) is cut off with an error saying so.
         """
         if not self._key:
             raise MissingApiKeyError()
         if not self._key_is_sendable:
             raise MalformedApiKeyError()
+        progress = _Progress()
+        with anyio.CancelScope(deadline=_stopping.deadline) as scope:
+            _stopping.scopes.add(scope)
+            try:
+                return await self._send(method, path, json_body, params, idempotent, progress)
+            finally:
+                _stopping.scopes.discard(scope)
+        # Only the stop deadline's own cancellation gets here: anything else propagates.
+        raise TavusConnectionError(
+            f"this server is stopping, and Tavus had not answered {method} {path} before it had to",
+            may_have_reached_tavus=progress.may_have_reached_tavus,
+        )
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        json_body: Any,
+        params: Mapping[str, str | int | float] | None,
+        idempotent: bool,
+        progress: _Progress,
+    ) -> Any:
         deadline = time.monotonic() + self.timeout
         attempt = 0
         while True:
@@ -270,9 +319,13 @@ class TavusClient:
             if self.trace is not None:
                 self.trace.attempts += 1
             remaining = deadline - time.monotonic()
+            progress.may_have_reached_tavus = True
             try:
                 return await self._attempt(method, path, json_body, params, remaining)
             except TavusError as error:
+                # Between attempts, only what the failed ones may have done counts.
+                progress.reached_before |= error.may_have_reached_tavus
+                progress.may_have_reached_tavus = progress.reached_before
                 wait = _retry_delay(error, attempt, idempotent=idempotent)
                 if wait is None or attempt > self.max_retries or wait >= deadline - time.monotonic() - 0.05:
                     raise
@@ -313,12 +366,12 @@ class TavusClient:
             # is not even kept as __context__.
             raise failure
 
+        # Scrubbed before anything reads it: a proxy or gateway that echoes the request's headers, in any encoding.
         text = raw.decode("utf-8", errors="replace")
-        if self._key and self._key in text:
-            text = text.replace(self._key, "[redacted]")  # a proxy that echoes the request's headers
+        text = self._scrub(text) if complete else self._scrub.cut(text)
         if response.status_code >= 300:
             # Redirects are not followed (the key must not travel to another host): for the caller, an error.
-            raise error_from_response(response, text)
+            raise error_from_response(response, text, scrub=self._scrub)
         if not complete:
             raise InvalidResponseError(
                 f"Tavus's answer to {where} is larger than {MAX_RESPONSE_BYTES} bytes", status_code=response.status_code
@@ -328,7 +381,7 @@ class TavusClient:
         try:
             return json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python parses
-            excerpt = " ".join(text.split())[:120]
+            excerpt = " ".join(text[:1000].split())[:120]
             raise InvalidResponseError(
                 f"Tavus answered {where} with HTTP {response.status_code} but not with JSON: {excerpt!r}",
                 status_code=response.status_code,
@@ -365,6 +418,37 @@ class TavusClient:
         )
 
 
+@dataclass
+class _Progress:
+    """Whether a request may have reached Tavus so far (an attempt in flight may have): what the model is told
+    when the call is cut off."""
+
+    may_have_reached_tavus: bool = False
+    # Whether one of the attempts that already failed may have.
+    reached_before: bool = False
+
+
+@dataclass
+class _Stopping:
+    """Process-wide: the deadline (anyio's clock) by which calls to Tavus still waiting are cut off, once the
+    process is stopping, and the cancel scopes of those in flight."""
+
+    deadline: float = math.inf
+    scopes: set[anyio.CancelScope] = field(default_factory=set)
+
+
+_stopping = _Stopping()
+
+
+def stop_calls_by(deadline: float) -> None:
+    """Cut off every call to Tavus still waiting at `deadline` (anyio's clock, `anyio.current_time()`), and any
+    started later: the process is stopping. Each ends in a TavusConnectionError that says so, and whether the
+    request may have reached Tavus, instead of being cancelled without an answer."""
+    _stopping.deadline = min(_stopping.deadline, deadline)
+    for scope in list(_stopping.scopes):
+        scope.deadline = min(scope.deadline, deadline)
+
+
 def _retry_delay(error: TavusError, attempt: int, *, idempotent: bool) -> float | None:
     """How long to wait before repeating a failed request, or None when it must not be repeated."""
     if isinstance(error, RateLimitError):
@@ -377,6 +461,9 @@ def _retry_delay(error: TavusError, attempt: int, *, idempotent: bool) -> float 
             return None
     elif not (isinstance(error, ServerError) and idempotent and error.status_code in RETRIED_STATUSES):
         return None
+    elif error.retry_after is not None:
+        # A 503 that says when to come back: then, not sooner (nor much later than a tool call can wait).
+        return error.retry_after if error.retry_after <= MAX_RETRY_AFTER else None
     backoff: float = min(MAX_BACKOFF, BASE_BACKOFF * 2.0 ** (attempt - 1))
     return backoff * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
 

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx2
+
+from tavus_mcp.redaction import public_url, redact_text
 
 __all__ = [
     "AuthenticationError",
@@ -34,6 +39,10 @@ __all__ = [
 
 # How much of a non-JSON error body (an HTML gateway page, say) is kept for the message.
 _BODY_EXCERPT = 200
+# The longest message from Tavus passed on: its own messages are a sentence; anything longer is not one.
+MAX_MESSAGE_CHARS = 500
+# The longest header value (a redirect's Location, a reason phrase) quoted in a message.
+_HEADER_EXCERPT = 200
 
 
 class TavusError(Exception):
@@ -145,27 +154,35 @@ class UnexpectedStatusError(TavusAPIError):
     """Any other status."""
 
 
+def _excerpt(text: str, limit: int) -> str:
+    """`text` on one line, at most `limit` characters of it."""
+    return " ".join(text.split())[:limit]
+
+
 def _message_from_body(body: Any, text: str) -> str:
     """Tavus puts its message under `error` or under `message` depending on the endpoint: read both."""
     if isinstance(body, dict):
         for key in ("error", "message", "detail"):
             value = body.get(key)
             if isinstance(value, str) and value.strip():
-                return value.strip()
+                return _excerpt(value, MAX_MESSAGE_CHARS)
             if isinstance(value, dict | list) and value:
-                return json.dumps(value)[:_BODY_EXCERPT]
-    excerpt = " ".join(text.split())[:_BODY_EXCERPT]
-    return excerpt
+                return _excerpt(json.dumps(value), _BODY_EXCERPT)
+    return _excerpt(text, _BODY_EXCERPT)
 
 
 def _retry_after(response: httpx2.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
+    """Retry-After in seconds from now, given as seconds or as an HTTP date; None if absent or unreadable."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        return None  # an HTTP date: rare from gateways, and a default backoff serves as well
+        try:
+            seconds = max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
     return seconds if 0 <= seconds < math.inf else None
 
 
@@ -175,16 +192,22 @@ def _is_concurrency_limit(message: str) -> bool:
     return "concurren" in lowered
 
 
-def error_from_response(response: httpx2.Response, text: str) -> TavusAPIError:
-    """The exception for an error answer from Tavus. `text` is the body as read (possibly truncated)."""
+def error_from_response(
+    response: httpx2.Response, text: str, *, scrub: Callable[[str], str] = lambda text: text
+) -> TavusAPIError:
+    """The exception for an error answer from Tavus. `text` is the body as read (possibly truncated), already
+    scrubbed; `scrub` removes secrets from the headers quoted (a redirect's Location, the reason phrase)."""
     status = response.status_code
     try:
         body: Any = json.loads(text) if text else None
     except (ValueError, RecursionError):
         body = None
-    message = _message_from_body(body, text) or response.reason_phrase or f"HTTP {status}"
+    reason = _excerpt(scrub(response.reason_phrase), _HEADER_EXCERPT)
+    message = _message_from_body(body, text) or reason or f"HTTP {status}"
     if 300 <= status < 400 and "location" in response.headers:
-        message = f"to {response.headers['location'][:200]}"
+        # A Location can carry credentials in its userinfo or its query: neither is shown.
+        location = redact_text(public_url(scrub(response.headers["location"])))
+        message = f"to {_excerpt(location, _HEADER_EXCERPT)}"
     kwargs: dict[str, Any] = {"status_code": status, "body": body}
     if status == 400:
         if _is_concurrency_limit(message):

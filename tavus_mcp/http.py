@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import hmac
 import ipaddress
@@ -27,6 +28,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -35,6 +37,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+import anyio
+import h11
 import httpx2
 import uvicorn
 from mcp.server.auth.provider import AccessToken, TokenVerifier
@@ -46,10 +50,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tavus_mcp import __version__
+from tavus_mcp.client import stop_calls_by
 from tavus_mcp.config import ConfigError, Settings
 from tavus_mcp.oauth import ENV_OAUTH_ISSUER, AccessTokenValidator, OAuthSettings, UserTokenVerifier
+from tavus_mcp.redaction import redact_text, register_secrets
 from tavus_mcp.server import build_server
 from tavus_mcp.users import ENV_USERS_FILE, HASH_HINT, UserDirectory
 
@@ -64,6 +71,19 @@ DEFAULT_PORT = 8000
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 # How long a stopping server lets calls in flight finish before cancelling them.
 DEFAULT_SHUTDOWN_TIMEOUT = 30
+# How long a connection has to send a complete request (headers and body) once the server waits for one.
+DEFAULT_REQUEST_TIMEOUT = 10
+# Connections served at once: at most this many, and fewer when the open-file limit (ulimit -n) leaves less room
+# beside the connections to Tavus and a reserve for everything else the process opens.
+MAX_CLIENT_CONNECTIONS = 1000
+MIN_CLIENT_CONNECTIONS = 16
+FILE_DESCRIPTOR_RESERVE = 64
+# The listen queue, and so the most connections the event loop accepts in one go, before any of them can be
+# counted against the cap: room is kept for them too. (uvicorn's default, 2048, would need that many spare files.)
+LISTEN_BACKLOG = 128
+# Exit status when the server cannot listen (the port is in use, the address is not this machine's): uvicorn's own
+# for a server that cannot start, so that `uvicorn --factory tavus_mcp.http:create_app` and this command agree.
+EXIT_CANNOT_LISTEN = STARTUP_FAILURE
 MIN_TOKEN_LENGTH = 16
 
 ENV_HOST = "TAVUS_MCP_HOST"
@@ -73,6 +93,7 @@ ENV_ALLOWED_HOSTS = "TAVUS_MCP_ALLOWED_HOSTS"
 ENV_ALLOWED_ORIGINS = "TAVUS_MCP_ALLOWED_ORIGINS"
 ENV_MAX_BODY_BYTES = "TAVUS_MCP_MAX_BODY_BYTES"
 ENV_SHUTDOWN_TIMEOUT = "TAVUS_MCP_SHUTDOWN_TIMEOUT"
+ENV_REQUEST_TIMEOUT = "TAVUS_MCP_REQUEST_TIMEOUT"
 
 TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 - a command, not a token
 
@@ -114,6 +135,7 @@ class HttpSettings:
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
+    request_timeout: int = DEFAULT_REQUEST_TIMEOUT
     # A team's users, each with a sign-in and a Tavus key of their own (instead of `auth_tokens`).
     users_file: str | None = None
     # The OAuth authorization server whose access tokens sign users in (needs `users_file`).
@@ -145,6 +167,7 @@ class HttpSettings:
         raw_port = get(ENV_PORT)
         raw_body = get(ENV_MAX_BODY_BYTES)
         raw_shutdown = get(ENV_SHUTDOWN_TIMEOUT)
+        raw_request = get(ENV_REQUEST_TIMEOUT)
         settings = cls(
             host=host if host is not None else (get(ENV_HOST) or DEFAULT_HOST),
             port=port if port is not None else (_whole(raw_port, f"{ENV_PORT} (--port)") if raw_port else DEFAULT_PORT),
@@ -153,6 +176,7 @@ class HttpSettings:
             allowed_origins=tuple(_items(allowed_origins if allowed_origins is not None else get(ENV_ALLOWED_ORIGINS))),
             max_body_bytes=_whole(raw_body, ENV_MAX_BODY_BYTES) if raw_body else DEFAULT_MAX_BODY_BYTES,
             shutdown_timeout=_whole(raw_shutdown, ENV_SHUTDOWN_TIMEOUT) if raw_shutdown else DEFAULT_SHUTDOWN_TIMEOUT,
+            request_timeout=_whole(raw_request, ENV_REQUEST_TIMEOUT) if raw_request else DEFAULT_REQUEST_TIMEOUT,
             users_file=get(ENV_USERS_FILE) or None,
             oauth=OAuthSettings.from_env(environ),
         )
@@ -199,6 +223,10 @@ class HttpSettings:
             raise ConfigError(
                 f"{ENV_SHUTDOWN_TIMEOUT} must be a whole number of seconds from 1 to 3600; got {self.shutdown_timeout}"
             )
+        if not 1 <= self.request_timeout <= 300:
+            raise ConfigError(
+                f"{ENV_REQUEST_TIMEOUT} must be a whole number of seconds from 1 to 300; got {self.request_timeout}"
+            )
         if self.auth_tokens and self.users_file is not None:
             raise ConfigError(
                 f"{ENV_AUTH_TOKENS} and {ENV_USERS_FILE} are both set: choose one. To keep a shared token working "
@@ -235,6 +263,7 @@ class HttpSettings:
             allowed_origins=tuple(entry.lower() for entry in self.allowed_origins),
             max_body_bytes=self.max_body_bytes,
             shutdown_timeout=self.shutdown_timeout,
+            request_timeout=self.request_timeout,
             users_file=self.users_file,
             oauth=self.oauth,
         )
@@ -243,13 +272,15 @@ class HttpSettings:
         """DNS-rebinding protection: the Host headers and Origins the server answers.
 
         The SDK matches entries exactly, and `name:*` as the name with any port; a name without a port here is
-        accepted both bare and with any port. Always given explicitly: for a host other than loopback the SDK's
-        default is no check at all.
+        accepted both bare and with any port. Entries are lower case, and `CaseInsensitiveHost` lowers the
+        request's Host and Origin before the SDK compares them. Always given explicitly: for a host other than
+        loopback the SDK's default is no check at all.
         """
         hosts = list(_LOOPBACK_HOSTS)
-        if not is_loopback(self.host) and self.host not in _WILDCARD_BINDS:
-            # The address or name the server was told to listen on is how clients reach it.
-            hosts.append(f"[{self.host}]" if ":" in self.host else self.host)
+        if self.host not in _WILDCARD_BINDS:
+            # The address or name the server was told to listen on is how clients reach it: 127.0.0.2 as well.
+            host = self.host.lower()
+            hosts.append(f"[{host}]" if ":" in host else host)
         hosts.extend(self.allowed_hosts)
         allowed_hosts: list[str] = []
         for host in hosts:
@@ -327,6 +358,8 @@ def build_app(
     with an ASGI server that runs lifespan events (uvicorn does by default). With a users file (`users`, else
     read now from `http.users_file`), SIGHUP reads it again while the app runs.
     """
+    # Never in a log line, whatever logs it.
+    register_secrets(*(token.get_secret_value() for token in http.auth_tokens))
     if users is None:
         users = load_users(settings, http, os.environ)
     verifier: TokenVerifier | None = None
@@ -384,6 +417,7 @@ def build_app(
     )
     if verifier is None:
         app.add_middleware(_LoopbackOnly)
+    app.add_middleware(CaseInsensitiveHost)
     if users is not None:
         _reload_on_hangup(app, users)
     return app
@@ -418,6 +452,23 @@ def _on_signal(signum: int, handler: Callable[[], object]) -> Iterator[None]:
         yield
     finally:
         loop.remove_signal_handler(signum)
+
+
+class CaseInsensitiveHost:
+    """Lowers the Host and Origin headers before the SDK's DNS-rebinding check, which compares them as written:
+    host names and schemes are case-insensitive (RFC 9110 section 4.2.3), so `Host: LOCALHOST:8000` is localhost."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = [
+                (name, value.lower()) if name in (b"host", b"origin") else (name, value)
+                for name, value in scope["headers"]
+            ]
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
 
 
 class _DropColorMessage(logging.Filter):
@@ -482,7 +533,7 @@ def create_app() -> Starlette:
         http = HttpSettings.from_env(environ)
         users = load_users(settings, http, environ)
     except ConfigError as exc:
-        print(f"mcp-server-tavus: {exc}", file=sys.stderr, flush=True)
+        print(f"mcp-server-tavus: {redact_text(str(exc))}", file=sys.stderr, flush=True)
         raise SystemExit(STARTUP_FAILURE) from None
     _quiet_libraries()
     return build_app(settings, http, users=users)
@@ -506,10 +557,19 @@ def serve_http(
     """Serve MCP over Streamable HTTP in this process until SIGTERM or SIGINT, then stop gracefully; the exit status.
 
     On a signal the server stops accepting connections, lets requests in flight finish for up to
-    `http.shutdown_timeout` seconds (cancelling what is left after that), closes the Tavus client and returns 0.
-    For more processes, run `create_app` under uvicorn's or gunicorn's workers.
+    `http.shutdown_timeout` seconds, closes the Tavus client and returns 0. A call still waiting for Tavus shortly
+    before that deadline is answered with an error that says the server is stopping (and, for a create, that the
+    conversation may exist) rather than cut off without an answer. When the port cannot be listened on, one line
+    says why and the status is EXIT_CANNOT_LISTEN. For more processes, run `create_app` under uvicorn's or
+    gunicorn's workers.
     """
     _quiet_libraries()
+    try:
+        sock = _listen(http.host, http.port)
+    except OSError as exc:
+        logger.error("%s", _cannot_listen(exc, http.host, http.port))
+        return EXIT_CANNOT_LISTEN
+    port = sock.getsockname()[1]  # the port given, or the one the system chose for --port 0
     if users is None:
         users = load_users(settings, http, os.environ)
     if users is not None:
@@ -520,30 +580,40 @@ def serve_http(
         auth = f"bearer token required ({len(http.auth_tokens)} accepted)"
     else:
         auth = f"no authentication (loopback only; set {ENV_AUTH_TOKENS} to require a token)"
-    logger.info(
-        "serving MCP over Streamable HTTP at http://%s:%s%s: %s", _url_host(http.host), http.port, MCP_PATH, auth
-    )
+    logger.info("serving MCP over Streamable HTTP at http://%s:%s%s: %s", _url_host(http.host), port, MCP_PATH, auth)
     if http.host in _WILDCARD_BINDS and not http.allowed_hosts:
         logger.warning(
             "listening on all interfaces, but only requests addressed to localhost are accepted until %s names the "
             "host clients use (such as mcp.example.com); others are refused with 421 Invalid Host header",
             ENV_ALLOWED_HOSTS,
         )
+    if http.shutdown_timeout < settings.timeout:
+        logger.warning(
+            "%s (%s s) is shorter than TAVUS_TIMEOUT (%g s): a call still waiting for Tavus when the server stops "
+            "is cut off before Tavus's time is up, and told that its conversation may have been created anyway. "
+            "Set %s above TAVUS_TIMEOUT (such as %d) to let calls finish",
+            ENV_SHUTDOWN_TIMEOUT,
+            http.shutdown_timeout,
+            settings.timeout,
+            ENV_SHUTDOWN_TIMEOUT,
+            int(settings.timeout) + 5,
+        )
+    limit = client_connection_limit(settings.max_connections)
     config = uvicorn.Config(
         build_app(settings, http, users=users, transport=transport),
-        host=http.host,
-        port=http.port,
-        # uvicorn's pure-Python parser: it strips the whitespace around header values (RFC 9110 §5.5) and bounds
-        # an incomplete request's size; httptools, uvicorn's other choice, does neither.
-        http="h11",
+        # uvicorn's pure-Python parser, h11: it strips the whitespace around header values (RFC 9110 section 5.5)
+        # and refuses a request whose headers pass 16 KiB (h11's bound on an incomplete event); httptools, uvicorn's
+        # other choice, does neither. Extended here with a deadline for a complete request and a connection cap.
+        http=edge_protocol(max_connections=limit, request_timeout=http.request_timeout),
         # The process's logging (configured by the CLI) is used as it is: uvicorn's records go to the same handler.
         log_config=None,
         access_log=True,
         server_header=False,
         timeout_graceful_shutdown=http.shutdown_timeout,
+        backlog=LISTEN_BACKLOG,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = _StoppingServer(config)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # Also what a signal uvicorn caught is re-raised to once it has stopped: the process then exits 0 rather
@@ -554,12 +624,169 @@ def serve_http(
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, stop) for sig in handled} if in_main_thread else {}
     try:
-        server.run()
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     logger.info("stopped serving MCP over Streamable HTTP")
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host` and `port` (as uvicorn binds one); OSError if it cannot be."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _cannot_listen(exc: OSError, host: str, port: int) -> str:
+    where = f"{_url_host(host)}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        why = (
+            f"port {port} is already in use by another program. Stop that program, or choose another port with "
+            f"--port or {ENV_PORT}"
+        )
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        why = f"{host} is not an address of this machine. Choose one of its addresses with --host or {ENV_HOST}"
+    elif exc.errno == errno.EACCES:
+        why = f"this user may not listen on port {port} (ports below 1024 need privileges). Choose a port above 1023"
+    elif isinstance(exc, socket.gaierror):
+        why = f"the host name {host} does not resolve. Give an address such as 127.0.0.1 with --host or {ENV_HOST}"
+    else:
+        why = f"{exc.strerror or exc}"
+    return f"cannot listen on {where}: {why}"
+
+
+def client_connection_limit(tavus_connections: int) -> int:
+    """How many client connections one process serves at once: MAX_CLIENT_CONNECTIONS, or fewer when the
+    open-file limit leaves less room beside the connections to Tavus, a burst of accepts and a reserve. Past it,
+    the connections that have waited longest for a complete request are closed to make room, so accepting never
+    fails for want of a file descriptor (which only logs an error and leaves legitimate clients waiting)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return MAX_CLIENT_CONNECTIONS
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CLIENT_CONNECTIONS
+    room = soft - tavus_connections - FILE_DESCRIPTOR_RESERVE - LISTEN_BACKLOG
+    if room < MIN_CLIENT_CONNECTIONS:
+        logger.warning(
+            "the open-file limit (ulimit -n) of %d leaves room for only %d client connections beside %d to Tavus; "
+            "raise it (LimitNOFILE= in a systemd unit) to serve more clients at once",
+            soft,
+            max(room, 0),
+            tavus_connections,
+        )
+    return max(MIN_CLIENT_CONNECTIONS, min(MAX_CLIENT_CONNECTIONS, room))
+
+
+class _StoppingServer(uvicorn.Server):
+    """uvicorn's server, which on stopping first sets the deadline at which calls still waiting for Tavus are
+    answered with an error, shortly before uvicorn's own graceful timeout would cancel them without one."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        grace = float(self.config.timeout_graceful_shutdown or 0)
+        if grace:
+            # Enough of a margin for the error to be written before uvicorn cancels what is left.
+            stop_calls_by(anyio.current_time() + grace - min(1.0, grace / 4))
+        await super().shutdown(sockets)
+
+
+class _Edge:
+    """One server's connection bookkeeping: the bounds, and the connections waiting for a complete request, in
+    the order they started waiting."""
+
+    def __init__(self, max_connections: int, request_timeout: float) -> None:
+        self.max_connections = max_connections
+        self.request_timeout = request_timeout
+        self.waiting: dict[EdgeProtocol, None] = {}
+
+
+class EdgeProtocol(H11Protocol):
+    """uvicorn's h11 protocol, with the two bounds it lacks (its keep-alive timeout starts only after a response):
+
+    - a deadline: a connection that has not sent a complete request (headers and body) `request_timeout` seconds
+      after the server started waiting for one is answered 408 and closed, however slowly it trickles bytes;
+    - a cap: past `max_connections`, the connection that has waited longest for a complete request is closed
+      (the newcomer itself, with 503, when every other connection is busy with a request).
+
+    Subclassed per server by `edge_protocol`, which sets `edge`.
+    """
+
+    edge: _Edge
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._deadline: asyncio.TimerHandle | None = None
+        super().connection_made(transport)
+        self._track()
+        if len(self.connections) > self.edge.max_connections:
+            oldest = next(iter(self.edge.waiting), self)
+            logger.warning(
+                "at the limit of %d client connections: closing the one that has waited longest for a complete request",
+                self.edge.max_connections,
+            )
+            oldest._close(503 if oldest is self else None)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._track()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._track()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
+
+    def _track(self) -> None:
+        """Start the deadline when the connection starts waiting for a request; stop it once one is complete."""
+        waiting = not self.transport.is_closing() and self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
+        if waiting and self._deadline is None:
+            self.edge.waiting[self] = None
+            self._deadline = self.loop.call_later(self.edge.request_timeout, self._timed_out)
+        elif not waiting:
+            self._stop_waiting()
+
+    def _stop_waiting(self) -> None:
+        self.edge.waiting.pop(self, None)
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _timed_out(self) -> None:
+        self._deadline = None
+        started = self.conn.their_state is h11.SEND_BODY or bool(self.conn.trailing_data[0])
+        logger.debug("closing a connection that sent no complete request within %s s", self.edge.request_timeout)
+        # An idle kept-alive connection is just closed; one that started a request is told why.
+        self._close(408 if started else None)
+
+    def _close(self, status: int | None) -> None:
+        self._stop_waiting()
+        if self.transport.is_closing():
+            return
+        if status is not None:
+            reason = {408: b"Request Timeout", 503: b"Service Unavailable"}[status]
+            body = b"The request was not completed in time.\n" if status == 408 else b"Too many connections.\n"
+            self.transport.write(
+                b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
+                b"connection: close\r\n\r\n%s" % (status, reason, len(body), body)
+            )
+        self.transport.close()
+
+
+def edge_protocol(*, max_connections: int, request_timeout: float) -> type[EdgeProtocol]:
+    """An `EdgeProtocol` class with its own bookkeeping, for one uvicorn server (`uvicorn.Config(http=...)`)."""
+    edge = _Edge(max_connections, request_timeout)
+    return type("EdgeProtocol", (EdgeProtocol,), {"edge": edge})
 
 
 def _url_host(host: str) -> str:

@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from tavus_mcp.redaction import redact_secrets
+
 # Languages Tavus lists as supported. The list can grow with the voice engines, so a full name that is not here
 # is passed on to Tavus to judge; this list only gives names their canonical spelling.
 SUPPORTED_LANGUAGES: tuple[str, ...] = (
@@ -108,15 +110,39 @@ def canonical_language(value: str) -> str:
     return name
 
 
+MAX_URL_LENGTH = 2048
+_URL_EXAMPLE = "such as 'https://example.com/tavus/webhook'"
+
+
 def check_http_url(value: str) -> str:
-    """Accept only an absolute http(s) URL with a host, as Tavus needs for webhooks."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    """Accept only an absolute http(s) URL with a host and a usable port, as Tavus needs for webhooks.
+
+    Whitespace inside is refused rather than dropped (urlsplit drops line breaks and tabs, so the URL Tavus calls
+    would not be the one written); surrounding whitespace is trimmed.
+    """
+    url = value.strip()
+    shown = repr(url) if len(url) <= 80 else repr(url[:77] + "...")
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(f"is {len(url)} characters long; a webhook URL can be at most {MAX_URL_LENGTH}")
+    if any(char.isspace() or not char.isprintable() for char in url):
         raise ValueError(
-            f"{value!r} is not an absolute http(s) URL; give the full address that receives the webhooks, "
-            "such as 'https://example.com/tavus/webhook'"
+            f"{shown} contains a space, line break or control character; give the URL on one line, without "
+            f"spaces (write a space in a path as %20), {_URL_EXAMPLE}"
         )
-    return value.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError for a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        raise ValueError(f"{shown} is not a valid URL ({exc}); give the full address, {_URL_EXAMPLE}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"{shown} is not an absolute http(s) URL; give the full address that receives the webhooks, {_URL_EXAMPLE}"
+        )
+    if not parts.hostname:
+        raise ValueError(f"{shown} has no host name; give the full address, {_URL_EXAMPLE}")
+    if port == 0:
+        raise ValueError(f"{shown} has port 0, which nothing listens on; give a port from 1 to 65535 or none")
+    return url
 
 
 class ApiRequest(BaseModel):
@@ -589,44 +615,6 @@ def query_params(request: ApiRequest) -> dict[str, str | int | float]:
 
 
 # Other endpoints: answers
-
-REDACTED = "[redacted]"
-
-
-def _is_credential_name(name: str) -> bool:
-    """A field name that holds a credential: api_key, apiKey, private_key, secret, password, auth_token, ...
-
-    Matched by name segments, so that `max_tokens` or `keywords` are left alone.
-    """
-    segments = re.findall(r"[a-z]+|[A-Z][a-z]*|\d+", name)
-    lowered = [segment.casefold() for segment in segments]
-    joined = "".join(lowered)
-    if not lowered:
-        return False
-    return lowered[-1] in (
-        "key",
-        "apikey",
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "credential",
-        "credentials",
-    ) or any(word in joined for word in ("secret", "password", "credential", "authorization", "apikey"))
-
-
-def redact_secrets(value: Any) -> Any:
-    """A copy of `value` with every credential replaced by '[redacted]': fields named like one, bearer values."""
-    if isinstance(value, dict):
-        return {
-            key: REDACTED if item and _is_credential_name(str(key)) else redact_secrets(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [redact_secrets(item) for item in value]
-    if isinstance(value, str) and value.casefold().startswith(("bearer ", "basic ")):
-        return REDACTED
-    return value
 
 
 class TranscriptTurn(_Response):

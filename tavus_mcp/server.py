@@ -60,6 +60,7 @@ from tavus_mcp.models import (
     WaitForConversationRequest,
 )
 from tavus_mcp.oauth import UserAccessToken
+from tavus_mcp.redaction import scrub, scrub_value
 from tavus_mcp.tools import AppState, Confirmation, ToolFailure, ToolOutput
 
 logger = logging.getLogger("tavus_mcp")
@@ -149,8 +150,10 @@ class ApiTool(Tool):
                     return _error(confirmation.refused(answer))
             output = await self.fn(state, validated)
             outcome = "ok"
+            # Whatever Tavus sent back, no configured secret leaves in a result (redaction.scrub, in any encoding).
             return CallToolResult(
-                content=[TextContent(type="text", text=output.text)], structured_content=output.structured
+                content=[TextContent(type="text", text=scrub(output.text))],
+                structured_content=scrub_value(output.structured),
             )
         except (InvalidArguments, ToolFailure) as exc:
             outcome = "invalid_arguments" if isinstance(exc, InvalidArguments) else "refused"
@@ -264,7 +267,7 @@ def request_state_security(settings: Settings) -> RequestStateSecurity | None:
 
 
 def _error(text: str) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+    return CallToolResult(content=[TextContent(type="text", text=scrub(text))], is_error=True)
 
 
 @dataclass(frozen=True)
@@ -493,7 +496,7 @@ def conversation_app(settings: Settings) -> Apps:
     parts = urlsplit(settings.base_url)
     if parts.hostname != "tavusapi.com":
         # Not Tavus itself (the sandbox emulator, a proxy): its rooms may be served from its own address.
-        frame_domains.append(f"{parts.scheme}://{parts.netloc}")
+        frame_domains.append(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}")  # never the userinfo
     apps = Apps()
     apps.add_html_resource(
         CONVERSATION_VIEW,

@@ -349,6 +349,18 @@ def _apply_guardrails(body: dict[str, Any], settings: Settings, user: User | Non
     if cap is not None:
         properties = dict(body.get("properties") or {})
         asked = properties.get("max_call_duration")
+        if asked == 0 and not isinstance(asked, bool):
+            # Tavus does not document 0; it may mean "no limit", which is exactly what the cap is there to prevent.
+            raise ToolFailure(
+                invalid_arguments_text(
+                    "create_conversation",
+                    [
+                        f"properties.max_call_duration: 0 is not allowed under this server's cap of {cap} seconds "
+                        f"({source}): Tavus does not say what 0 means, and it may mean no limit. "
+                        f"Ask for 1 to {cap} seconds, or leave it out to get {cap}."
+                    ],
+                )
+            )
         if isinstance(asked, int) and asked > cap:
             raise ToolFailure(
                 invalid_arguments_text(
