@@ -416,9 +416,15 @@ ERROR_CASES = {
         429, RateLimitError, {"message": "Slow down"}, "Slow down", headers={"Retry-After": "2.5"}, retry_after=2.5
     ),
     "429-no-retry-after": ErrorCase(429, RateLimitError, "Too Many Requests"),
+    # An HTTP date is read as the time left until then: one already past means now.
     "429-retry-after-date": ErrorCase(
-        429, RateLimitError, "Too Many Requests", headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}
+        429,
+        RateLimitError,
+        "Too Many Requests",
+        headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"},
+        retry_after=0.0,
     ),
+    "429-retry-after-garbage": ErrorCase(429, RateLimitError, "Too Many Requests", headers={"Retry-After": "soon"}),
     "429-retry-after-negative": ErrorCase(429, RateLimitError, "Too Many Requests", headers={"Retry-After": "-5"}),
     "429-concurrency": json_case(
         429,

@@ -14,7 +14,7 @@ from tavus_mcp.advice import STARTS_CALL, describe_tavus_error
 from tavus_mcp.client import TavusClient
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import TavusTimeoutError, UnexpectedStatusError
-from tavus_mcp.models import redact_secrets
+from tavus_mcp.redaction import redact_secrets
 from tests.conftest import Sandbox, connect, text_of
 from tests.upstream import Fault
 

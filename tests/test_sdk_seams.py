@@ -15,6 +15,7 @@ from importlib.metadata import version
 import pytest
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.server.stdio import stdio_server
 
 from tavus_mcp.arguments import tool_schema
 from tavus_mcp.models import CreateConversationRequest
@@ -69,3 +70,43 @@ async def test_tools_list_shows_the_models_as_schemas(sandbox: Sandbox) -> None:
     assert create.output_schema == tool_schema(CreatedConversation), seam(
         "FuncMetadata.output_schema is not outputSchema"
     )
+
+
+# tavus_mcp/stdio.py serves stdio itself (MCPServer.run_stdio_async, with a read stream that answers what the
+# transport could not parse): it needs the low-level server and the transport's exception items.
+
+
+def test_the_low_level_server_serves_given_streams(sandbox: Sandbox) -> None:
+    from tavus_mcp.server import build_server
+
+    lowlevel = getattr(build_server(sandbox.settings()), "_lowlevel_server", None)
+    assert lowlevel is not None, seam("MCPServer._lowlevel_server is gone (tavus_mcp/stdio.py serves it)")
+    parameters = list(inspect.signature(lowlevel.run).parameters)
+    assert parameters[:3] == ["read_stream", "write_stream", "initialization_options"], seam(
+        f"mcp.server.lowlevel.Server.run{inspect.signature(lowlevel.run)} (tavus_mcp/stdio.py calls it)"
+    )
+    assert callable(getattr(lowlevel, "create_initialization_options", None)), seam(
+        "Server.create_initialization_options is gone (tavus_mcp/stdio.py calls it)"
+    )
+
+
+def test_the_stdio_transport_still_passes_on_what_it_cannot_parse() -> None:
+    source = inspect.getsource(stdio_server)
+    assert "read_stream_writer.send(exc)" in source, seam(
+        "mcp.server.stdio.stdio_server no longer sends parse failures down the read stream as exceptions "
+        "(tavus_mcp/stdio.py answers them)"
+    )
+
+
+# tavus_mcp/http.py extends uvicorn's h11 protocol (EdgeProtocol: a deadline for a complete request, a cap on
+# connections): it overrides these methods and reads these attributes.
+
+
+def test_uvicorn_h11_protocol_keeps_what_edge_protocol_extends() -> None:
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    for method in ("connection_made", "data_received", "on_response_complete", "connection_lost", "handle_events"):
+        assert callable(getattr(H11Protocol, method, None)), f"uvicorn H11Protocol.{method} is gone (EdgeProtocol)"
+    source = inspect.getsource(H11Protocol.__init__)
+    for attribute in ("self.conn", "self.connections", "self.loop", "self.transport"):
+        assert attribute in source, f"uvicorn H11Protocol no longer sets {attribute} (EdgeProtocol reads it)"
