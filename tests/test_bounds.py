@@ -309,7 +309,7 @@ async def test_forced_test_mode_answered_active_is_told_as_billed(sandbox: Sandb
         "Test mode was asked for, but Tavus answered with status 'active': treat this as a live, billed call.",
         "This server runs every conversation in test mode (TAVUS_TEST_MODE): real calls need its operator to turn "
         "that off.",
-        "Conversation id: c-live (status active).",
+        "Conversation id: c-live (status active, replica rfe12d8b9597).",
         "The call is billed and holds a concurrency slot until it ends (max_call_duration, everyone leaving, or "
         "end_conversation with conversation_id c-live).",
     ]

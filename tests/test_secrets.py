@@ -22,14 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from pydantic import SecretStr
 
-from tavus_mcp.client import MAX_ERROR_BODY_BYTES
+from tavus_mcp.client import MAX_ERROR_BODY_BYTES, TavusClient
 from tavus_mcp.config import Settings
-from tavus_mcp.redaction import Scrubber, public_url, redact_secrets, redact_text, url_secrets
+from tavus_mcp.errors import AuthenticationError
+from tavus_mcp.models import ListReplicasRequest
+from tavus_mcp.redaction import Scrubber, public_url, redact_secrets, redact_text, scrub, url_secrets
 from tests.conftest import connect, text_of
 
 pytestmark = pytest.mark.anyio
@@ -390,3 +393,19 @@ def test_a_refused_base_url_is_quoted_without_its_password() -> None:
         "mcp-server-tavus: TAVUS_API_BASE_URL (--api-base-url) must be an absolute http(s) URL such as "
         "'https://tavusapi.com', got 'htp://[redacted]@gw.example.test'\n"
     )
+
+
+async def test_a_team_users_own_key_is_scrubbed_from_what_echoes_it() -> None:
+    user_key = "tvs-user-key-4e8a1c6b9d2f7a3e5c0b"
+
+    def echo(request: httpx2.Request) -> httpx2.Response:
+        sent = request.headers["x-api-key"]
+        return httpx2.Response(401, json={"message": f"bad key {escaped(sent)}"})
+
+    async with TavusClient(
+        api_key=SecretStr(LEAK_KEY), base_url="https://tavus.test", timeout=5, transport=httpx2.MockTransport(echo)
+    ) as tavus:
+        with pytest.raises(AuthenticationError) as raised:
+            await tavus.traced(None, api_key=SecretStr(user_key)).list_replicas(ListReplicasRequest())
+    assert raised.value.message == "bad key [redacted]"
+    assert scrub(f"logged {user_key}") == "logged [redacted]"  # registered for log lines and results too
