@@ -27,7 +27,7 @@ _MAX_SHOWN_VALUE = 60
 # Bounds on what a refusal says, however many mistakes the arguments hold: the first problems, each on a line of
 # bounded length, then how many more there are. (60,000 unknown keys once made a 16 MB error text.)
 MAX_PROBLEMS = 20
-MAX_PROBLEM_CHARS = 400
+MAX_PROBLEM_CHARS = 1000
 # The most JSON a tool call's arguments may take, whatever the transport: HTTP's default body cap (1 MiB,
 # TAVUS_MCP_MAX_BODY_BYTES) applied to stdio and in-process calls too.
 MAX_ARGUMENTS_BYTES = 1024 * 1024
