@@ -32,7 +32,8 @@ from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import CREATE_PATH, Sandbox, text_of
 from tests.upstream import Fault
 
-pytestmark = pytest.mark.http
+# Floods, deadlines and nginx on real sockets: `slow`, run by .ci/run.
+pytestmark = [pytest.mark.http, pytest.mark.slow]
 
 R = "rfe12d8b9597"
 START_TIMEOUT = 20.0

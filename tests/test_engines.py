@@ -44,7 +44,8 @@ from tests.test_http import (
 )
 from tests.upstream import Fault
 
-pytestmark = pytest.mark.http
+# Real engines (uvicorn and gunicorn workers, nginx) started and stopped: `slow`, run by .ci/run.
+pytestmark = [pytest.mark.http, pytest.mark.slow]
 
 BIN = Path(sys.executable).parent  # the virtual environment's scripts: uvicorn, gunicorn, mcp-server-tavus
 DEPLOYMENT = Path(__file__).resolve().parent.parent / "docs" / "deployment.md"

@@ -654,6 +654,7 @@ def test_a_weak_token_refuses_to_start_without_repeating_it(tavus: Tavus) -> Non
 
 
 @pytest.mark.anyio
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 @pytest.mark.parametrize("stop", ["sigterm", "ctrl-c"])
 async def test_a_stop_lets_the_call_in_flight_finish_and_exits_0(
