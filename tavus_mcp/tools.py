@@ -427,7 +427,10 @@ def _created_notes(
             "real calls need its operator to turn that off."
         )
     if settings.sandbox:
-        notes.append("Sandbox: this conversation exists only in the local Tavus emulator; nobody will join.")
+        notes.append(
+            "Sandbox: this conversation exists only in the local Tavus emulator; nobody real joins and nothing is "
+            "charged."
+        )
     return notes
 
 

@@ -49,7 +49,10 @@ def test_demo() -> None:
     )
     assert join is not None, out
     url, conversation_id = join.groups()
-    assert "Sandbox: this conversation exists only in the local Tavus emulator; nobody will join." in out
+    assert (
+        "Sandbox: this conversation exists only in the local Tavus emulator; nobody real joins and nothing is charged."
+        in out
+    )
     assert "The call is billed" not in out
     assert (
         f"Conversation id: {conversation_id} (name 'Sales practice: price objections', status active, "
@@ -73,7 +76,7 @@ def test_demo() -> None:
     }
     assert (structured["test_mode"], structured["billed"], structured["sandbox"]) == (False, False, True)
     assert structured["notes"] == [
-        "Sandbox: this conversation exists only in the local Tavus emulator; nobody will join."
+        "Sandbox: this conversation exists only in the local Tavus emulator; nobody real joins and nothing is charged."
     ]
     assert structured["conversation_id"] == conversation_id
     assert structured["conversation_url"] == structured["join_url"] == url

@@ -111,7 +111,7 @@ def test_the_quick_start_block_holds_exactly_two_commands() -> None:
     assert quick.section == "Quick start"
     demo, tests = quick.body.splitlines()
     assert demo.endswith(".venv/bin/mcp-server-tavus demo")
-    assert tests.endswith('.venv/bin/python -m pytest -m "not slow"')
+    assert tests.endswith('.venv/bin/python -m pytest -n auto -m "not slow"')
 
 
 def test_commands_needing_the_package_index_are_not_shown_as_working_today() -> None:

@@ -52,7 +52,9 @@ REJECTED_KEY_TEXT = (
     "restricted: set a valid key in the server's environment and restart the server. Nothing was created. "
     f"{KEY_HELP}"
 )
-SANDBOX_LINE = "Sandbox: this conversation exists only in the local Tavus emulator; nobody will join."
+SANDBOX_LINE = (
+    "Sandbox: this conversation exists only in the local Tavus emulator; nobody real joins and nothing is charged."
+)
 SANDBOX_STARTUP = (
     'level=info logger=tavus_mcp msg="serving against the embedded Tavus sandbox: nothing reaches Tavus, '
     'nothing is charged"'
