@@ -43,6 +43,8 @@ class Effect:
 READS = Effect()
 #: A tool that starts a billed conversation.
 STARTS_CALL = Effect(creates="conversation", billed=True)
+#: A tool that creates a persona (no cost, but a duplicate clutters the account).
+CREATES_PERSONA = Effect(creates="persona")
 
 
 def internal_error_text(tool: str, effect: Effect) -> str:
@@ -68,14 +70,15 @@ def describe_tavus_error(
     settings: Settings,
     conversation_id: str | None = None,
     key_variable: str = "TAVUS_API_KEY",
+    persona_id: str | None = None,
 ) -> str:
     """The text a model reads when a call to Tavus failed: what happened, and what to do about it.
 
     `key_variable` names where the key the call sent comes from (a team server's user may have a key of their own).
+    The conversation or persona the call was about, if any, is named, and an unknown id said to be one.
     """
-    text = _describe_tavus_error(
-        error, effect=effect, settings=settings, conversation_id=conversation_id, key_variable=key_variable
-    )
+    about = ("conversation", conversation_id) if conversation_id else ("persona", persona_id) if persona_id else None
+    text = _describe_tavus_error(error, effect=effect, settings=settings, about=about, key_variable=key_variable)
     return " ".join(text.split())  # the optional sentences leave no double spaces behind
 
 
@@ -88,9 +91,9 @@ def _may_exist(effect: Effect) -> str:
 
 
 def _describe_tavus_error(
-    error: TavusError, *, effect: Effect, settings: Settings, conversation_id: str | None, key_variable: str
+    error: TavusError, *, effect: Effect, settings: Settings, about: tuple[str, str] | None, key_variable: str
 ) -> str:
-    subject = f"conversation {conversation_id}: " if conversation_id else ""
+    subject = f"{about[0]} {about[1]}: " if about else ""
     base_url = public_url(settings.base_url)  # a password in it is never shown
     may_exist = _may_exist(effect) if effect.creates else "Try again shortly."
     not_created = "Nothing was created." if effect.creates else ""
@@ -125,10 +128,10 @@ def _describe_tavus_error(
             f"Tavus refused: the account is out of conversational credits (HTTP 402: {error.message}). Add "
             f"credits or change the plan in the Tavus portal, then try again. {not_created}"
         ).strip()
-    if conversation_id and isinstance(error, BadRequestError | NotFoundError) and _unknown_id(error):
+    if about and isinstance(error, BadRequestError | NotFoundError) and _unknown_id(error, about[0]):
         return (
             f"{subject}Tavus does not know this id (HTTP {error.status_code}: {error.message}). It may be "
-            "mistyped or deleted: find the right id with list_conversations."
+            f"mistyped or deleted: find the right id with list_{about[0]}s."
         )
     if isinstance(error, BadRequestError):
         return (
@@ -180,9 +183,9 @@ def _describe_tavus_error(
     return f"{subject}The call to Tavus failed: {error}. {may_exist}"
 
 
-def _unknown_id(error: TavusAPIError) -> bool:
+def _unknown_id(error: TavusAPIError, kind: str) -> bool:
     return (
         error.status_code == 404
-        or "conversation_id" in error.message.casefold()
+        or f"{kind}_id" in error.message.casefold()
         or "not found" in (error.message.casefold())
     )

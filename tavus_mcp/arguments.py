@@ -65,7 +65,8 @@ def tool_schema(model: type[BaseModel], passthrough: Sequence[str] = ()) -> dict
                 return {key: value for key, value in merged.items() if key not in _DROPPED_KEYWORDS}
         simplified: dict[str, Any] = {}
         for key, value in node.items():
-            if key in _DROPPED_KEYWORDS:
+            # additionalProperties true is JSON Schema's default: saying it costs context and says nothing.
+            if key in _DROPPED_KEYWORDS or (key == "additionalProperties" and value is True):
                 continue
             # Under "properties", keys are field names (a field may be called "title"), not keywords.
             if key == "properties" and isinstance(value, dict):

@@ -33,6 +33,7 @@ from tavus_mcp.errors import (
     TavusConnectionError,
     TavusError,
     TavusTimeoutError,
+    UnexpectedStatusError,
     error_from_response,
 )
 from tavus_mcp.models import (
@@ -40,13 +41,17 @@ from tavus_mcp.models import (
     ConversationDetails,
     ConversationPage,
     DeleteConversationRequest,
+    DeletePersonaRequest,
     EndConversationRequest,
     GetConversationRequest,
+    GetPersonaRequest,
     ListConversationsRequest,
     ListPersonasRequest,
     ListReplicasRequest,
+    Persona,
     PersonaPage,
     ReplicaPage,
+    UpdatePersonaRequest,
     query_params,
 )
 from tavus_mcp.redaction import Scrubber, public_url, register_secrets, url_secrets
@@ -268,6 +273,42 @@ class TavusClient:
         return _parse(
             PersonaPage, await self._request("GET", "/v2/personas", params=query_params(request)), "GET /v2/personas"
         )
+
+    async def create_persona(self, body: Mapping[str, Any]) -> Persona:
+        """POST /v2/personas. `body` holds only the fields to send, already validated; the answer, redacted."""
+        data = await self._request("POST", "/v2/personas", json_body=dict(body), idempotent=False)
+        return _parse(Persona, data, "POST /v2/personas")
+
+    async def get_persona(self, request: GetPersonaRequest) -> Persona:
+        """GET /v2/personas/{id}, redacted. The reference wraps the persona in `data`, a list of one."""
+        path = f"/v2/personas/{_segment(request.persona_id)}"
+        data = await self._request("GET", path, params=query_params(request))
+        if isinstance(data, dict) and isinstance(data.get("data"), list) and "persona_id" not in data:
+            if len(data["data"]) != 1:
+                raise InvalidResponseError(
+                    f"Tavus answered GET {path} with {len(data['data'])} personas instead of one", status_code=200
+                )
+            data = data["data"][0]
+        return _parse(Persona, data, f"GET {path}")
+
+    async def update_persona(self, request: UpdatePersonaRequest) -> bool:
+        """PATCH /v2/personas/{id} with the request's JSON Patch. False when Tavus made no change (HTTP 304)."""
+        path = f"/v2/personas/{_segment(request.persona_id)}"
+        try:
+            # Not repeated when it may have reached Tavus: adding to a list twice adds twice.
+            await self._request(
+                "PATCH", path, json_body=request.to_body(), params=query_params(request), idempotent=False
+            )
+        except UnexpectedStatusError as error:
+            if error.status_code == 304:
+                return False
+            raise
+        return True
+
+    async def delete_persona(self, request: DeletePersonaRequest) -> None:
+        """DELETE /v2/personas/{id}."""
+        path = f"/v2/personas/{_segment(request.persona_id)}"
+        await self._request("DELETE", path, params=query_params(request))
 
     # Plumbing
 

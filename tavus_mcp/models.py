@@ -7,6 +7,7 @@ fills them in: they are the tools' input schemas as well as their validators. Th
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from typing import Annotated, Any, ClassVar, Literal, Self
@@ -19,6 +20,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -443,18 +447,20 @@ class _Response(BaseModel):
 class Conversation(_Response):
     """A conversation as Tavus returns it from create and get."""
 
-    conversation_id: str = Field(description="Tavus's id of the conversation, such as 'c123456'.")
-    conversation_url: str | None = Field(None, description="The link to join the call (without the meeting token).")
-    conversation_name: str | None = Field(None, description="The conversation's name.")
+    # Answers' fields say what they are by their names: only what a name does not say is described (every
+    # description is context that every conversation with the server pays for).
+    conversation_id: str
+    conversation_url: str | None = Field(None, description="The link to join, without the meeting token.")
+    conversation_name: str | None = None
     status: str | None = Field(None, description="'active' while the call can be joined, 'ended' after.")
-    replica_id: str | None = Field(None, description="The replica in the call.")
-    persona_id: str | None = Field(None, description="The persona the replica uses.")
-    callback_url: str | None = Field(None, description="Where Tavus sends webhooks for this conversation.")
+    replica_id: str | None = None
+    persona_id: str | None = None
+    callback_url: str | None = None
     meeting_token: str | None = Field(
         None, description="With require_auth: the private token a participant appends to the link as ?t=TOKEN."
     )
-    created_at: str | None = Field(None, description="When the conversation was created.")
-    updated_at: str | None = Field(None, description="When the conversation last changed.")
+    created_at: str | None = None
+    updated_at: str | None = None
 
     def link_with_token(self) -> str | None:
         """The link a participant opens: the conversation URL, with the meeting token when the room is private."""
@@ -482,20 +488,24 @@ class ConversationRef(ApiRequest):
 
     conversation_id: NonEmptyString = Field(
         max_length=128,
-        description="Id of the conversation, such as 'c123456', as returned by create_conversation or "
-        "list_conversations.",
+        description="Id of the conversation, such as 'c123456'.",
     )
 
     @field_validator("conversation_id")
     @classmethod
     def _one_path_segment(cls, value: str) -> str:
-        value = value.strip()
-        if not value or not all(char.isascii() and (char.isalnum() or char in "-_") for char in value):
-            raise ValueError(
-                f"{value!r} is not a conversation id: ids are letters, digits, '-' and '_', such as 'c123456'. "
-                "Copy it from create_conversation's or list_conversations' result"
-            )
-        return value
+        return path_id(value, "conversation", "c123456", "create_conversation's or list_conversations'")
+
+
+def path_id(value: str, kind: str, example: str, source: str) -> str:
+    """An id that can only ever be one path segment (a model-supplied id never reaches another endpoint)."""
+    value = value.strip()
+    if not value or not all(char.isascii() and (char.isalnum() or char in "-_") for char in value):
+        raise ValueError(
+            f"{value!r} is not a {kind} id: ids are letters, digits, '-' and '_', such as {example!r}. "
+            f"Copy it from {source} result"
+        )
+    return value
 
 
 class GetConversationRequest(ConversationRef):
@@ -620,9 +630,9 @@ def query_params(request: ApiRequest) -> dict[str, str | int | float]:
 class TranscriptTurn(_Response):
     role: str = Field(description="'user' (the participant), 'assistant' (the replica), 'system' or 'tool'.")
     content: str
-    seconds_from_start: float | None = Field(None, description="When it began, in seconds from the start.")
+    seconds_from_start: float | None = None
     duration: float | None = None
-    timestamp: float | None = Field(None, description="When it began, in Unix seconds.")
+    timestamp: float | None = Field(None, description="Unix seconds.")
 
 
 _TIMING = ("seconds_from_start", "duration", "timestamp")
@@ -653,11 +663,11 @@ def _transcript_turn(turn: Any) -> TranscriptTurn | None:
 
 # Where a recording was stored, from the application.recording_ready event.
 class Recording(_Response):
-    storage_uri: str | None = Field(None, description="Such as 's3://bucket/key'.")
+    storage_uri: str | None = None
     storage_provider: str | None = None
     bucket_name: str | None = None
     s3_key: str | None = None
-    duration: float | None = Field(None, description="In seconds.")
+    duration: float | None = None
 
     def location(self) -> str | None:
         if self.storage_uri:
@@ -668,9 +678,7 @@ class Recording(_Response):
 
 
 class ConversationEvent(_Response):
-    event_type: str = Field(
-        description="Such as system.replica_joined, system.shutdown, application.transcription_ready."
-    )
+    event_type: str = Field(description="Such as system.replica_joined, system.shutdown.")
     # ISO 8601 in the reference; webhook payloads use Unix seconds, and either may turn up.
     timestamp: Any = None
     properties: dict[str, Any] | None = None
@@ -680,7 +688,7 @@ class ConversationDetails(Conversation):
     """A conversation as GET /v2/conversations/{id} returns it, with events when verbose."""
 
     events: list[ConversationEvent] | None = Field(
-        None, description="With verbose: what happened during the call, including the transcript when ready."
+        None, description="With verbose: what happened, the transcript included."
     )
 
     def _event_properties(self, event_type: str) -> dict[str, Any] | None:
@@ -731,26 +739,24 @@ def _is_number(value: Any) -> bool:
 
 
 class Replica(_Response):
-    replica_id: str = Field(description="Id to pass as replica_id.")
-    replica_name: str | None = Field(None, description="The replica's name.")
+    replica_id: str
+    replica_name: str | None = None
     status: str | None = Field(None, description="'completed' when ready to use; 'started' while training; 'error'.")
-    training_progress: str | None = Field(None, description="Training progress, such as '100/100'.")
+    training_progress: str | None = None
     replica_type: str | None = Field(None, description="'system' (stock) or 'user' (the account's own).")
-    model_name: str | None = Field(None, description="The Phoenix model it was trained on, such as 'phoenix-4'.")
-    thumbnail_video_url: str | None = Field(None, description="A short video of the replica.")
+    model_name: str | None = None
+    thumbnail_video_url: str | None = None
     created_at: str | None = None
 
 
 class Persona(_Response):
-    persona_id: str = Field(description="Id to pass as persona_id.")
-    persona_name: str | None = Field(None, description="The persona's name.")
-    default_replica_id: str | None = Field(None, description="The replica used when a call names none.")
-    system_prompt: str | None = Field(None, description="The persona's instructions.")
+    persona_id: str
+    persona_name: str | None = None
+    default_replica_id: str | None = None
+    system_prompt: str | None = None
     document_ids: list[str] | None = None
     document_tags: list[str] | None = None
-    layers: dict[str, Any] | None = Field(
-        None, description="The persona's pipeline (LLM, TTS, perception...). Credentials are redacted."
-    )
+    layers: dict[str, Any] | None = Field(None, description="Credentials redacted.")
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -775,3 +781,271 @@ class ReplicaPage(_Response):
 class PersonaPage(_Response):
     data: list[Persona] = Field(default_factory=list)
     total_count: int | None = None
+
+
+# Personas: the body of POST /v2/personas, and the JSON Patch of PATCH /v2/personas/{persona_id}
+
+
+class PersonaRef(ApiRequest):
+    """A path parameter naming one persona."""
+
+    not_sent: ClassVar[frozenset[str]] = frozenset({"persona_id"})
+
+    persona_id: NonEmptyString = Field(max_length=128, description="Id of the persona, such as 'p9a95912'.")
+
+    @field_validator("persona_id")
+    @classmethod
+    def _one_path_segment(cls, value: str) -> str:
+        return path_id(value, "persona", "p9a95912", "list_personas' or create_persona's")
+
+
+class _Layer(BaseModel):
+    """One pipeline layer. Its documented fields are checked; others are sent as given, because Tavus's own pages
+    and examples use fields its reference does not list (conversational_flow.turn_commitment, for one)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or blank; leave the field out instead")
+    return value
+
+
+# Text that is not blank, as NonEmptyString, without saying so in the schema.
+_Text = Annotated[str, AfterValidator(_not_blank)]
+
+
+class LlmLayer(_Layer):
+    model: _Text | None = None
+    base_url: _Text | None = None
+    api_key: _Text | None = None
+    speculative_inference: bool | None = None
+    tools: list[dict[str, Any]] | None = None
+    headers: dict[str, Any] | None = None
+    extra_body: dict[str, Any] | None = None
+
+
+class TtsLayer(_Layer):
+    api_key: _Text | None = None
+    tts_engine: Literal["cartesia", "elevenlabs"] | None = None
+    external_voice_id: _Text | None = None
+    voice_settings: dict[str, Any] | None = None
+    tts_emotion_control: bool | None = None
+    tts_model_name: _Text | None = None
+    pronunciation_dictionary_id: _Text | None = None
+
+
+_SttEngine = Literal[
+    "tavus-auto", "tavus-parakeet", "tavus-soniox", "tavus-whisper", "tavus-deepgram-medical", "tavus-advanced"
+]
+
+
+class SttLayer(_Layer):
+    stt_engine: _SttEngine | None = None
+    hotwords: str | None = None
+
+
+class PerceptionLayer(_Layer):
+    perception_model: Literal["raven-1", "raven-0", "off"] | None = None
+    visual_awareness_queries: list[_Text] | None = None
+    visual_tool_prompt: str | None = None
+    visual_tools: list[dict[str, Any]] | None = None
+    audio_awareness_queries: list[_Text] | None = None
+    audio_tool_prompt: str | None = None
+    audio_tools: list[dict[str, Any]] | None = None
+
+
+_Level = Literal["low", "medium", "high"]
+
+
+class ConversationalFlowLayer(_Layer):
+    turn_detection_model: Literal["sparrow-1", "sparrow-0"] | None = None
+    turn_taking_patience: _Level | None = None
+    replica_interruptibility: _Level | None = None
+    voice_isolation: Literal["off", "near"] | None = None
+    wake_phrase: _Text | None = None
+    idle_engagement: Literal["off", "patient", "eager"] | None = None
+
+
+class PersonaLayers(ApiRequest):
+    """`layers`: the five documented layers, each an object (a misspelt layer is a mistake, and refused)."""
+
+    perception: PerceptionLayer | None = None
+    stt: SttLayer | None = None
+    conversational_flow: ConversationalFlowLayer | None = None
+    llm: LlmLayer | None = None
+    tts: TtsLayer | None = None
+
+
+# Shown to the model as one open object: the layers' fields in full would cost every conversation 4 KB of context.
+_LAYERS_SCHEMA = {
+    "type": "object",
+    "description": (
+        "Optional pipeline settings, by layer: llm {model, or your own base_url and api_key}, tts {tts_engine "
+        "'cartesia'|'elevenlabs', external_voice_id}, stt {stt_engine, hotwords}, perception {perception_model "
+        "'raven-1' (default: gives a call's perception analysis)|'raven-0'|'off'}, conversational_flow "
+        "{turn_taking_patience, replica_interruptibility: 'low'|'medium'|'high'}. Unset: Tavus's defaults."
+    ),
+}
+
+
+class CreatePersonaRequest(ApiRequest):
+    """The body of POST /v2/personas. Its texts are refused when blank, as create_conversation's are; the schema
+    leaves that unsaid (minLength and pattern on each would cost every conversation context)."""
+
+    sent_as: ClassVar[Literal["body", "query"]] = "body"
+
+    persona_name: _Text | None = Field(None, description="A name, such as 'Skeptical buyer'.")
+    system_prompt: _Text | None = Field(
+        None,
+        description=(
+            "The replica's instructions: who it plays, how it behaves, to stay in character and speak in short "
+            "turns. Needed unless pipeline_mode is 'echo'."
+        ),
+    )
+    pipeline_mode: Literal["full", "echo"] | None = Field(
+        None, description="'full' (default), or 'echo': the replica only speaks text sent to it."
+    )
+    default_replica_id: _Text | None = Field(
+        None, description="The replica a call gets when it names none (see list_replicas)."
+    )
+    document_ids: list[_Text] | None = Field(None, description="Tavus documents it consults in every call.")
+    document_tags: list[_Text] | None = Field(None, description="Tags of documents it consults.")
+    objectives_id: _Text | None = Field(None, description="Tavus objectives to pursue.")
+    guardrails_id: _Text | None = Field(None, description="Tavus guardrails to keep.")
+    layers: Annotated[PersonaLayers, WithJsonSchema(_LAYERS_SCHEMA)] | None = None
+
+    @model_validator(mode="after")
+    def _a_prompt_unless_echo(self) -> CreatePersonaRequest:
+        if self.system_prompt is None and self.pipeline_mode != "echo" and "system_prompt" not in self.passthrough:
+            raise ValueError(
+                "system_prompt is required (unless pipeline_mode is 'echo'): write the replica's instructions, such "
+                "as 'You are a skeptical buyer of project software. Push back on price; stay in character.'"
+            )
+        return self
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body for Tavus: the fields given (a layer's own extra fields too), and those let through."""
+        return _merged(self.model_dump(mode="json", exclude_none=True), self.passthrough)
+
+
+PATCH_OPERATIONS = ("add", "remove", "replace", "copy", "move", "test")
+
+
+# One operation of a JSON Patch (RFC 6902). (A comment, not a docstring: the schema would repeat it.)
+class PatchOperation(ApiRequest):
+    model_config = ConfigDict(populate_by_name=True)
+
+    op: Literal["add", "remove", "replace", "copy", "move", "test"]
+    path: str = Field(description="Such as '/system_prompt', '/layers/llm/model'.")
+    value: Any = None
+    from_: str | None = Field(None, alias="from", description="For copy and move.")
+
+    @model_validator(mode="after")
+    def _operation(self) -> PatchOperation:
+        takes_value, takes_from = self.op in ("add", "replace", "test"), self.op in ("copy", "move")
+        if takes_value and self.value is None:
+            raise ValueError(f"op {self.op!r} needs a value (the new content at {self.path!r})")
+        if not takes_value and self.value is not None:
+            raise ValueError(f"op {self.op!r} takes no value; leave it out")
+        if takes_from and self.from_ is None:
+            raise ValueError(f"op {self.op!r} needs from: the pointer to {self.op} from, such as '/system_prompt'")
+        if not takes_from and self.from_ is not None:
+            raise ValueError(f"op {self.op!r} takes no from; leave it out")
+        segments = persona_pointer(self.path, "path")
+        if self.from_ is not None:
+            persona_pointer(self.from_, "from")
+        if takes_value:
+            _check_patch_value(segments, self.value, self.path)
+        return self
+
+
+# What a patch may change: the fields of the create body (the id and timestamps are Tavus's).
+PATCHABLE_FIELDS = tuple(CreatePersonaRequest.model_fields)
+
+
+def persona_pointer(pointer: str, name: str) -> list[str]:
+    """The segments of a JSON Pointer (RFC 6901) into a persona; ValueError naming what to write instead."""
+    if not pointer.startswith("/") or re.search(r"~(?![01])", pointer):
+        raise ValueError(
+            f"{name} {pointer!r} is not a JSON Pointer: it starts with '/' and names fields by their path, such as "
+            "'/system_prompt' or '/layers/llm/model' (write '~1' for a '/' in a name, '~0' for '~')"
+        )
+    segments = [part.replace("~1", "/").replace("~0", "~") for part in pointer[1:].split("/")]
+    if segments[0] not in PATCHABLE_FIELDS:
+        close = difflib.get_close_matches(segments[0], PATCHABLE_FIELDS, n=1, cutoff=0.6)
+        hint = f" (did you mean '/{close[0]}'?)" if close else ""
+        raise ValueError(
+            f"{name} {pointer!r} is not in a persona{hint}. A patch can change "
+            + ", ".join(f"/{field}" for field in PATCHABLE_FIELDS)
+        )
+    if segments[0] == "layers" and len(segments) > 1 and segments[1] not in PersonaLayers.model_fields:
+        raise ValueError(
+            f"{name} {pointer!r}: {segments[1]!r} is not a layer; the layers are "
+            + ", ".join(f"/layers/{layer}" for layer in PersonaLayers.model_fields)
+        )
+    return segments
+
+
+def _check_patch_value(segments: list[str], value: Any, path: str) -> None:
+    """A value at a path the create body types (a field, an item of a list, a layer or a layer's field) is of that
+    type, as it would be checked at creation; below that, Tavus judges."""
+    annotation: Any = None
+    field = CreatePersonaRequest.model_fields[segments[0]]
+    if len(segments) == 1:
+        annotation = field.annotation
+    elif segments[0] in ("document_ids", "document_tags") and len(segments) == 2:
+        annotation = NonEmptyString
+    elif segments[0] == "layers" and len(segments) == 2:
+        annotation = PersonaLayers.model_fields[segments[1]].annotation
+    elif segments[0] == "layers" and len(segments) == 3:
+        layer = _nested_layer(segments[1])
+        known = layer.model_fields.get(segments[2])
+        annotation = known.annotation if known is not None else None
+    if annotation is None:
+        return
+    try:
+        TypeAdapter(annotation).validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = "".join(f"/{part}" for part in first["loc"])
+        message = str(first["msg"]).replace("Input should be", "must be").removeprefix("Value error, ")
+        if first["type"] in ("string_too_short", "string_pattern_mismatch"):
+            message = "must not be empty or blank"
+        raise ValueError(f"value for {path}{where}: {message}") from None
+
+
+def _nested_layer(name: str) -> type[_Layer]:
+    annotation = PersonaLayers.model_fields[name].annotation
+    return next(arg for arg in getattr(annotation, "__args__", ()) if isinstance(arg, type) and issubclass(arg, _Layer))
+
+
+def _not_empty(value: Any) -> Any:
+    if value == []:
+        raise ValueError(
+            "give at least one operation, such as {'op': 'replace', 'path': '/system_prompt', 'value': '...'}"
+        )
+    return value
+
+
+class UpdatePersonaRequest(PersonaRef):
+    """PATCH /v2/personas/{persona_id}: its body is the list of operations."""
+
+    not_sent: ClassVar[frozenset[str]] = frozenset({"persona_id", "operations"})
+
+    operations: Annotated[list[PatchOperation], BeforeValidator(_not_empty)] = Field(
+        min_length=1,
+        description="A JSON Patch (RFC 6902), in order. replace and remove need the field to exist.",
+    )
+
+    def to_body(self) -> list[dict[str, Any]]:
+        return [operation.model_dump(mode="json", by_alias=True, exclude_none=True) for operation in self.operations]
+
+
+class GetPersonaRequest(PersonaRef):
+    """GET /v2/personas/{persona_id}."""
+
+
+class DeletePersonaRequest(PersonaRef):
+    """DELETE /v2/personas/{persona_id}."""

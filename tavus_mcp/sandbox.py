@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import jsonpatch
+import jsonpointer
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -130,7 +132,64 @@ QUERY_PARAMETERS: dict[tuple[str, str], dict[str, str | tuple[str, ...]]] = {
         "model_name": "string",
     },
     ("GET", "/v2/personas"): {"limit": "integer", "page": "integer", "persona_type": ("user", "system")},
+    ("POST", "/v2/personas"): {},
+    ("GET", "/v2/personas/{persona_id}"): {},
+    ("PATCH", "/v2/personas/{persona_id}"): {},
+    ("DELETE", "/v2/personas/{persona_id}"): {},
 }
+# The body of POST /v2/personas (createPersona): field -> JSON type.
+PERSONA_BODY_FIELDS = {
+    "persona_name": "string",
+    "system_prompt": "string",
+    "pipeline_mode": "string",
+    "default_replica_id": "string",
+    "document_ids": "string[]",
+    "document_tags": "string[]",
+    "objectives_id": "string",
+    "guardrails_id": "string",
+    "layers": "object",
+}
+PIPELINE_MODES = ("full", "echo")
+# `layers`: each layer's documented fields -> JSON type ("array" for a list of objects). A field a layer does not
+# list is taken as it comes: Tavus's own example sends conversational_flow.turn_commitment, which its schema lacks.
+PERSONA_LAYER_FIELDS: dict[str, dict[str, str]] = {
+    "perception": {
+        "perception_model": "string", "visual_awareness_queries": "string[]", "visual_tool_prompt": "string",
+        "visual_tools": "array", "audio_awareness_queries": "string[]", "audio_tool_prompt": "string",
+        "audio_tools": "array",
+    },
+    "stt": {"stt_engine": "string", "hotwords": "string"},
+    "conversational_flow": {
+        "turn_detection_model": "string", "turn_taking_patience": "string", "replica_interruptibility": "string",
+        "voice_isolation": "string", "wake_phrase": "string", "idle_engagement": "string",
+    },
+    "llm": {
+        "model": "string", "base_url": "string", "api_key": "string", "speculative_inference": "boolean",
+        "tools": "array", "headers": "object", "extra_body": "object",
+    },
+    "tts": {
+        "api_key": "string", "tts_engine": "string", "external_voice_id": "string", "voice_settings": "object",
+        "tts_emotion_control": "boolean", "tts_model_name": "string", "pronunciation_dictionary_id": "string",
+    },
+}  # fmt: skip
+# The values of the layers' enumerated fields, by "layer.field".
+PERSONA_LAYER_VALUES: dict[str, tuple[str, ...]] = {
+    "perception.perception_model": ("raven-1", "raven-0", "off"),
+    "stt.stt_engine": (
+        "tavus-auto", "tavus-parakeet", "tavus-soniox", "tavus-whisper", "tavus-deepgram-medical", "tavus-advanced",
+    ),
+    "conversational_flow.turn_detection_model": ("sparrow-1", "sparrow-0"),
+    "conversational_flow.turn_taking_patience": ("low", "medium", "high"),
+    "conversational_flow.replica_interruptibility": ("low", "medium", "high"),
+    "conversational_flow.voice_isolation": ("off", "near"),
+    "conversational_flow.idle_engagement": ("off", "patient", "eager"),
+    "tts.tts_engine": ("cartesia", "elevenlabs"),
+}  # fmt: skip
+# PATCH /v2/personas/{persona_id} takes a JSON Patch (RFC 6902): each operation's op, and the members it may have.
+PATCH_OPERATIONS = ("add", "remove", "replace", "copy", "move", "test")
+# `from` is not in the reference's item schema, but copy and move (which it lists) are meaningless without it.
+PATCH_MEMBERS = ("op", "path", "value", "from")
+
 # The fields of a conversation in each answer (those that apply: callback_url and meeting_token only when given).
 CREATED_FIELDS = (
     "conversation_id", "conversation_name", "conversation_url", "status", "callback_url", "created_at", "meeting_token",
@@ -143,6 +202,7 @@ PERSONA_FIELDS = (
     "persona_id", "persona_name", "system_prompt", "default_replica_id", "document_ids", "document_tags", "layers",
     "created_at", "updated_at",
 )  # fmt: skip
+CREATED_PERSONA_FIELDS = ("persona_id", "persona_name", "created_at")
 
 
 def _now() -> str:
@@ -275,6 +335,10 @@ class TavusEmulator:
             ("POST", f"{conversation}/end", self._end_conversation),
             ("GET", "/v2/replicas", self._list_replicas),
             ("GET", "/v2/personas", self._list_personas),
+            ("POST", "/v2/personas", self._create_persona),
+            ("GET", "/v2/personas/{persona_id}", self._get_persona),
+            ("PATCH", "/v2/personas/{persona_id}", self._update_persona),
+            ("DELETE", "/v2/personas/{persona_id}", self._delete_persona),
         ]
         self.app = Starlette(
             routes=[
@@ -289,8 +353,9 @@ class TavusEmulator:
     # Inspection helpers for tests and the demo
 
     def reset(self) -> None:
-        """Forget conversations, requests and violations; keep the stock replicas and personas."""
+        """Forget conversations, requests and violations, and personas created; the stock ones are as new."""
         with self._lock:
+            self.personas = _stock_personas()
             self.conversations.clear()
             self.received.clear()
             self.schema_violations.clear()
@@ -594,6 +659,68 @@ class TavusEmulator:
         window = rows[(page - 1) * limit : page * limit]
         return JSONResponse({"data": [_public(p, PERSONA_FIELDS) for p in window], "total_count": len(rows)})
 
+    async def _create_persona(self, request: Request, body: Any) -> Response:
+        if not isinstance(body, dict):
+            raise _bad_request("Invalid request body: expected a JSON object")
+        _check_persona(body, self.added_fields)
+        replica_id = body.get("default_replica_id")
+        if replica_id is not None and not any(r["replica_id"] == replica_id for r in self.replicas):
+            raise _bad_request("Invalid default_replica_id", violation=False)
+        now = _now()
+        persona = {
+            **copy.deepcopy(body),
+            "persona_id": f"p{secrets.token_hex(6)}",
+            "persona_type": "user",
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self._lock:
+            self.personas.append(persona)
+        return JSONResponse(_public(persona, CREATED_PERSONA_FIELDS))
+
+    def _persona(self, persona_id: str) -> dict[str, Any]:
+        persona = next((p for p in self.personas if p["persona_id"] == persona_id), None)
+        if persona is None:
+            raise _bad_request("Invalid persona_id", violation=False)
+        return persona
+
+    async def _get_persona(self, request: Request, _: Any) -> Response:
+        with self._lock:
+            persona = self._persona(request.path_params["persona_id"])
+            # As the reference has it: the persona inside `data`, a list of one.
+            return JSONResponse({"data": [_public(persona, PERSONA_FIELDS)]})
+
+    async def _update_persona(self, request: Request, body: Any) -> Response:
+        _check_patch(body)
+        with self._lock:
+            persona = self._persona(request.path_params["persona_id"])
+            document = {name: persona[name] for name in PERSONA_BODY_FIELDS if name in persona}
+            # A patch that does not fit this persona is the caller's to see (the server cannot know its shape);
+            # the message names no value, as the library's would (they may be credentials).
+            try:
+                patched = jsonpatch.apply_patch(document, body)
+            except jsonpatch.JsonPatchTestFailed:
+                raise _bad_request("Invalid patch: a test operation failed", violation=False) from None
+            except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException):
+                raise _bad_request(
+                    "Invalid patch: a path does not exist in this persona (replace and remove need an existing field)",
+                    violation=False,
+                ) from None
+            if not isinstance(patched, dict):
+                raise _bad_request("Invalid patch: the persona must stay an object")
+            _check_persona(patched, self.added_fields, patched=True)
+            if patched == document:
+                return Response(status_code=304)
+            for name in PERSONA_BODY_FIELDS:
+                persona.pop(name, None)
+            persona.update(copy.deepcopy(patched), updated_at=_now())
+        return Response(status_code=200)
+
+    async def _delete_persona(self, request: Request, _: Any) -> Response:
+        with self._lock:
+            self.personas.remove(self._persona(request.path_params["persona_id"]))
+        return Response(status_code=204)
+
     # The join page: a sandbox room nobody will ever join
 
     async def _room_page(self, request: Request) -> Response:
@@ -736,6 +863,59 @@ def _check_create_rules(body: dict[str, Any], properties: dict[str, Any]) -> Non
     given = [name for name in DEPRECATED_PROPERTY_FIELDS if name in properties]
     if given and len(given) != len(DEPRECATED_PROPERTY_FIELDS):
         raise _bad_request("recording_s3_bucket_name, recording_s3_bucket_region and aws_assume_role_arn go together")
+
+
+def _check_persona(body: dict[str, Any], added: set[str], *, patched: bool = False) -> None:
+    """A persona's fields, as created or as a patch leaves them: documented, of their types and values."""
+    _check_fields(body, PERSONA_BODY_FIELDS, "", added)
+    for name in ("persona_name", "system_prompt", "default_replica_id", "objectives_id", "guardrails_id"):
+        if name in body and not body[name].strip():
+            raise _bad_request(f"Invalid {name}: must not be empty")
+    if "pipeline_mode" in body and body["pipeline_mode"] not in PIPELINE_MODES:
+        raise _bad_request(f"Invalid pipeline_mode: must be one of {', '.join(PIPELINE_MODES)}")
+    if "system_prompt" not in body and body.get("pipeline_mode") != "echo":
+        # After a patch only Tavus knows what the persona held: the server cannot have caught it.
+        raise _bad_request("system_prompt is required unless pipeline_mode is echo", violation=not patched)
+    for layer, settings in body.get("layers", {}).items():
+        fields = PERSONA_LAYER_FIELDS.get(layer)
+        if fields is None:
+            if f"layers.{layer}" in added:
+                continue
+            raise _bad_request(f"Unknown field: layers.{layer}")
+        if not isinstance(settings, dict):
+            raise _bad_request(f"Invalid type for layers.{layer}: expected object, got {_json_type(settings)}")
+        for name, value in settings.items():
+            expected, actual = fields.get(name), _json_type(value)
+            # An empty list is every kind of list.
+            if expected is not None and actual != expected and not (expected == "array" and isinstance(value, list)):
+                raise _bad_request(f"Invalid type for layers.{layer}.{name}: expected {expected}, got {actual}")
+            allowed = PERSONA_LAYER_VALUES.get(f"{layer}.{name}")
+            if allowed is not None and value not in allowed:
+                raise _bad_request(f"Invalid layers.{layer}.{name}: must be one of {', '.join(allowed)}")
+
+
+def _check_patch(body: Any) -> None:
+    """A JSON Patch document as the reference describes it; 422 otherwise, as Tavus answers."""
+
+    def invalid(why: str) -> ApiError:
+        return ApiError(422, {"message": "Invalid JSON patch format"}, violation=f"Invalid JSON patch: {why}")
+
+    if not isinstance(body, list) or not body:
+        raise invalid("the body must be a non-empty array of operations")
+    for index, operation in enumerate(body):
+        if not isinstance(operation, dict) or set(operation) - set(PATCH_MEMBERS):
+            raise invalid(f"operation {index} must be an object of {', '.join(PATCH_MEMBERS)}")
+        op, path = operation.get("op"), operation.get("path")
+        if op not in PATCH_OPERATIONS:
+            raise invalid(f"operation {index}: op must be one of {', '.join(PATCH_OPERATIONS)}")
+        pointers = [path, operation["from"]] if "from" in operation else [path]
+        if not all(isinstance(p, str) and p.startswith("/") for p in pointers):
+            raise invalid(f"operation {index}: path and from must be JSON Pointers into the persona")
+        if any(str(p).split("/")[1].replace("~1", "/").replace("~0", "~") not in PERSONA_BODY_FIELDS for p in pointers):
+            raise invalid(f"operation {index}: {path} is not a field a patch can change")
+        for member, needed in (("value", op in ("add", "replace", "test")), ("from", op in ("copy", "move"))):
+            if needed != (member in operation):
+                raise invalid(f"operation {index}: {op} {'needs' if needed else 'takes no'} {member}")
 
 
 def _check_query(query: Mapping[str, str], parameters: dict[str, str | tuple[str, ...]], added: set[str]) -> None:

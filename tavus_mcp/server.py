@@ -43,7 +43,14 @@ from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field, ValidationError
 
 from tavus_mcp import __version__, tools
-from tavus_mcp.advice import READS, STARTS_CALL, Effect, describe_tavus_error, internal_error_text
+from tavus_mcp.advice import (
+    CREATES_PERSONA,
+    READS,
+    STARTS_CALL,
+    Effect,
+    describe_tavus_error,
+    internal_error_text,
+)
 from tavus_mcp.arguments import InvalidArguments, parse_arguments, tool_schema
 from tavus_mcp.client import CallTrace, TavusClient, sandboxed
 from tavus_mcp.config import Settings
@@ -51,12 +58,17 @@ from tavus_mcp.errors import TavusError
 from tavus_mcp.logs import call_user
 from tavus_mcp.models import (
     CreateConversationRequest,
+    CreatePersonaRequest,
     DeleteConversationRequest,
+    DeletePersonaRequest,
     EndConversationRequest,
     GetConversationRequest,
+    GetPersonaRequest,
     ListConversationsRequest,
     ListPersonasRequest,
     ListReplicasRequest,
+    Persona,
+    UpdatePersonaRequest,
     WaitForConversationRequest,
 )
 from tavus_mcp.oauth import UserAccessToken
@@ -121,14 +133,8 @@ class ApiTool(Tool):
         started = time.perf_counter()
         outcome = "cancelled"  # unless the call gets further: a client may cancel it while Tavus is busy
         trace = CallTrace()
-        # On a team server with a users file, the user the request signed in as: the call sends their key, never
-        # another's, and every line it logs names them.
-        token = get_access_token()
-        user = token.user if isinstance(token, UserAccessToken) else None
-        key = user.api_key if user is not None and not shared.settings.sandbox else None
-        state = replace(
-            shared, tavus=shared.tavus.traced(trace, api_key=key), user=user, progress=context.report_progress
-        )
+        state = replace(as_caller(shared, trace), progress=context.report_progress)
+        user = state.user
         named = call_user.set(user.name if user is not None else None)
         validated: BaseModel | None = None
         try:
@@ -168,6 +174,7 @@ class ApiTool(Tool):
                     settings=state.settings,
                     conversation_id=conversation_id,
                     key_variable=user.key_variable if user is not None else "TAVUS_API_KEY",
+                    persona_id=getattr(validated, "persona_id", None),
                 )
             )
         except Exception:
@@ -189,6 +196,15 @@ class ApiTool(Tool):
                 },
             )
             call_user.reset(named)
+
+
+def as_caller(shared: AppState, trace: CallTrace | None = None) -> AppState:
+    """The state for one request: on a team server with a users file, the user the request signed in as, whose key
+    its calls to Tavus send (never another's), and whom every line it logs names."""
+    token = get_access_token()
+    user = token.user if isinstance(token, UserAccessToken) else None
+    key = user.api_key if user is not None and not shared.settings.sandbox else None
+    return replace(shared, tavus=shared.tavus.traced(trace, api_key=key), user=user)
 
 
 # Asking the user: MCP form elicitation, in whichever way the client's protocol era allows
@@ -422,6 +438,54 @@ TOOLS = (
         input_model=ListPersonasRequest,
         output_model=tools.PersonaList,
         annotations=READ,
+    ),
+    ToolSpec(
+        name="create_persona",
+        title="Create a Tavus persona",
+        description=(
+            "Create a persona (a PAL): how a replica behaves in every call that uses it. For practice: a "
+            "system_prompt written from the scenario and a default_replica_id (list_replicas, status 'completed'). "
+            "Returns the persona_id for create_conversation."
+        ),
+        handler=tools.create_persona,
+        input_model=CreatePersonaRequest,
+        output_model=tools.CreatedPersona,
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+        ),
+        effect=CREATES_PERSONA,
+    ),
+    ToolSpec(
+        name="get_persona",
+        title="Get a Tavus persona",
+        description="One persona in full: prompt, default replica, documents, layers (credentials redacted).",
+        handler=tools.get_persona,
+        input_model=GetPersonaRequest,
+        output_model=Persona,
+        annotations=READ,
+    ),
+    ToolSpec(
+        name="update_persona",
+        title="Update a Tavus persona",
+        description="Change a persona by JSON Patch, for every later call that uses it. Paths follow get_persona.",
+        handler=tools.update_persona,
+        input_model=UpdatePersonaRequest,
+        output_model=tools.PersonaUpdated,
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
+        ),
+    ),
+    ToolSpec(
+        name="delete_persona",
+        title="Delete a Tavus persona",
+        description="Delete a persona irreversibly. Only when the user asks for it.",
+        handler=tools.delete_persona,
+        input_model=DeletePersonaRequest,
+        output_model=tools.PersonaDeleted,
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+        ),
+        confirm=tools.confirm_delete_persona,
     ),
 )
 

@@ -11,7 +11,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -23,16 +23,19 @@ from tavus_mcp.advice import STARTS_CALL, describe_tavus_error
 from tavus_mcp.arguments import invalid_arguments_text
 from tavus_mcp.client import TavusClient
 from tavus_mcp.config import Settings
-from tavus_mcp.errors import ConcurrencyLimitError, TavusError
+from tavus_mcp.errors import ConcurrencyLimitError, TavusAPIError, TavusError
 from tavus_mcp.models import (
     DEFAULT_WAIT_SECONDS,
     Conversation,
     ConversationDetails,
     ConversationEvent,
     CreateConversationRequest,
+    CreatePersonaRequest,
     DeleteConversationRequest,
+    DeletePersonaRequest,
     EndConversationRequest,
     GetConversationRequest,
+    GetPersonaRequest,
     ListConversationsRequest,
     ListPersonasRequest,
     ListReplicasRequest,
@@ -40,8 +43,10 @@ from tavus_mcp.models import (
     Recording,
     Replica,
     TranscriptTurn,
+    UpdatePersonaRequest,
     WaitForConversationRequest,
 )
+from tavus_mcp.redaction import REDACTED, Scrubber, redact_secrets
 from tavus_mcp.users import User
 
 DEFAULT_PAGE_LIMIT = 10  # Tavus's default page size
@@ -172,6 +177,20 @@ def confirm_create(state: AppState, request: CreateConversationRequest) -> Confi
     )
 
 
+def confirm_delete_persona(state: AppState, request: DeletePersonaRequest) -> Confirmation | None:
+    """Before deleting a persona: Tavus keeps no copy, so it is always asked about."""
+    return Confirmation(
+        message=(
+            f"Delete persona {request.persona_id} irreversibly? Its prompt and settings are gone for good, and new "
+            "conversations can no longer use it."
+        ),
+        form=ConfirmForm,
+        action=f"delete persona {request.persona_id}",
+        instead="The persona is unchanged. Do not try again unless the user asks.",
+        accepted=lambda _: request,
+    )
+
+
 def confirm_delete(state: AppState, request: DeleteConversationRequest) -> Confirmation | None:
     """Before a hard delete, which cannot be undone; a soft delete is not asked about."""
     if request.hard is not True:
@@ -208,12 +227,10 @@ class CreatedConversation(Conversation):
 class ConversationReport(ConversationDetails):
     """What get_conversation returns: the conversation, and with verbose its events and what they tell."""
 
-    transcript: list[TranscriptTurn] | None = Field(
-        None, description="Every turn, with timing, once Tavus has processed the call."
-    )
-    shutdown_reason: str | None = Field(None, description="Why the call shut down.")
+    transcript: list[TranscriptTurn] | None = Field(None, description="Every turn, once Tavus has processed the call.")
+    shutdown_reason: str | None = None
     recording: Recording | None = None
-    perception_analysis: str | None = Field(None, description="Tavus's visual analysis of the participant.")
+    perception_analysis: str | None = None
 
 
 class CallOutcome(BaseModel):
@@ -235,32 +252,49 @@ class CallOutcome(BaseModel):
 
 
 class PageInfo(BaseModel):
-    page: int = Field(description="This page's number, from 1.")
-    limit: int = Field(description="Items per page.")
-    total_count: int | None = Field(None, description="How many items there are in all, when Tavus says.")
-    next_page: int | None = Field(None, description="The page to ask for next; absent on the last page.")
+    page: int
+    limit: int
+    total_count: int | None = None
+    next_page: int | None = Field(None, description="Absent on the last page.")
 
 
 class ConversationList(PageInfo):
-    conversations: list[Conversation] = Field(description="The conversations on this page, newest first.")
+    conversations: list[Conversation] = Field(description="Newest first.")
 
 
 class ReplicaList(PageInfo):
-    replicas: list[Replica] = Field(description="The replicas on this page.")
+    replicas: list[Replica]
 
 
 class PersonaList(PageInfo):
-    personas: list[Persona] = Field(description="The personas on this page (credentials in layers redacted).")
+    personas: list[Persona]
 
 
 class ConversationEnded(BaseModel):
-    conversation_id: str = Field(description="The conversation that was ended.")
-    status: str = Field(description="'ended'.")
+    conversation_id: str
+    status: str
 
 
 class ConversationDeleted(BaseModel):
-    conversation_id: str = Field(description="The conversation that was deleted.")
-    hard: bool = Field(description="Whether it was deleted irreversibly.")
+    conversation_id: str
+    hard: bool
+
+
+class CreatedPersona(BaseModel):
+    """What create_persona returns: Tavus's answer (redacted, like any persona)."""
+
+    persona_id: str
+    persona_name: str | None = None
+    created_at: str | None = None
+
+
+class PersonaUpdated(BaseModel):
+    persona_id: str
+    changed: bool = Field(description="false: Tavus made no change (HTTP 304).")
+
+
+class PersonaDeleted(BaseModel):
+    persona_id: str
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
@@ -755,6 +789,111 @@ async def list_personas(state: AppState, request: ListPersonasRequest) -> ToolOu
         lines.append(f"- {persona.persona_id} {persona.persona_name or '(no name)'} ({replica})")
     lines.extend(_next_page_hint("list_personas", request, info))
     return ToolOutput("\n".join(lines), _dump(PersonaList(**info.model_dump(), personas=page.data)))
+
+
+async def create_persona(state: AppState, request: CreatePersonaRequest) -> ToolOutput:
+    body = request.to_body()
+    # Scrubbed in any encoding an answer can carry them in (tavus_mcp.redaction), as the API key is.
+    scrub = Scrubber(_secrets_in(body))
+    with _not_repeating(scrub):
+        persona = await state.tavus.create_persona(body)
+    name = persona.persona_name or request.persona_name
+    replica = request.default_replica_id
+    lines = [
+        f"Created persona {persona.persona_id}" + (f" ({name!r})" if name else "") + ".",
+        f"Start a call with it: create_conversation with persona_id {persona.persona_id!r}"
+        + (f" (its default replica is {replica})." if replica else ", and a replica_id: it has no default replica."),
+    ]
+    return _hidden(ToolOutput("\n".join(lines), _dump(persona)), scrub)
+
+
+async def get_persona(state: AppState, request: GetPersonaRequest) -> ToolOutput:
+    persona = await state.tavus.get_persona(request)
+    replica = (
+        f"default replica {persona.default_replica_id}"
+        if persona.default_replica_id
+        else "no default replica: a call needs a replica_id too"
+    )
+    lines = [f"Persona {persona.persona_id} {persona.persona_name or '(no name)'!r}: {replica}."]
+    if persona.created_at:
+        updated = f", updated {persona.updated_at}." if persona.updated_at else "."
+        lines.append(f"Created {persona.created_at}{updated}")
+    if persona.system_prompt:
+        lines.append(f"System prompt: {_cut(persona.system_prompt, MAX_TURN_CHARS)}")
+    documents = [
+        f"{kind} {', '.join(names)}"
+        for kind, names in (("ids", persona.document_ids), ("tags", persona.document_tags))
+        if names
+    ]
+    if documents:
+        lines.append(f"Documents: {'; '.join(documents)}.")
+    if persona.layers:
+        layers = json.dumps(persona.layers, ensure_ascii=False, default=str)
+        lines.append(f"Layers (credentials redacted): {_cut(layers, MAX_TURN_CHARS)}")
+    lines.append("update_persona changes it by JSON Patch, with paths as shown here, such as /system_prompt.")
+    return ToolOutput("\n".join(lines), _dump(persona))
+
+
+async def update_persona(state: AppState, request: UpdatePersonaRequest) -> ToolOutput:
+    scrub = Scrubber(_secrets_in(request.to_body()))
+    with _not_repeating(scrub):
+        changed = await state.tavus.update_persona(request)
+    done = "; ".join(f"{operation.op} {operation.path}" for operation in request.operations)
+    text = (
+        f"Updated persona {request.persona_id}: {done}. get_persona shows it as it is now."
+        if changed
+        else f"Tavus made no change to persona {request.persona_id} (HTTP 304): it already was as the patch asks."
+    )
+    return _hidden(ToolOutput(text, _dump(PersonaUpdated(persona_id=request.persona_id, changed=changed))), scrub)
+
+
+async def delete_persona(state: AppState, request: DeletePersonaRequest) -> ToolOutput:
+    await state.tavus.delete_persona(request)
+    text = f"Deleted persona {request.persona_id}: it cannot be recovered, and no new conversation can use it."
+    return ToolOutput(text, _dump(PersonaDeleted(persona_id=request.persona_id)))
+
+
+def _secrets_in(body: Any) -> list[str]:
+    """The credentials a request carries (a provider key in layers, or as a patch's value at such a path): what
+    redaction would remove, so that no answer or error repeats them."""
+    if isinstance(body, list):  # a JSON Patch: the value's name is the last segment of its path
+        body = [{str(op.get("path", "")).rsplit("/", 1)[-1]: op.get("value")} for op in body if isinstance(op, dict)]
+
+    def removed(original: Any, redacted: Any) -> list[str]:
+        if redacted == REDACTED and original != REDACTED:
+            return [text for text in _strings(original) if text]
+        if isinstance(original, dict) and isinstance(redacted, dict):
+            return [found for key in original for found in removed(original[key], redacted.get(key))]
+        if isinstance(original, list) and isinstance(redacted, list):
+            return [found for pair in zip(original, redacted, strict=False) for found in removed(*pair)]
+        return []
+
+    return removed(body, redact_secrets(body))
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in items for text in _strings(item)]
+
+
+def _hidden(output: ToolOutput, scrub: Scrubber) -> ToolOutput:
+    return ToolOutput(scrub(output.text), scrub.value(output.structured)) if scrub else output
+
+
+@contextlib.contextmanager
+def _not_repeating(scrub: Scrubber) -> Iterator[None]:
+    """Tavus's error message (a 400 quoting the body, say) never repeats a credential the request carried."""
+    try:
+        yield
+    except TavusAPIError as error:
+        error.message = scrub(error.message)
+        error.args = (error.message,)
+        raise
+    except TavusError as error:
+        error.args = tuple(scrub(str(arg)) for arg in error.args)
+        raise
 
 
 # paging
