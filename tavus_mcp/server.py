@@ -13,9 +13,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx2
@@ -24,18 +25,25 @@ from mcp.server.apps import Apps, ResourceCsp, ResourcePermissions
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.elicitation import AcceptedElicitation, render_elicitation_schema
 from mcp.server.mcpserver import Context, RequestStateSecurity
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     CallToolResult,
     ClientCapabilities,
+    Completion,
+    CompletionArgument,
+    CompletionContext,
     ElicitRequest,
     ElicitRequestFormParams,
     ElicitResult,
     InputRequiredResult,
+    PromptReference,
+    ResourceTemplateReference,
     TextContent,
     ToolAnnotations,
 )
@@ -54,9 +62,11 @@ from tavus_mcp.advice import (
 from tavus_mcp.arguments import InvalidArguments, parse_arguments, tool_schema
 from tavus_mcp.client import CallTrace, TavusClient, sandboxed
 from tavus_mcp.config import Settings
-from tavus_mcp.errors import TavusError
+from tavus_mcp.errors import BadRequestError, NotFoundError, TavusError
 from tavus_mcp.logs import call_user
 from tavus_mcp.models import (
+    MULTILINGUAL,
+    SUPPORTED_LANGUAGES,
     CreateConversationRequest,
     CreatePersonaRequest,
     DeleteConversationRequest,
@@ -68,6 +78,7 @@ from tavus_mcp.models import (
     ListPersonasRequest,
     ListReplicasRequest,
     Persona,
+    PersonaRef,
     UpdatePersonaRequest,
     WaitForConversationRequest,
 )
@@ -174,7 +185,7 @@ class ApiTool(Tool):
                     settings=state.settings,
                     conversation_id=conversation_id,
                     key_variable=user.key_variable if user is not None else "TAVUS_API_KEY",
-                    persona_id=getattr(validated, "persona_id", None),
+                    persona_id=validated.persona_id if isinstance(validated, PersonaRef) else None,
                 )
             )
         except Exception:
@@ -478,7 +489,7 @@ TOOLS = (
     ToolSpec(
         name="delete_persona",
         title="Delete a Tavus persona",
-        description="Delete a persona irreversibly. Only when the user asks for it.",
+        description="Delete a persona irreversibly: no new conversation can use it. Only when the user asks.",
         handler=tools.delete_persona,
         input_model=DeletePersonaRequest,
         output_model=tools.PersonaDeleted,
@@ -521,8 +532,12 @@ def _practice_call_text(scenario: str, language: str, replica_id: str, persona_i
     choose = (
         f"Use {' and '.join(who)}."
         if who
-        else "First call list_personas (and list_replicas if the persona has no default replica) and pick the "
-        "best fit for the scenario; prefer a replica whose status is 'completed'."
+        else "First call list_personas and pick the persona that best fits the scenario (with list_replicas if it "
+        "has no default replica; prefer a replica whose status is 'completed'). If none of the account's own "
+        "personas (persona_type 'user') fits, create one with create_persona: a persona_name for the role; a "
+        "system_prompt written from the scenario (who the replica plays, their situation, manner and aims, to push "
+        "back as a real counterpart would, to stay in character, and to speak in short turns); and a "
+        "default_replica_id from list_replicas whose status is 'completed'. Then use its persona_id."
     )
     return (
         f"I want to practise this in a live video call with an AI replica: {scenario}\n\n"
@@ -535,23 +550,114 @@ def _practice_call_text(scenario: str, language: str, replica_id: str, persona_i
         f"- properties: language {language!r}, max_call_duration {max_call_duration}, participant_left_timeout 30, "
         "participant_absent_timeout 300.\n"
         "Give me the join link exactly as returned, and remind me that the call is billed until it ends. When I "
-        "say I am done, end the conversation with end_conversation."
+        "say I am done, end the conversation with end_conversation, and offer to review the call against what I "
+        "wanted to practise (the review_call prompt)."
     )
 
 
 def review_call(
     conversation_id: Annotated[str, Field(description="Id of the conversation to review, such as 'c123456'.")],
+    goal: Annotated[
+        str, Field(description="What the practice was for, such as 'stay calm under price objections'.")
+    ] = "",
 ) -> str:
-    """Read the transcript of a finished Tavus call and give feedback on it."""
+    """Give feedback on a finished Tavus practice call, against its goal, quoting its timed transcript."""
+    against = (
+        f"What I was practising: {goal}"
+        if goal.strip()
+        else "I have not said what I was practising: take it from the conversation's name and the role the replica "
+        "played, and say what you assumed"
+    )
     return (
         f"Review my Tavus practice call {conversation_id}.\n"
-        f"Call get_conversation with conversation_id {conversation_id!r} and verbose: true. If the conversation is "
-        "still active, ask me whether to end it first (end_conversation). If there is no transcript yet, say so "
-        "and suggest trying again in a few minutes.\n"
-        "With the transcript: summarise the call in two sentences; list what I did well and what to improve, each "
-        "with a short quote from the transcript; and end with three concrete things to try in the next practice "
-        "call."
+        f"{against}.\n\n"
+        f"Call wait_for_conversation with conversation_id {conversation_id!r}: it returns the timed transcript, why "
+        "the call ended and any perception analysis once Tavus has processed the call (at once if it already "
+        "has). If the call is still in progress, ask me whether I am done before ending it with end_conversation. "
+        "If the transcript is not ready when the wait ends, say so and suggest trying again in a few minutes "
+        "(get_conversation with verbose: true).\n\n"
+        "Then give me concrete feedback against that goal:\n"
+        "- how the call went, in two sentences;\n"
+        "- what I did well and what to improve, each point quoting the moment it refers to with its time from the "
+        'transcript, such as "[1:42] Participant: ...", and for each improvement what I could have said '
+        "instead;\n"
+        "- if there is a perception analysis, what it says about how I came across (attention, tone, body "
+        "language), tied to moments of the transcript;\n"
+        "- three concrete things to try in the next practice call.\n"
+        "Quote only what the transcript says: never invent a moment."
     )
+
+
+# A call's transcript as a resource, which a person can attach to a chat
+
+TRANSCRIPT_TEMPLATE = "tavus://conversations/{conversation_id}/transcript"
+
+
+async def read_transcript(conversation_id: str, context: Context[AppState, Any]) -> str:
+    """resources/read of a transcript: every turn of the call with its time; an error says why there is none."""
+    state = as_caller(context.request_context.lifespan_context)
+    try:
+        request = GetConversationRequest(conversation_id=conversation_id, verbose=True)
+    except ValidationError as exc:
+        raise ResourceNotFoundError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+    try:
+        details = await state.tavus.get_conversation(request)
+    except TavusError as error:
+        text = describe_tavus_error(error, effect=READS, settings=state.settings, conversation_id=conversation_id)
+        # Only the id can be wrong in a request that is nothing but an id.
+        raise (ResourceNotFoundError if isinstance(error, BadRequestError | NotFoundError) else ResourceError)(
+            text
+        ) from None
+    transcript = tools.transcript_text(details)
+    if transcript is not None:
+        return transcript
+    if tools.call_state(details) == "no_call":
+        raise ResourceError(f"Conversation {conversation_id} ended without a call (test mode): it has no transcript.")
+    still = " The call is still in progress." if details.status == "active" else ""
+    raise ResourceError(
+        f"Conversation {conversation_id} has no transcript yet: Tavus sends it once the call has ended and been "
+        f"processed.{still}"
+    )
+
+
+# Completions: prompt arguments and template parameters that take an id offer the account's, most recent first
+
+MAX_COMPLETIONS = 20
+COMPLETED_IDS: dict[tuple[str, str], Literal["conversation", "persona", "replica"]] = {
+    ("practice_call", "replica_id"): "replica",
+    ("practice_call", "persona_id"): "persona",
+    ("review_call", "conversation_id"): "conversation",
+    (TRANSCRIPT_TEMPLATE, "conversation_id"): "conversation",
+}
+_serving: ContextVar[AppState | None] = ContextVar("tavus_mcp_serving", default=None)
+
+
+async def serving_state(ctx: ServerRequestContext[AppState, Any], call_next: CallNext) -> HandlerResult:
+    """Middleware: the SDK calls a completion handler with no request context, so it is handed the server's state
+    (and the signed-in user's token, already in the request's context) this way."""
+    if ctx.method != "completion/complete":
+        return await call_next(ctx)
+    token = _serving.set(ctx.lifespan_context)
+    try:
+        return await call_next(ctx)
+    finally:
+        _serving.reset(token)
+
+
+async def complete(
+    ref: PromptReference | ResourceTemplateReference, argument: CompletionArgument, _: CompletionContext | None
+) -> Completion | None:
+    """completion/complete: ids from the account (nothing when Tavus cannot be asked in time), and languages."""
+    where = ref.name if isinstance(ref, PromptReference) else ref.uri
+    if (where, argument.name) == ("practice_call", "language"):
+        typed = argument.value.strip().casefold()
+        values = [name for name in (*SUPPORTED_LANGUAGES, MULTILINGUAL) if name.casefold().startswith(typed)]
+    else:
+        kind, shared = COMPLETED_IDS.get((where, argument.name)), _serving.get()
+        if kind is None or shared is None:
+            return None
+        values = await tools.recent_ids(as_caller(shared), kind, argument.value)
+    return Completion(values=values[:MAX_COMPLETIONS], total=len(values), has_more=len(values) > MAX_COMPLETIONS)
 
 
 def conversation_app(settings: Settings) -> Apps:
@@ -609,8 +715,17 @@ def build_server(
         token_verifier=token_verifier,
         auth=auth,
         request_state_security=request_state_security(settings),
+        middleware=[serving_state],
     )
     call_length = min(PRACTICE_CALL_SECONDS, settings.max_call_duration or PRACTICE_CALL_SECONDS)
     server.prompt(name="practice_call", title="Practice call")(practice_call_prompt(call_length))
     server.prompt(name="review_call", title="Review a call")(review_call)
+    server.resource(
+        TRANSCRIPT_TEMPLATE,
+        name="transcript",
+        title="Call transcript",
+        description="The timed transcript of a finished Tavus call, every turn, as text.",
+        mime_type="text/plain",
+    )(read_transcript)
+    server.completion()(complete)  # type: ignore[no-untyped-call]  # the SDK leaves this decorator untyped
     return server

@@ -591,6 +591,24 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit]} {_CUT_MARK}"
 
 
+def transcript_text(details: ConversationDetails) -> str | None:
+    """A finished call's transcript as a person reads it: every spoken turn, uncut, with its time; None before Tavus
+    has processed the call."""
+    transcript = details.transcript_turns()
+    if transcript is None:
+        return None
+    spoken = [turn for turn in transcript if turn.role != "system"]
+    name = f" ({details.conversation_name})" if details.conversation_name else ""
+    reason = details.find_shutdown_reason()
+    lines = [
+        f"Transcript of Tavus conversation {details.conversation_id}{name}: {len(spoken)} turns, times from the start "
+        "of the call" + (f"; it shut down: {reason}." if reason else "."),
+        "",
+        *(_turn_line(turn, limit=None) for turn in spoken),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 # wait_for_conversation
 
 # A progress notification at least this often (seconds) while nothing changes, so clients see the wait is alive.
@@ -894,6 +912,32 @@ def _not_repeating(scrub: Scrubber) -> Iterator[None]:
     except TavusError as error:
         error.args = tuple(scrub(str(arg)) for arg in error.args)
         raise
+
+
+# Completions: ids from the account, for prompt arguments and resource templates
+
+# One page of each list is read: more than a person picks from, in one request.
+COMPLETION_PAGE = 100
+
+
+async def recent_ids(state: AppState, kind: Literal["conversation", "persona", "replica"], prefix: str) -> list[str]:
+    """The ids of the account's conversations, personas or replicas (those ready to use) that start with `prefix`,
+    most recent first; none when Tavus cannot be asked within the call's time budget."""
+    rows: list[tuple[str, str]] = []
+    with anyio.move_on_after(state.settings.timeout), contextlib.suppress(TavusError):
+        if kind == "conversation":
+            conversations = await state.tavus.list_conversations(ListConversationsRequest(limit=COMPLETION_PAGE))
+            rows = [(item.conversation_id, item.created_at or "") for item in conversations.data]
+        elif kind == "persona":
+            personas = await state.tavus.list_personas(ListPersonasRequest(limit=COMPLETION_PAGE))
+            rows = [(item.persona_id, item.created_at or "") for item in personas.data]
+        else:
+            replicas = await state.tavus.list_replicas(ListReplicasRequest(limit=COMPLETION_PAGE))
+            rows = [(r.replica_id, r.created_at or "") for r in replicas.data if r.status in (None, "completed")]
+    # ISO 8601 times sort as text; a stable sort keeps Tavus's order where they tie or are missing.
+    rows.sort(key=lambda row: row[1], reverse=True)
+    wanted = prefix.strip().casefold()
+    return [identifier for identifier, _ in rows if identifier.casefold().startswith(wanted)]
 
 
 # paging

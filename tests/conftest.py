@@ -30,6 +30,10 @@ TOOL_NAMES = [
     "delete_conversation",
     "list_replicas",
     "list_personas",
+    "create_persona",
+    "get_persona",
+    "update_persona",
+    "delete_persona",
 ]
 
 

@@ -61,6 +61,10 @@ async def test_every_tool_has_title_description_annotations_and_output_schema(cl
         "delete_conversation": (False, True, True),
         "list_replicas": (True, False, True),
         "list_personas": (True, False, True),
+        "create_persona": (False, False, False),
+        "get_persona": (True, False, True),
+        "update_persona": (False, True, False),
+        "delete_persona": (False, True, True),
     }
 
 
@@ -315,7 +319,7 @@ async def test_prompts_are_listed(client: Client) -> None:
         ("persona_id", False),
     ]
     review = prompts["review_call"].arguments or []
-    assert [(a.name, a.required) for a in review] == [("conversation_id", True)]
+    assert [(a.name, a.required) for a in review] == [("conversation_id", True), ("goal", False)]
 
 
 async def test_practice_call_prompt(client: Client) -> None:
@@ -338,4 +342,5 @@ async def test_review_call_prompt(client: Client) -> None:
     review = await client.get_prompt("review_call", {"conversation_id": "c123456"})
     text = review.messages[0].content.text if review.messages[0].content.type == "text" else ""
     assert text.startswith("Review my Tavus practice call c123456.\n")
-    assert "Call get_conversation with conversation_id 'c123456' and verbose: true." in text
+    assert "Call wait_for_conversation with conversation_id 'c123456':" in text
+    assert "get_conversation with verbose: true" in text

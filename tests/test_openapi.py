@@ -18,12 +18,13 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import jsonschema
 import pytest
 import yaml
 from mcp import Client
+from pydantic import BaseModel
 
 from tavus_mcp import sandbox as emulator_tables
 from tavus_mcp.models import MAX_WHOLE_NUMBER
@@ -58,6 +59,10 @@ OPERATIONS = {
     "delete_conversation": ("delete", "/v2/conversations/{conversation_id}"),
     "list_replicas": ("get", "/v2/replicas"),
     "list_personas": ("get", "/v2/personas"),
+    "create_persona": ("post", "/v2/personas"),
+    "get_persona": ("get", "/v2/personas/{persona_id}"),
+    "update_persona": ("patch", "/v2/personas/{persona_id}"),
+    "delete_persona": ("delete", "/v2/personas/{persona_id}"),
 }
 # Documented on Tavus's other pages rather than in the reference (../shared/tavus-api/NOTES.md).
 DOCUMENTED_ELSEWHERE = {"enable_dynamic_greeting": {"type": "boolean"}}
@@ -218,6 +223,22 @@ def test_nothing_undocumented_is_sent(tool_schemas: dict[str, dict[str, Any]], t
 
         taken = dotted(schema)
         documented = {*_body_fields(), *DOCUMENTED_ELSEWHERE}
+    elif tool == "create_persona":
+        # `layers` is one open object in the schema; the model that checks it names each field it knows.
+        from tavus_mcp.models import PersonaLayers
+
+        taken = set(schema["properties"]) | {
+            f"layers.{layer}.{name}"
+            for layer, field in PersonaLayers.model_fields.items()
+            for name in _nested_model(field.annotation).model_fields
+        }
+        documented = set(_persona_fields())
+    elif tool == "update_persona":
+        # The body is the list of operations: the members of one, and the path parameter.
+        operation = schema["properties"]["operations"]["items"]
+        taken = {"persona_id", *(f"operations.{name}" for name in operation["properties"])}
+        documented = {*_parameters(tool), *(f"operations.{name}" for name in _patch_operation_schema()["properties"])}
+        documented.add("operations.from")  # RFC 6902: copy and move, which the reference lists, take it
     else:
         taken = set(schema["properties"]) - SERVER_ONLY.get(tool, set())
         documented = set(_parameters(tool))
@@ -250,15 +271,22 @@ def _value_for(field: str, schema: dict[str, Any]) -> Any:
         "integer": isinstance(example, int) and not isinstance(example, bool),
         "string": isinstance(example, str) and example.strip() != "",
         "string[]": isinstance(example, list) and all(isinstance(item, str) and item for item in example),
+        "object": isinstance(example, dict) and bool(example),
+        "object[]": isinstance(example, list) and bool(example) and all(isinstance(item, dict) for item in example),
+        "any[]": isinstance(example, list) and bool(example),
     }.get(kind, False)
     if fits:
         return example
     values = _documented_values(schema)
+    tool = {"name": "example_tool", "description": "An example."}
     return {
         "boolean": True,
         "integer": max(schema.get("minimum", 0), 60),
         "string": values[0] if values else f"example-{field.rpartition('.')[2]}",
         "string[]": ["example"],
+        "object": {"example": "value"},
+        "object[]": [tool],
+        "any[]": [tool],
     }[kind]
 
 
@@ -448,6 +476,11 @@ NEVER_IN_THE_SANDBOX = {
                      "tts.pronunciation_dictionary_id", "perception.visual_", "perception.audio_", "stt")
     ),
 }  # fmt: skip
+NEVER_IN_THE_SANDBOX["get_persona"] = (
+    *NEVER_IN_THE_SANDBOX["list_personas"],
+    "data.layers.llm.headers",
+    "data.layers.llm.extra_body",
+)
 
 
 def _answers(tool: str) -> list[Any]:
@@ -472,13 +505,27 @@ def _answers(tool: str) -> list[Any]:
             return [request("GET", "/v2/conversations").json()]
         if tool == "list_replicas":
             return [request("GET", "/v2/replicas", params=params).json() for params in ({}, {"verbose": "true"})]
+        if tool == "create_persona":
+            return [request("POST", "/v2/personas", json={"persona_name": "Buyer", "system_prompt": "Be one."}).json()]
+        if tool == "get_persona":
+            return [request("GET", f"/v2/personas/{p['persona_id']}").json() for p in emulator.personas]
         assert tool == "list_personas"
         return [request("GET", "/v2/personas").json()]
 
 
 @pytest.mark.parametrize(
     "tool",
-    _documented(["create_conversation", "get_conversation", "list_conversations", "list_replicas", "list_personas"]),
+    _documented(
+        [
+            "create_conversation",
+            "get_conversation",
+            "list_conversations",
+            "list_replicas",
+            "list_personas",
+            "create_persona",
+            "get_persona",
+        ]
+    ),
 )
 def test_the_emulators_answers_carry_the_current_fields(tool: str) -> None:
     schema = _response_schema(tool)
@@ -516,3 +563,192 @@ async def test_the_references_verbose_example_reads_as_a_review(mcp: Client, san
     assert result.structured_content is not None
     assert result.structured_content["shutdown_reason"] == "participant_left_timeout"
     assert result.structured_content["transcript"] == turns
+
+
+# Personas: create_persona takes the reference's body, update_persona its JSON Patch, and both reach Tavus as given
+
+
+def _persona_schema() -> dict[str, Any]:
+    return _resolve(_operation("create_persona")["requestBody"]["content"]["application/json"]["schema"])
+
+
+def _persona_fields() -> dict[str, dict[str, Any]]:
+    """Every field of the create-persona body, nested ones by dotted name ('layers.llm.api_key')."""
+    return _body_fields(_persona_schema())
+
+
+def _patch_operation_schema() -> dict[str, Any]:
+    return _resolve(_operation("update_persona")["requestBody"]["content"]["application/json"]["schema"]["items"])
+
+
+# The reference's "Full Customizations" example puts document_ids and document_tags inside `layers`, where no layer
+# has those names: the server refuses it as published (see below); elsewhere the fields are moved where documented.
+MISPLACED_IN_THE_EXAMPLE = ("document_ids", "document_tags")
+
+
+def _persona_examples(*, as_published: bool = False) -> list[dict[str, Any]]:
+    content = _operation("create_persona")["requestBody"]["content"]["application/json"]
+    examples = []
+    for example in content["examples"].values():
+        body = copy.deepcopy(example["value"])
+        if "default_replica_id" in body:
+            body["default_replica_id"] = STOCK_REPLICA
+        for name in () if as_published else MISPLACED_IN_THE_EXAMPLE:
+            if name in body.get("layers", {}):
+                body[name] = body["layers"].pop(name)
+        examples.append(body)
+    return examples
+
+
+def _layer_model(layer: str) -> type[BaseModel]:
+    from tavus_mcp.models import PersonaLayers
+
+    return _nested_model(PersonaLayers.model_fields[layer].annotation)
+
+
+def _nested_model(annotation: Any) -> type[BaseModel]:
+    return next(arg for arg in get_args(annotation) if isinstance(arg, type) and issubclass(arg, BaseModel))
+
+
+def _literals(annotation: Any) -> set[Any]:
+    if get_origin(annotation) is Literal:
+        return set(get_args(annotation))
+    return set().union(*(_literals(arg) for arg in get_args(annotation)))
+
+
+PERSONA_FIELDS = sorted(_persona_fields()) if DOC else []
+
+
+@pytest.mark.parametrize("field", _documented(PERSONA_FIELDS))
+def test_create_persona_takes_every_documented_field(tool_schemas: dict[str, dict[str, Any]], field: str) -> None:
+    documented = _persona_fields()[field]
+    schema = tool_schemas["create_persona"]
+    head, _, rest = field.partition(".")
+    values = _documented_values(documented)
+    if not rest:
+        listed = schema["properties"].get(head)
+        assert listed is not None, f"create_persona does not take {field}, which Tavus documents"
+        assert _json_type(listed) == _json_type(documented), field
+        assert set(listed.get("enum", values)) == set(values), field
+        assert head not in schema.get("required", []), field  # the reference requires nothing
+        return
+    # Inside `layers`, which the schema shows as one open object: the model that checks it takes the field, with
+    # the documented values (and a value of the documented type, sent through the protocol below).
+    assert schema["properties"]["layers"]["type"] == "object"
+    assert schema["properties"]["layers"].get("additionalProperties", True) is True
+    layer, _, name = rest.partition(".")
+    model = _layer_model(layer)
+    if name:
+        assert name in model.model_fields, f"layers.{layer} does not check {name}, which Tavus documents"
+        assert _literals(model.model_fields[name].annotation) == set(values), field
+
+
+def test_create_persona_requires_a_prompt_only_outside_echo_mode(tool_schemas: dict[str, dict[str, Any]]) -> None:
+    if DOC is None:
+        pytest.skip(ABSENT)
+    # "Each request must have a `system_prompt` value unless you're using echo mode": the server says so itself.
+    assert "unless you're using echo mode" in _persona_fields()["system_prompt"]["description"]
+    assert (
+        "Needed unless pipeline_mode is 'echo'"
+        in tool_schemas["create_persona"]["properties"]["system_prompt"]["description"]
+    )
+
+
+@pytest.mark.parametrize("field", _documented(PERSONA_FIELDS))
+async def test_every_documented_persona_field_reaches_tavus(mcp: Client, sandbox: Sandbox, field: str) -> None:
+    body = next((example for example in _persona_examples() if _has(example, field)), None) or _merge(
+        {"system_prompt": "You are a skeptical buyer."}, _nest(field, _value_for(field, _persona_fields()[field]))
+    )
+
+    result = await mcp.call_tool("create_persona", body)
+
+    assert not result.is_error, text_of(result)
+    assert [seen.body for seen in sandbox.requests_to("POST", "/v2/personas")] == [body]
+
+
+async def test_every_reference_persona_example_reaches_tavus(mcp: Client, sandbox: Sandbox) -> None:
+    if DOC is None:
+        pytest.skip(ABSENT)
+    for body in _persona_examples():
+        result = await mcp.call_tool("create_persona", body)
+        assert not result.is_error, (body, text_of(result))
+    assert [seen.body for seen in sandbox.requests_to("POST", "/v2/personas")] == _persona_examples()
+
+
+async def test_the_references_full_persona_example_is_refused_where_it_misplaces_fields(
+    mcp: Client, sandbox: Sandbox
+) -> None:
+    if DOC is None:
+        pytest.skip(ABSENT)
+    [published] = [body for body in _persona_examples(as_published=True) if "document_ids" in body.get("layers", {})]
+
+    result = await mcp.call_tool("create_persona", published)
+
+    assert result.is_error
+    assert text_of(result).splitlines()[1:] == [
+        f"- layers.{name}: not a field of layers; it belongs at the top level" for name in MISPLACED_IN_THE_EXAMPLE
+    ]
+    assert sandbox.requests_to("POST", "/v2/personas") == []
+
+
+def test_update_persona_takes_the_references_json_patch(tool_schemas: dict[str, dict[str, Any]]) -> None:
+    if DOC is None:
+        pytest.skip(ABSENT)
+    documented = _patch_operation_schema()
+    listed = tool_schemas["update_persona"]["properties"]["operations"]
+    assert listed["type"] == "array" and listed["minItems"] == 1
+    assert listed["items"]["properties"]["op"]["enum"] == documented["properties"]["op"]["enum"]
+    assert set(documented["properties"]) <= set(listed["items"]["properties"])
+    # The reference lists value as required, and says in the same breath that remove takes none: no stricter.
+    assert "not required for the `remove` operation" in documented["properties"]["value"]["description"]
+    assert listed["items"]["required"] == ["op", "path"]
+
+
+async def test_the_references_patch_examples_reach_tavus(mcp: Client, sandbox: Sandbox) -> None:
+    if DOC is None:
+        pytest.skip(ABSENT)
+    created = await mcp.call_tool(
+        "create_persona", {"system_prompt": "You are a life coach.", "layers": {"stt": {"hotwords": "Roey"}}}
+    )
+    assert created.structured_content is not None, text_of(created)
+    persona_id = created.structured_content["persona_id"]
+    content = _operation("update_persona")["requestBody"]["content"]["application/json"]
+    patches = [copy.deepcopy(example["value"]) for example in content["examples"].values()]
+
+    for patch in patches:
+        result = await mcp.call_tool("update_persona", {"persona_id": persona_id, "operations": patch})
+        assert not result.is_error, (patch, text_of(result))
+
+    assert [seen.body for seen in sandbox.requests_to("PATCH", f"/v2/personas/{persona_id}")] == patches
+    persona = next(p for p in sandbox.emulator.personas if p["persona_id"] == persona_id)
+    assert persona["system_prompt"] == patches[0][0]["value"] and persona["layers"] == {"stt": {}}
+
+
+def test_the_emulators_persona_tables_are_the_reference() -> None:
+    if DOC is None:
+        pytest.skip(ABSENT)
+    fields = _persona_fields()
+
+    def table_type(schema: dict[str, Any]) -> str:
+        kind = _json_type(schema)
+        return "array" if kind in ("object[]", "any[]") else kind
+
+    assert {name: _json_type(schema) for name, schema in fields.items() if "." not in name} == (
+        emulator_tables.PERSONA_BODY_FIELDS
+    )
+    layers: dict[str, dict[str, str]] = {}
+    for name, schema in fields.items():
+        if name.count(".") == 2:
+            _, layer, field = name.split(".")
+            layers.setdefault(layer, {})[field] = table_type(schema)
+    assert layers == emulator_tables.PERSONA_LAYER_FIELDS
+    enumerated = {
+        name.removeprefix("layers."): tuple(schema["enum"])
+        for name, schema in fields.items()
+        if name.count(".") == 2 and "enum" in schema
+    }
+    assert enumerated == emulator_tables.PERSONA_LAYER_VALUES
+    assert list(emulator_tables.PIPELINE_MODES) == fields["pipeline_mode"]["enum"]
+    operation = _patch_operation_schema()
+    assert list(emulator_tables.PATCH_OPERATIONS) == operation["properties"]["op"]["enum"]
+    assert list(emulator_tables.PATCH_MEMBERS) == [*operation["properties"], "from"]
