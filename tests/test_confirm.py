@@ -272,6 +272,36 @@ async def test_a_hard_delete_is_confirmed(sandbox: Sandbox, era: str) -> None:
     assert len(user.asked) == 2
 
 
+@pytest.mark.parametrize("era", ERAS)
+async def test_deleting_a_persona_is_confirmed(sandbox: Sandbox, era: str) -> None:
+    user = User(action="decline")
+    async with client_for(sandbox, "memory", era, user) as client:
+        created = await client.call_tool("create_persona", {"system_prompt": "You are a skeptical buyer."})
+        assert created.structured_content is not None
+        persona_id = created.structured_content["persona_id"]
+        path = f"/v2/personas/{persona_id}"
+
+        refused = await client.call_tool("delete_persona", {"persona_id": persona_id})
+        assert refused.is_error
+        assert text_of(refused) == (
+            f"Not done: asked to confirm (delete persona {persona_id}), the user declined, so nothing was sent to "
+            "Tavus. The persona is unchanged. Do not try again unless the user asks."
+        )
+        assert sandbox.requests_to("DELETE", path) == []
+        [asked] = user.asked
+        assert asked.message == (
+            f"Delete persona {persona_id} irreversibly? Its prompt and settings are gone for good, and new "
+            "conversations can no longer use it."
+        )
+        assert asked.requested_schema["properties"] == {}
+
+        user.action = "accept"
+        deleted = await client.call_tool("delete_persona", {"persona_id": persona_id})
+        assert not deleted.is_error, text_of(deleted)
+        assert len(sandbox.requests_to("DELETE", path)) == 1
+    assert len(user.asked) == 2
+
+
 # The 2026-07-28 round, driven by hand
 
 

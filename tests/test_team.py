@@ -21,6 +21,8 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types import PromptReference
 
 from tavus_mcp.config import ConfigError
 from tavus_mcp.sandbox import SANDBOX_API_KEY
@@ -198,6 +200,30 @@ async def test_concurrent_calls_of_several_users_each_send_their_own_key(
         for tool in ("create_conversation", "list_replicas")
     }
     assert_no_secret_in(team_server.log())
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_completions_and_transcripts_ask_tavus_with_the_callers_key(
+    tavus: Tavus, team_server: ServerProcess, mode: Mode
+) -> None:
+    practice = PromptReference(type="ref/prompt", name="practice_call")
+    with anyio.fail_after(TEST_TIMEOUT):
+        async with (
+            connect(team_server.url, token=TOKENS["alice"], mode=mode) as alice,
+            connect(team_server.url, token=TOKENS["bob"], mode=mode) as bob,
+        ):
+            for client in (alice, bob):
+                completed = await client.complete(practice, {"name": "persona_id", "value": "p9"})
+                assert completed.completion.values == ["p9a95912"]
+            created = await ok(alice, "create_conversation", {"replica_id": REPLICA, "test_mode": True})
+            uri = f"tavus://conversations/{created['conversation_id']}/transcript"
+            with pytest.raises(MCPError, match="ended without a call"):
+                await alice.read_resource(uri)
+
+    assert [seen.api_key for seen in tavus.injector.requests_to("GET", "/v2/personas")] == [ALICE_KEY, BOB_KEY]
+    path = f"/v2/conversations/{created['conversation_id']}"
+    assert [seen.api_key for seen in tavus.injector.requests_to("GET", path)] == [ALICE_KEY]
 
 
 def field(line: str, name: str) -> str | None:
