@@ -95,7 +95,9 @@ This server starts and manages Tavus conversations: live video calls in which an
 answers a person. Tavus's newer docs call a persona a PAL and a replica a Face; the API and these tools keep the \
 old names. The flow:
 1. Pick who the person talks to: list_personas (a persona, or PAL, brings behaviour and usually a default \
-replica) or list_replicas (a replica, or Face: the face and voice; only status 'completed' can be used).
+replica) or list_replicas (a replica, or Face: the face and voice; only status 'completed' can be used). \
+When no persona fits, create_persona makes one: a system_prompt written for the scenario, and a default replica. \
+get_persona shows one in full; update_persona changes it by JSON Patch.
 2. create_conversation with conversational_context (the scenario and the replica's role), a custom_greeting, \
 and properties such as max_call_duration and language. Every real call is billed and holds a concurrency slot \
 until it ends; use test_mode: true to try a setup without charge (nobody joins).
@@ -106,10 +108,10 @@ until it ends; use test_mode: true to try a setup without charge (nobody joins).
 wait_for_conversation once. It follows the call until it has ended and Tavus has processed it, and returns the \
 timed transcript, why the call ended, and any recording or perception analysis; get_conversation with verbose: \
 true returns the same later. The review_call prompt turns it into feedback.
-Where the client can show a form, the user confirms a billed call (or picks test mode instead) and a hard delete; \
-if they decline, nothing was sent to Tavus: do not try again unless they ask.
+Where the client can show a form, the user confirms a billed call (or picks test mode instead), a hard delete and \
+deleting a persona; if they decline, nothing was sent to Tavus: do not try again unless they ask.
 If a call fails, the error says whether a conversation may have been created: check before creating another. \
-delete_conversation removes a conversation's record; use it only when the person asks.
+delete_conversation removes a conversation's record, delete_persona a persona; use them only when the person asks.
 """
 
 # MCP Apps: hosts that support the extension show the call itself, in the chat, instead of a link.

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, PromptReference, ResourceTemplateReference
+from mcp_types import INVALID_PARAMS, PromptReference, ResourceTemplateReference, TextResourceContents
 
 from tavus_mcp.models import SUPPORTED_LANGUAGES
 from tavus_mcp.server import MAX_COMPLETIONS, TRANSCRIPT_TEMPLATE
@@ -121,6 +121,7 @@ async def test_a_finished_calls_transcript_reads_as_timed_turns(client: Client, 
     result = await client.read_resource(uri)
 
     [content] = result.contents
+    assert isinstance(content, TextResourceContents)
     assert (str(content.uri), content.mime_type) == (uri, "text/plain")
     assert content.text == (
         f"Transcript of Tavus conversation {conversation_id} (Raise practice): 3 turns, times from the start of the "
