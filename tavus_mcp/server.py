@@ -608,11 +608,11 @@ async def read_transcript(conversation_id: str, context: Context[AppState, Any])
         text = describe_tavus_error(error, effect=READS, settings=state.settings, conversation_id=conversation_id)
         # Only the id can be wrong in a request that is nothing but an id.
         raise (ResourceNotFoundError if isinstance(error, BadRequestError | NotFoundError) else ResourceError)(
-            text
+            scrub(text)
         ) from None
     transcript = tools.transcript_text(details)
     if transcript is not None:
-        return transcript
+        return scrub(transcript)  # as a tool's result is: no configured secret leaves, whatever Tavus sent
     if tools.call_state(details) == "no_call":
         raise ResourceError(f"Conversation {conversation_id} ended without a call (test mode): it has no transcript.")
     still = " The call is still in progress." if details.status == "active" else ""

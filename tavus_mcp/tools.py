@@ -46,7 +46,7 @@ from tavus_mcp.models import (
     UpdatePersonaRequest,
     WaitForConversationRequest,
 )
-from tavus_mcp.redaction import REDACTED, Scrubber, redact_secrets
+from tavus_mcp.redaction import REDACTED, Scrubber, redact_secrets, url_secrets
 from tavus_mcp.users import User
 
 DEFAULT_PAGE_LIMIT = 10  # Tavus's default page size
@@ -880,6 +880,8 @@ def _secrets_in(body: Any) -> list[str]:
     def removed(original: Any, redacted: Any) -> list[str]:
         if redacted == REDACTED and original != REDACTED:
             return [text for text in _strings(original) if text]
+        if isinstance(original, str) and isinstance(redacted, str) and original != redacted:
+            return [*_cut_out(original, redacted), *url_secrets(original)]  # a URL's password, also on its own
         if isinstance(original, dict) and isinstance(redacted, dict):
             return [found for key in original for found in removed(original[key], redacted.get(key))]
         if isinstance(original, list) and isinstance(redacted, list):
@@ -887,6 +889,22 @@ def _secrets_in(body: Any) -> list[str]:
         return []
 
     return removed(body, redact_secrets(body))
+
+
+def _cut_out(original: str, redacted: str) -> list[str]:
+    """The parts of `original` that `redacted` replaced by '[redacted]' (a URL's password, a token in a prompt);
+    all of it when they cannot be lined up."""
+    kept = redacted.split(REDACTED)
+    if not original.startswith(kept[0]):
+        return [original]
+    parts, at = [], len(kept[0])
+    for index, piece in enumerate(kept[1:], start=1):
+        end = len(original) - len(piece) if index == len(kept) - 1 else original.find(piece, at)
+        if end < at or not original.startswith(piece, end):
+            return [original]
+        parts.append(original[at:end])
+        at = end + len(piece)
+    return [part for part in parts if part]
 
 
 def _strings(value: Any) -> list[str]:

@@ -216,6 +216,31 @@ async def test_an_error_that_quotes_the_request_does_not_repeat_its_credentials(
     assert '"api_key": "[redacted]"' in text_of(result)
 
 
+async def test_the_requests_credentials_are_scrubbed_in_any_encoding_tavus_echoes_them(
+    mcp: Client, sandbox: Sandbox
+) -> None:
+    password, prompt_key = "llm-pass-9081x", "crm-8f7e6d5c4b3a"
+    arguments = {
+        "system_prompt": f"Call the CRM with CRM_API_KEY={prompt_key} when asked.",
+        "layers": {"llm": {"base_url": f"https://u:{password}@llm.example.test/v1", "api_key": LLM_KEY}},
+    }
+    escaped = "".join(f"\\u{ord(char):04x}" for char in LLM_KEY)
+    percent = "".join(f"%{ord(char):02x}" for char in password)
+    body = f'{{"error": "rejected: key {escaped}, url {percent}, prompt CRM_API_KEY={prompt_key}"}}'
+    sandbox.faults.append(
+        Fault(status=400, body=body, content_type="application/json", method="POST", path="/v2/personas")
+    )
+
+    result = await mcp.call_tool("create_persona", arguments)
+
+    assert result.is_error
+    assert text_of(result) == (
+        "Tavus rejected the request (HTTP 400): rejected: key [redacted], url [redacted], prompt "
+        "CRM_API_KEY=[redacted]. Nothing was created. Correct it and try again."
+    )
+    assert [seen.body for seen in sandbox.requests_to("POST", "/v2/personas")] == [arguments]
+
+
 # Checked before anything is sent
 
 

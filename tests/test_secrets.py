@@ -285,6 +285,19 @@ async def test_no_log_line_at_debug_nor_result_holds_a_secret(tavus: RawTavus, t
         assert_no_secret(haystack)
 
 
+async def test_a_transcript_resource_that_echoes_the_key_holds_none(tavus: RawTavus) -> None:
+    said = f"my key is {escaped(LEAK_KEY)} and the proxy's {percent(PASSWORD)}"
+    transcript = [{"role": "user", "content": said, "seconds_from_start": 2}]
+    events = [{"event_type": "application.transcription_ready", "properties": {"transcript": transcript}}]
+    answer = {"conversation_id": "c1", "status": "ended", "events": events}
+    tavus.answers.append(json_answer("200 OK", json.dumps(answer).replace("\\\\u", "\\u")))
+    async with connect(settings_for(tavus)) as mcp:
+        result = await mcp.read_resource("tavus://conversations/c1/transcript")
+
+    assert_no_secret(result.model_dump_json())
+    assert "[0:02] Participant: my key is [redacted] and the proxy's [redacted]" in result.model_dump_json()
+
+
 # Credentials a persona holds: recognised by name and by shape
 
 PERSONA_LAYERS = {
