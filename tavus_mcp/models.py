@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
@@ -954,10 +954,15 @@ class PatchOperation(ApiRequest):
         if not takes_from and self.from_ is not None:
             raise ValueError(f"op {self.op!r} takes no from; leave it out")
         segments = persona_pointer(self.path, "path")
-        if self.from_ is not None:
-            persona_pointer(self.from_, "from")
         if takes_value:
             _check_patch_value(segments, self.value, self.path)
+        if self.from_ is not None:
+            source, target = _typed_at(persona_pointer(self.from_, "from")), _typed_at(segments)
+            if source is not None and target is not None and _shape(source) != _shape(target):
+                raise ValueError(
+                    f"{self.op} from {self.from_!r} to {self.path!r}: the two take different values; {self.op} only "
+                    "between fields of the same kind, or replace with the value itself"
+                )
         return self
 
 
@@ -988,21 +993,31 @@ def persona_pointer(pointer: str, name: str) -> list[str]:
     return segments
 
 
-def _check_patch_value(segments: list[str], value: Any, path: str) -> None:
-    """A value at a path the create body types (a field, an item of a list, a layer or a layer's field) is of that
-    type, as it would be checked at creation; below that, Tavus judges."""
-    annotation: Any = None
-    field = CreatePersonaRequest.model_fields[segments[0]]
+def _typed_at(segments: list[str]) -> Any:
+    """The type the create body gives the value at a path (a field, an item of a list, a layer or a layer's
+    field); None below that, where Tavus judges."""
     if len(segments) == 1:
-        annotation = field.annotation
-    elif segments[0] in ("document_ids", "document_tags") and len(segments) == 2:
-        annotation = NonEmptyString
-    elif segments[0] == "layers" and len(segments) == 2:
-        annotation = PersonaLayers.model_fields[segments[1]].annotation
-    elif segments[0] == "layers" and len(segments) == 3:
-        layer = _nested_layer(segments[1])
-        known = layer.model_fields.get(segments[2])
-        annotation = known.annotation if known is not None else None
+        return CreatePersonaRequest.model_fields[segments[0]].annotation
+    if segments[0] in ("document_ids", "document_tags") and len(segments) == 2:
+        return _Text
+    if segments[0] == "layers" and len(segments) == 2:
+        return PersonaLayers.model_fields[segments[1]].annotation
+    if segments[0] == "layers" and len(segments) == 3:
+        known = _nested_layer(segments[1]).model_fields.get(segments[2])
+        return known.annotation if known is not None else None
+    return None
+
+
+def _shape(annotation: Any) -> dict[str, Any]:
+    """What a value of this type looks like (its JSON schema), null aside: two paths of one shape take one value."""
+    kinds = [arg for arg in get_args(annotation) if arg is not type(None)] if type(None) in get_args(annotation) else []
+    schema: dict[str, Any] = TypeAdapter(kinds[0] if len(kinds) == 1 else annotation).json_schema()
+    return schema
+
+
+def _check_patch_value(segments: list[str], value: Any, path: str) -> None:
+    """A value at a path the create body types is of that type, as it would be checked at creation."""
+    annotation = _typed_at(segments)
     if annotation is None:
         return
     try:

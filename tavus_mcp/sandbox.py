@@ -708,7 +708,13 @@ class TavusEmulator:
                 ) from None
             if not isinstance(patched, dict):
                 raise _bad_request("Invalid patch: the persona must stay an object")
-            _check_persona(patched, self.added_fields, patched=True)
+            try:
+                _check_persona(patched, self.added_fields, patched=True)
+            except ApiError as error:
+                # What a copy or move carries is the persona's own, which the server cannot see: Tavus's to refuse.
+                if any(operation["op"] in ("copy", "move") for operation in body):
+                    error.violation = None
+                raise
             if patched == document:
                 return Response(status_code=304)
             for name in PERSONA_BODY_FIELDS:

@@ -351,6 +351,12 @@ async def test_the_requests_credentials_are_scrubbed_in_any_encoding_tavus_echoe
             "- operations.0.op: must be 'add', 'remove', 'replace', 'copy', 'move' or 'test'; got 'merge'",
         ),
         (
+            "update_persona",
+            {"persona_id": "p9a95912", "operations": [{"op": "move", "from": "/layers/llm", "path": "/persona_name"}]},
+            "- operations.0: move from '/layers/llm' to '/persona_name': the two take different values; move only "
+            "between fields of the same kind, or replace with the value itself",
+        ),
+        (
             "get_persona",
             {"persona_id": "../replicas"},
             "- persona_id: '../replicas' is not a persona id: ids are letters, digits, '-' and '_', such as "

@@ -39,7 +39,7 @@ from pydantic import SecretStr
 
 from tavus_mcp.arguments import MAX_ARGUMENTS_BYTES
 from tavus_mcp.config import Settings
-from tavus_mcp.sandbox import BODY_FIELDS, PROPERTY_FIELDS, SANDBOX_API_KEY, TavusEmulator
+from tavus_mcp.sandbox import BODY_FIELDS, PERSONA_BODY_FIELDS, PROPERTY_FIELDS, SANDBOX_API_KEY, TavusEmulator
 from tavus_mcp.server import build_server
 from tests.conftest import CREATE_PATH, Sandbox, text_of
 from tests.test_emulator_properties import (
@@ -75,6 +75,10 @@ TOOL_FIELDS: dict[str, tuple[str, ...]] = {
     "delete_conversation": ("conversation_id", "hard"),
     "list_replicas": ("limit", "page", "replica_type", "replica_ids", "model_name", "verbose"),
     "list_personas": ("limit", "page", "persona_type"),
+    "create_persona": tuple(PERSONA_BODY_FIELDS),
+    "get_persona": ("persona_id",),
+    "update_persona": ("persona_id", "operations"),
+    "delete_persona": ("persona_id",),
 }
 ALL_FIELDS = sorted({*PROPERTY_FIELDS, *(name for fields in TOOL_FIELDS.values() for name in fields)})
 LIST_PATHS = ("/v2/conversations", "/v2/replicas", "/v2/personas")
@@ -214,10 +218,33 @@ _EDGES_BY_FIELD: dict[str, tuple[Any, ...]] = {
     "persona_type": ("User", "system ", "stock", *_BLANKS, *_NOT_STRINGS),
     "conversation_id": ("c123456", "../replicas", "c1/end", "c 1", "c1?hard=true", "c" * 129, "%2e%2e",
                         *_BLANKS, *_NOT_STRINGS),
+    "persona_id": ("p9a95912", "../replicas", "p1/x", "p 1", "p" * 129, *_BLANKS, *_NOT_STRINGS),
+    "pipeline_mode": ("Full", "echo ", "half", *_BLANKS, *_NOT_STRINGS),
+    "layers": ({}, {"lmm": {}}, {"llm": []}, {"llm": {"model": ""}}, {"perception": {"perception_model": "raven"}},
+               {"conversational_flow": {"turn_commitment": "high"}}, {"tts": {"tts_engine": "Cartesia"}},
+               {"llm": {"tools": [1]}}, {"stt": None}, "{}", [], None),
+    # JSON Patches at the edges: pointers, ops, values and sources that Tavus would refuse or misread.
+    "operations": ([], [{}], {}, None, "[]", [{"op": "replace", "path": "system_prompt", "value": "x"}],
+                   [{"op": "replace", "path": "/", "value": "x"}], [{"op": "replace", "path": "", "value": "x"}],
+                   [{"op": "add", "path": "/persona_id", "value": "p2"}], [{"op": "add", "path": "/a~2b", "value": 1}],
+                   [{"op": "remove", "path": "/layers/llm", "value": 1}], [{"op": "replace", "path": "/persona_name"}],
+                   [{"op": "move", "path": "/persona_name", "from": "/layers"}],
+                   [{"op": "copy", "path": "/pipeline_mode", "from": "/system_prompt"}],
+                   [{"op": "copy", "path": "/persona_name", "from": "/layers/llm/model"}],
+                   [{"op": "replace", "path": "/pipeline_mode", "value": "half"}],
+                   [{"op": "add", "path": "/layers/voice", "value": {}}],
+                   [{"op": "add", "path": "/document_tags/-", "value": ""}],
+                   [{"op": "add", "path": "/document_tags/9", "value": "x"}],
+                   [{"op": "test", "path": "/persona_name", "value": "nobody"}],
+                   [{"op": "merge", "path": "/persona_name", "value": "x"}],
+                   [{"op": "replace", "path": 5, "value": 1}]),
 }  # fmt: skip
 FIELD_TYPES = {
     **BODY_FIELDS,
     **PROPERTY_FIELDS,
+    **PERSONA_BODY_FIELDS,
+    "persona_id": "string",
+    "operations": "array",
     "conversation_id": "string",
     "verbose": "boolean",
     "full": "boolean",
@@ -293,6 +320,36 @@ def tool_calls(conversation_ids: Sequence[str]) -> st.SearchStrategy[tuple[str, 
         st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=128),
     )
     paging = {"limit": st.integers(1, 100), "page": st.integers(1, 1000)}
+    persona_ids = st.one_of(
+        st.sampled_from(["p9a95912", "pdced222244b", "p5317866"]), st.from_regex(r"\Ap[0-9a-f]{6,12}\Z")
+    )
+    layers = st.fixed_dictionaries(
+        {},
+        optional={
+            "llm": st.fixed_dictionaries({}, optional={"model": st.just("tavus-gpt-oss"), "api_key": short_texts}),
+            "perception": st.fixed_dictionaries(
+                {}, optional={"perception_model": st.sampled_from(["raven-1", "raven-0", "off"])}
+            ),
+            "stt": st.fixed_dictionaries({}, optional={"hotwords": short_texts}),
+            "conversational_flow": st.fixed_dictionaries(
+                {}, optional={"turn_taking_patience": st.sampled_from(["low", "medium", "high"])}
+            ),
+        },
+    )
+    patch_operations = st.one_of(
+        st.builds(lambda v: {"op": "replace", "path": "/persona_name", "value": v}, short_texts.filter(str.strip)),
+        st.builds(lambda v: {"op": "add", "path": "/document_tags/-", "value": v}, short_texts.filter(str.strip)),
+        st.builds(lambda v: {"op": "replace", "path": "/layers", "value": v}, layers),
+        st.builds(lambda v: {"op": "test", "path": "/system_prompt", "value": v}, short_texts.filter(str.strip)),
+        st.sampled_from(
+            [
+                {"op": "remove", "path": "/layers/llm"},
+                {"op": "add", "path": "/layers/perception/perception_model", "value": "off"},
+                {"op": "copy", "from": "/system_prompt", "path": "/persona_name"},
+                {"op": "move", "from": "/document_tags", "path": "/document_ids"},
+            ]
+        ),
+    )
     valid: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         "create_conversation": create_arguments(api_bodies()).map(lambda case: case[0]),
         "get_conversation": st.fixed_dictionaries(
@@ -316,6 +373,21 @@ def tool_calls(conversation_ids: Sequence[str]) -> st.SearchStrategy[tuple[str, 
         "list_personas": st.fixed_dictionaries(
             {}, optional={**paging, "persona_type": st.sampled_from(["user", "system"])}
         ),
+        "create_persona": st.fixed_dictionaries(
+            {"system_prompt": short_texts.filter(str.strip)},
+            optional={
+                "persona_name": short_texts.filter(str.strip),
+                "pipeline_mode": st.sampled_from(["full", "echo"]),
+                "default_replica_id": st.sampled_from([*STOCK_REPLICAS, "rnobody"]),
+                "document_tags": st.lists(short_texts.filter(str.strip), max_size=2),
+                "layers": layers,
+            },
+        ),
+        "get_persona": st.fixed_dictionaries({"persona_id": persona_ids}),
+        "update_persona": st.fixed_dictionaries(
+            {"persona_id": persona_ids, "operations": st.lists(patch_operations, min_size=1, max_size=3)}
+        ),
+        "delete_persona": st.fixed_dictionaries({"persona_id": persona_ids}),
     }
 
     def malformed(tool: str) -> st.SearchStrategy[dict[str, Any] | None]:
