@@ -171,7 +171,7 @@ class ApiTool(Tool):
             outcome = "ok"
             # Whatever Tavus sent back, no configured secret leaves in a result (redaction.scrub, in any encoding).
             return CallToolResult(
-                content=[TextContent(type="text", text=scrub(output.text))],
+                content=[TextContent(type="text", text=scrub(output.bounded_text()))],
                 structured_content=scrub_value(output.structured),
             )
         except (InvalidArguments, ToolFailure) as exc:

@@ -54,6 +54,8 @@ DEFAULT_PAGE_LIMIT = 10  # Tavus's default page size
 # answer longer than MAX_TOOL_TURN_CHARS) is shortened, and a transcript longer than MAX_TRANSCRIPT_CHARS shows its
 # beginning and its end. The structured result always carries everything.
 MAX_TURN_CHARS = 2000
+# Any tool's text, whatever it asked for (see ToolOutput.bounded_text).
+MAX_RESULT_CHARS = 100_000
 MAX_TOOL_TURN_CHARS = 300
 MAX_TRANSCRIPT_CHARS = 16_000
 MAX_ANALYSIS_CHARS = 2000
@@ -82,6 +84,19 @@ class AppState:
 class ToolOutput:
     text: str
     structured: dict[str, Any]
+
+    def bounded_text(self) -> str:
+        """The text, cut at MAX_RESULT_CHARS: a page of thousands of items, or a `full` transcript of hours, would
+        otherwise fill a model's context. The structured result keeps everything."""
+        if len(self.text) <= MAX_RESULT_CHARS:
+            return self.text
+        cut = self.text.rfind("\n", 0, MAX_RESULT_CHARS)
+        kept = self.text[: cut if cut > 0 else MAX_RESULT_CHARS]
+        return (
+            f"{kept}\n[... {len(self.text) - len(kept):,} more characters cut: this text stops at "
+            f"{MAX_RESULT_CHARS:,} characters. The structured result has everything; or ask for less, such as a "
+            "smaller limit.]"
+        )
 
 
 class ToolFailure(Exception):

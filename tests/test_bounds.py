@@ -19,6 +19,7 @@ import pytest
 
 from tavus_mcp.arguments import MAX_ARGUMENTS_BYTES, MAX_PROBLEM_CHARS, MAX_PROBLEMS
 from tavus_mcp.sandbox import SANDBOX_API_KEY
+from tavus_mcp.tools import MAX_RESULT_CHARS
 from tests.conftest import CREATE_PATH, Sandbox, connect, text_of
 from tests.upstream import Fault
 
@@ -330,3 +331,28 @@ async def test_a_call_length_of_zero_does_not_pass_the_cap(sandbox: Sandbox) -> 
         uncapped = await mcp.call_tool("create_conversation", {"replica_id": R, "properties": {"max_call_duration": 0}})
     assert not uncapped.is_error
     assert sandbox.creates() == [{"replica_id": R, "properties": {"max_call_duration": 0}}]
+
+
+async def test_a_huge_page_is_cut_in_the_text_and_whole_in_the_structured_result(mcp: Any, sandbox: Sandbox) -> None:
+    """Tavus sets the page size (no maximum is documented): 5,000 conversations with long names make a text far
+    over the bound, which is cut at a line and says how to get the rest."""
+    rows = [
+        {"conversation_id": f"c{n:06d}", "conversation_name": f"Practice {n} " + "x" * 120, "status": "ended"}
+        for n in range(5000)
+    ]
+    page = json.dumps({"data": rows, "total_count": 5000})
+    sandbox.faults.append(Fault(status=200, body=page, content_type="application/json", path="/v2/conversations"))
+
+    result = await mcp.call_tool("list_conversations", {"limit": 5000})
+
+    assert not result.is_error
+    text = text_of(result)
+    assert len(text) < MAX_RESULT_CHARS + 300
+    kept, note = text.rsplit("\n", 1)
+    assert kept.splitlines()[-1].startswith("- c")  # cut between two whole lines
+    assert note.startswith("[... ") and note.endswith(
+        "more characters cut: this text stops at 100,000 characters. The structured result has everything; or ask "
+        "for less, such as a smaller limit.]"
+    )
+    assert result.structured_content is not None
+    assert len(result.structured_content["conversations"]) == 5000
