@@ -1,16 +1,20 @@
-"""Real server processes for the team tests: `python -m tavus_mcp --transport http` on loopback, an MCP client over
-Streamable HTTP, and a Tavus emulator that records the key and headers of every request it receives."""
+"""Real server processes for the tests over Streamable HTTP: `python -m tavus_mcp --transport http` (or an engine
+running its app) on loopback, an MCP client over Streamable HTTP, and a Tavus emulator that records the key and
+headers of every request it receives."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +26,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tavus_mcp.sandbox import TavusEmulator
+from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator
 from tests.conftest import text_of
 from tests.upstream import FaultInjector, serve_on_loopback
 
@@ -31,6 +35,12 @@ STOP_TIMEOUT = 15.0
 READ_TIMEOUT = 30.0
 
 Mode = Literal["legacy", "auto"]
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
 
 
 # Tavus, observed
@@ -45,23 +55,38 @@ class Gate:
 
 
 class Recorder:
-    """ASGI middleware in front of the emulator: every request's headers, and a gate."""
+    """ASGI middleware in front of the emulator: every request's headers, the most requests it was handling at once,
+    a delay added to every answer (so that concurrent requests overlap), and a gate. All on the emulator's loop."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.reset()
+
+    def reset(self) -> None:
         self.headers: list[dict[str, str]] = []
         self.gate = Gate()
         self.held = 0
+        self.in_flight = self.max_in_flight = 0
+        self.delay = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.headers.append({key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]})
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.headers.append({key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]})
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
             if self.gate.path is not None and scope["path"] == self.gate.path:
                 self.held += 1
                 # Opened from the test's thread, not this loop's: an anyio.Event cannot be set from there.
                 while not self.gate.opened.is_set():  # noqa: ASYNC110
                     await anyio.sleep(0.01)
-        await self.app(scope, receive, send)
+            if self.delay:
+                await anyio.sleep(self.delay)
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 @dataclass
@@ -74,13 +99,11 @@ class Tavus:
     recorder: Recorder
     base_url: str
 
-    def reset(self, keys: tuple[str, ...]) -> None:
+    def reset(self, keys: tuple[str, ...] = (SANDBOX_API_KEY,)) -> None:
         self.emulator.reset()
         self.emulator.api_keys = keys
         self.injector.reset()
-        self.recorder.headers.clear()
-        self.recorder.gate = Gate()
-        self.recorder.held = 0
+        self.recorder.reset()
 
     def creates(self) -> list[tuple[str | None, Any]]:
         """(key, body) of every POST /v2/conversations that reached Tavus's address."""
@@ -133,38 +156,78 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    log_path: Path, env: dict[str, str], *, port: int | None = None, command: list[str] | None = None
+    log_path: Path,
+    env: dict[str, str],
+    *args: str,
+    port: int | None = None,
+    command: list[str] | None = None,
+    new_session: bool = False,
 ) -> Iterator[ServerProcess]:
-    """`python -m tavus_mcp --transport http` (or `command`, which listens on `port`) on a loopback port, healthy;
-    stopped on the way out."""
+    """`python -m tavus_mcp --transport http ARGS` (or `command`, which listens on `port`) on a loopback port,
+    healthy; stopped on the way out.
+
+    With `new_session`, in a process group of its own, as a terminal would start it (signals can go to the group);
+    on the way out the whole group is killed if it is still there (an engine's workers with it).
+    """
     port = port or free_port()
+    name = command[0] if command else "the server"
+    command = command or [
+        *(sys.executable, "-m", "tavus_mcp", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)),
+        *args,
+    ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command
-            or [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
+            command,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
-        server = ServerProcess(process, port, log_path)
+    server = ServerProcess(process, port, log_path)
+    try:
+        wait_until_up(process, f"{server.base}/healthz", name, server.log)
+        yield server
+    finally:
+        stop(process)
+        if new_session:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # any worker left behind by a parent that did not stop its own
+
+
+def wait_until_up(
+    process: subprocess.Popen[bytes], url: str, name: str, log: Callable[[], str], timeout: float = START_TIMEOUT
+) -> None:
+    """Until `GET url` answers 200; fails, with `log()`, if `process` (called `name`) exits first or takes too long."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"{name} exited with {process.returncode}:\n{log()}")
         try:
-            _wait_healthy(server)
-            yield server
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=STOP_TIMEOUT)
+            if httpx2.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name} did not become healthy within {timeout} s:\n{log()}")
+        time.sleep(0.05)
 
 
-def start_refused(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """`python -m tavus_mcp --transport http` run to its end, as a server that should refuse to start."""
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if `process` has not exited within STOP_TIMEOUT."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT)
+
+
+def start_refused(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m tavus_mcp --transport http ARGS` run to its end, as a server that should refuse to start."""
     return subprocess.run(
-        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port())],
+        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port()), *args],
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -174,35 +237,32 @@ def start_refused(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _wait_healthy(server: ServerProcess) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if server.process.poll() is not None:
-            raise AssertionError(f"the server exited with {server.process.returncode}:\n{server.log()}")
-        try:
-            if httpx2.get(f"{server.base}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the server did not become healthy within {START_TIMEOUT} s:\n{server.log()}")
-        time.sleep(0.05)
-
-
 # Clients
 
 
 @asynccontextmanager
 async def connect(
-    url: str, *, token: str | None = None, mode: Mode = "auto", auth: httpx2.Auth | None = None
+    url: str,
+    *,
+    token: str | None = None,
+    mode: Mode = "auto",
+    auth: httpx2.Auth | None = None,
+    headers: dict[str, str] | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> AsyncIterator[Client]:
-    """An MCP client over Streamable HTTP that sends `token` (or signs in through `auth`)."""
-    headers = {"authorization": f"Bearer {token}"} if token is not None else {}
+    """An MCP client over Streamable HTTP that sends `token` (or signs in through `auth`); its connection pool has
+    room for 300 requests."""
+    sent = dict(headers or {})
+    if token is not None:
+        sent["authorization"] = f"Bearer {token}"
     http = httpx2.AsyncClient(
-        headers=headers,
+        headers=sent,
         auth=auth,
         timeout=httpx2.Timeout(READ_TIMEOUT),
-        limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100),
+        limits=httpx2.Limits(max_connections=300, max_keepalive_connections=300),
+        transport=transport,
+        verify=verify,
     )
     async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:
         yield client
@@ -216,13 +276,11 @@ async def ok(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, 
     return structured
 
 
-def post_initialize(url: str, headers: dict[str, str] | None = None) -> httpx2.Response:
-    """One raw initialize POST, as a client that is not an MCP SDK would send it."""
-    body = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-    }
+def post(url: str, body: Any = None, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx2.Response:
+    """One raw POST (an initialize unless `body` or `content` says otherwise), as a client that is not an MCP SDK
+    would send it."""
     sent = {"content-type": "application/json", "accept": "application/json, text/event-stream", **(headers or {})}
-    return httpx2.post(url, content=json.dumps(body).encode(), headers=sent, timeout=10.0)
+    content = kwargs.pop("content", None)
+    if content is None:
+        content = json.dumps(body if body is not None else INITIALIZE).encode()
+    return httpx2.post(url, content=content, headers=sent, timeout=10.0, **kwargs)

@@ -24,18 +24,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 
+from tests.servers import ServerProcess, running_server
 from tests.test_third_party_clients import INSTALL, NODE, TOOLS
 
 pytestmark = pytest.mark.conformance
@@ -83,74 +79,27 @@ NOT_PASSED = {
 NO_WIRE_SCHEMA_CHECK = {"dns-rebinding-protection", "server-stateless"}
 
 # A scenario takes under a second (server-stateless about 10 s: it waits on listen streams); the suite's own
-# per-scenario timeout is 30 s. The server starts in about a second.
+# per-scenario timeout is 30 s.
 SUITE_TIMEOUT = 120.0
-START_TIMEOUT = 20.0
-STOP_TIMEOUT = 15.0
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-@dataclass
-class Server:
-    url: str
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """`python -m tavus_mcp --transport http --sandbox` on a free loopback port: no key, no TAVUS_* variable."""
     if not (NODE.exists() and CONFORMANCE_BIN.exists()):
         message = f"The MCP conformance suite (with Node 22) is not installed in .tools/: run {INSTALL}"
         if os.environ.get("TAVUS_REQUIRE_CLIENT_TOOLS") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    port = free_port()
     log_path = tmp_path_factory.mktemp("conformance") / "server.log"
-    command = [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--sandbox", "--port", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            env={"PATH": os.environ.get("PATH", ""), "TAVUS_LOG_LEVEL": "INFO"},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}/mcp", log_path)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _healthy(port):
-            assert process.poll() is None, f"the server exited with {process.returncode}:\n{server.log()}"
-            assert time.monotonic() < deadline, f"the server did not start in {START_TIMEOUT} s:\n{server.log()}"
-            time.sleep(0.05)
+    env = {"PATH": os.environ.get("PATH", ""), "TAVUS_LOG_LEVEL": "INFO"}
+    with running_server(log_path, env, "--sandbox") as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
 
 
-def _healthy(port: int) -> bool:
-    try:
-        return httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200
-    except httpx2.TransportError:
-        return False
-
-
-def run_scenario(server: Server, scenario: str, version: str, home: Path) -> tuple[list[dict[str, Any]], str]:
+def run_scenario(server: ServerProcess, scenario: str, version: str, home: Path) -> tuple[list[dict[str, Any]], str]:
     """Run one scenario; its checks as the suite wrote them, and what it printed (for a failure's message)."""
     out = home / "results"
     options = ["--spec-version", version, "--output-dir", str(out)]
@@ -179,7 +128,7 @@ def run_scenario(server: Server, scenario: str, version: str, home: Path) -> tup
 
 
 @pytest.mark.parametrize(("scenario", "version"), SCENARIOS, ids=[f"{name}@{version}" for name, version in SCENARIOS])
-def test_scenario_passes(server: Server, tmp_path: Path, scenario: str, version: str) -> None:
+def test_scenario_passes(server: ServerProcess, tmp_path: Path, scenario: str, version: str) -> None:
     checks, report = run_scenario(server, scenario, version, tmp_path)
 
     statuses = {(check["id"], check["status"]) for check in checks}

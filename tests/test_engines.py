@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,20 +28,19 @@ from mcp_types import CallToolResult
 
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import CREATE_PATH, TOOL_NAMES, Sandbox, text_of
-from tests.test_http import (
-    PROTOCOL,
-    REPLICA,
+from tests.servers import (
     START_TIMEOUT,
     STOP_TIMEOUT,
-    TEST_TIMEOUT,
-    TOKEN,
     Mode,
+    ServerProcess,
     connect,
     free_port,
-    leaves,
     ok,
     post,
+    running_server,
+    stop,
 )
+from tests.test_http import PROTOCOL, REPLICA, TEST_TIMEOUT, TOKEN, leaves
 from tests.upstream import Fault
 
 # Real engines (uvicorn and gunicorn workers, nginx) started and stopped: `slow`, run by .ci/run.
@@ -100,59 +99,6 @@ def engine_command(engine: str, port: int, workers: int = 2) -> list[str]:
     ]
 
 
-@dataclass
-class Running:
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"{self.base}/mcp"
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-@contextmanager
-def running(command: list[str], env: dict[str, str], log_path: Path, port: int) -> Iterator[Running]:
-    """`command` in a process group of its own, until `GET /healthz` on `port` answers; on the way out, its whole
-    group is killed if it is still there (an engine's workers with it)."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Running(process, port, log_path)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"{command[0]} exited with {process.returncode}:\n{server.log()}")
-            try:
-                if httpx2.get(f"{server.base}/healthz", timeout=1.0).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{command[0]} was not healthy within {START_TIMEOUT} s:\n{server.log()}")
-            time.sleep(0.05)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT)
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # any worker left behind by a parent that did not stop its own
-
-
 def run_to_end(command: list[str], env: dict[str, str], timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False
@@ -182,10 +128,13 @@ async def test_an_engine_serves_both_eras_and_sigterm_lets_every_call_in_flight_
     env = env_for(sandbox, tmp_path)
     outcomes: dict[str, CallToolResult] = {}
     command = engine_command(engine, port, workers)
-    with anyio.fail_after(TEST_TIMEOUT), running(command, env, tmp_path / "log", port) as server:
+    with (
+        anyio.fail_after(TEST_TIMEOUT),
+        running_server(tmp_path / "log", env, port=port, command=command, new_session=True) as server,
+    ):
         created: list[str] = []
         for mode in ("legacy", "auto"):
-            async with connect(server.url, mode=mode) as client:
+            async with connect(server.url, token=TOKEN, mode=mode) as client:
                 assert client.protocol_version == PROTOCOL[mode]
                 assert [tool.name for tool in (await client.list_tools()).tools] == TOOL_NAMES
                 for _ in range(3):
@@ -197,7 +146,7 @@ async def test_an_engine_serves_both_eras_and_sigterm_lets_every_call_in_flight_
 
         async def end(conversation_id: str, mode: Mode) -> None:
             # A client (and a connection) of its own each: the calls spread over the workers.
-            async with connect(server.url, mode=mode) as client:
+            async with connect(server.url, token=TOKEN, mode=mode) as client:
                 # The SDK's client lists the tools to check a result against its schema: before, as clients do.
                 await client.list_tools()
                 outcomes[conversation_id] = await client.call_tool(
@@ -249,7 +198,8 @@ def test_without_tokens_an_engine_answers_only_this_machine(sandbox: Sandbox, tm
     # on this machine names a remote client in X-Forwarded-For, which uvicorn trusts from 127.0.0.1 by default.
     port = free_port()
     command = engine_command("uvicorn", port, workers=1)
-    with running(command, env_for(sandbox, tmp_path, tokens=()), tmp_path / "log", port) as server:
+    env = env_for(sandbox, tmp_path, tokens=())
+    with running_server(tmp_path / "log", env, port=port, command=command, new_session=True) as server:
         local = post(server.url)
         remote = post(server.url, headers={"x-forwarded-for": "203.0.113.7"})
 
@@ -453,40 +403,31 @@ def nginx_in_front_of(replicas: list[int], prefix: Path) -> Iterator[Nginx]:
                 time.sleep(0.05)
         yield nginx
     finally:
-        process.terminate()  # nginx's fast shutdown
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
+        stop(process)  # SIGTERM is nginx's fast shutdown
 
 
 @contextmanager
-def two_replicas_behind_nginx(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[Nginx, list[Running]]]:
+def two_replicas_behind_nginx(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[Nginx, list[ServerProcess]]]:
     """Two `python -m tavus_mcp --transport http` replicas sharing one emulator, nginx in front. They use
     different keys, both accepted, so that the emulator can tell which replica each request came from."""
     sandbox.emulator.api_keys = (SANDBOX_API_KEY, OTHER_KEY)
     ports = [free_port(), free_port()]
     with (
-        running(
-            replica_command(ports[0]),
-            env_for(sandbox, tmp_path, TAVUS_MCP_ALLOWED_HOSTS=PUBLIC_HOST),
+        running_server(
             tmp_path / "a.log",
-            ports[0],
+            env_for(sandbox, tmp_path, TAVUS_MCP_ALLOWED_HOSTS=PUBLIC_HOST),
+            port=ports[0],
+            new_session=True,
         ) as first,
-        running(
-            replica_command(ports[1]),
-            env_for(sandbox, tmp_path, TAVUS_MCP_ALLOWED_HOSTS=PUBLIC_HOST, TAVUS_API_KEY=OTHER_KEY),
+        running_server(
             tmp_path / "b.log",
-            ports[1],
+            env_for(sandbox, tmp_path, TAVUS_MCP_ALLOWED_HOSTS=PUBLIC_HOST, TAVUS_API_KEY=OTHER_KEY),
+            port=ports[1],
+            new_session=True,
         ) as second,
         nginx_in_front_of(ports, tmp_path / "nginx") as nginx,
     ):
         yield nginx, [first, second]
-
-
-def replica_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)]
 
 
 def replica_of(sandbox: Sandbox, key: str | None) -> int:
@@ -503,13 +444,13 @@ async def test_nginx_spreads_calls_over_replicas_and_skips_a_dead_one(
 ) -> None:
     public = {"host": PUBLIC_HOST}  # what a client of https://mcp.example.com/mcp sends
     with anyio.fail_after(TEST_TIMEOUT), two_replicas_behind_nginx(sandbox, tmp_path) as (nginx, replicas):
-        async with connect(nginx.url, mode=mode, headers=public, verify=nginx.trust) as client:
+        async with connect(nginx.url, token=TOKEN, mode=mode, headers=public, verify=nginx.trust) as client:
             created = await ok(client, "create_conversation", {"replica_id": REPLICA, "conversation_name": "Pitch"})
             conversation_id = created["conversation_id"]
             [create] = sandbox.requests_to("POST", CREATE_PATH)
             other = replicas[1 - replica_of(sandbox, create.api_key)]
             # The other replica knows it too (any replica serves any request: the state is Tavus's).
-            async with connect(other.url, mode=mode) as direct:
+            async with connect(other.url, token=TOKEN, mode=mode) as direct:
                 read_directly = await ok(direct, "get_conversation", {"conversation_id": conversation_id})
             read_through_nginx = await ok(client, "get_conversation", {"conversation_id": conversation_id})
 
@@ -545,7 +486,7 @@ async def test_nginx_never_sends_a_create_again_once_a_replica_received_it(sandb
 
         async def create() -> None:
             try:
-                async with connect(nginx.url, headers=public, verify=nginx.trust) as client:
+                async with connect(nginx.url, token=TOKEN, headers=public, verify=nginx.trust) as client:
                     await client.call_tool("create_conversation", {"replica_id": REPLICA})
             except BaseException as error:  # the SDK raises the 502 inside exception groups
                 failures.append(error)
@@ -560,7 +501,7 @@ async def test_nginx_never_sends_a_create_again_once_a_replica_received_it(sandb
             receiving.process.wait(timeout=STOP_TIMEOUT)
 
         # The replica left still serves.
-        async with connect(nginx.url, headers=public, verify=nginx.trust) as client:
+        async with connect(nginx.url, token=TOKEN, headers=public, verify=nginx.trust) as client:
             listed = await ok(client, "list_conversations", {})
 
     # The create was not sent again to the other replica (Tavus made one conversation, which the model can find

@@ -1,9 +1,9 @@
 """The server over Streamable HTTP, as a team runs it: real `python -m tavus_mcp --transport http` processes on
 loopback, in front of the Tavus emulator, reached by the SDK's own client in both protocol eras.
 
-The emulator here is this module's own: it is wrapped in a recorder of every request's headers, so that each test
-ends by checking that nothing a client sent (its token, its Authorization header) ever reached Tavus. Several
-processes on one port, and several machines, are `tests/test_engines.py`'s.
+The emulator here is this module's own (served by `tests/servers.py`): it is wrapped in a recorder of every
+request's headers, so that each test ends by checking that nothing a client sent (its token, its Authorization
+header) ever reached Tavus. Several processes on one port, and several machines, are `tests/test_engines.py`'s.
 """
 
 from __future__ import annotations
@@ -11,33 +11,37 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import ssl
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import httpx2
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 from pydantic import SecretStr
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tavus_mcp import __version__
 from tavus_mcp.config import DEFAULT_MAX_CONNECTIONS, ConfigError
 from tavus_mcp.http import HttpSettings, StaticTokenVerifier
-from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator
+from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import TOOL_NAMES, text_of
-from tests.upstream import Fault, FaultInjector, serve_on_loopback
+from tests.servers import (
+    INITIALIZE,
+    STOP_TIMEOUT,
+    Mode,
+    ServerProcess,
+    Tavus,
+    connect,
+    ok,
+    post,
+    running_server,
+    served_tavus,
+    start_refused,
+)
+from tests.upstream import Fault
 
 pytestmark = pytest.mark.http
 
@@ -49,126 +53,34 @@ ALLOWED_HOST = "mcp.example.test"
 ALLOWED_ORIGIN = "https://app.example.test"
 REPLICA = "rfe12d8b9597"
 UNAUTHORIZED = {"error": "invalid_token", "error_description": "Authentication required"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
 
 # Bounds every async test; starting a server process takes about a second.
 TEST_TIMEOUT = 60.0
-START_TIMEOUT = 20.0
-STOP_TIMEOUT = 15.0
-READ_TIMEOUT = 30.0
-
-Mode = Literal["legacy", "auto"]
 PROTOCOL = {"legacy": "2025-11-25", "auto": "2026-07-28"}
 
 
 # The emulator, observed
 
 
-@dataclass
-class TavusTraffic:
-    """What reached the emulator: each request's headers, and the most requests it was handling at once."""
-
-    headers: list[dict[str, str]] = field(default_factory=list)
-    in_flight: int = 0
-    max_in_flight: int = 0
-    # Added to every answer, so that concurrent requests overlap at the emulator.
-    delay: float = 0.0
-
-    def reset(self) -> None:
-        self.headers.clear()
-        self.in_flight = self.max_in_flight = 0
-        self.delay = 0.0
-
-
-class ObserveRequests:
-    """ASGI middleware in front of the emulator, recording into a `TavusTraffic` (all on the emulator's loop)."""
-
-    def __init__(self, app: ASGIApp, traffic: TavusTraffic) -> None:
-        self.app = app
-        self.traffic = traffic
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        traffic = self.traffic
-        traffic.headers.append({key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]})
-        traffic.in_flight += 1
-        traffic.max_in_flight = max(traffic.max_in_flight, traffic.in_flight)
-        try:
-            if traffic.delay:
-                await anyio.sleep(traffic.delay)
-            await self.app(scope, receive, send)
-        finally:
-            traffic.in_flight -= 1
-
-
-@dataclass
-class Tavus:
-    emulator: TavusEmulator
-    # In front of the emulator: faults to answer with, and every request as it arrived.
-    injector: FaultInjector
-    base_url: str
-    traffic: TavusTraffic
-
-    def creates(self) -> list[Any]:
-        return [request.body for request in self.emulator.requests_to("POST", "/v2/conversations")]
-
-
 @pytest.fixture(scope="module")
 def _observed_tavus() -> Iterator[Tavus]:
-    emulator = TavusEmulator()
-    traffic = TavusTraffic()
-    injector = FaultInjector(ObserveRequests(emulator.app, traffic))
-    with serve_on_loopback(injector) as base_url:
-        yield Tavus(emulator, injector, base_url, traffic)
+    with served_tavus() as tavus:
+        yield tavus
 
 
 @pytest.fixture
 def tavus(_observed_tavus: Tavus) -> Iterator[Tavus]:
-    _observed_tavus.emulator.reset()
-    _observed_tavus.injector.reset()
-    _observed_tavus.traffic.reset()
+    _observed_tavus.reset()
     yield _observed_tavus
     assert _observed_tavus.emulator.schema_violations == []
     # Whatever a client sent, Tavus saw only the server's own key: no Authorization header, no client token.
-    for headers in _observed_tavus.traffic.headers:
+    for headers in _observed_tavus.recorder.headers:
         assert "authorization" not in headers
         assert headers.get("x-api-key") == SANDBOX_API_KEY
         assert not any(token in value for value in headers.values() for token in ALL_TOKENS)
 
 
 # Server processes
-
-
-@dataclass
-class ServerProcess:
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"{self.base}/mcp"
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_env(tavus: Tavus, tokens: tuple[str, ...] = (TOKEN,), **extra: str) -> dict[str, str]:
@@ -185,125 +97,12 @@ def server_env(tavus: Tavus, tokens: tuple[str, ...] = (TOKEN,), **extra: str) -
     return env
 
 
-@contextmanager
-def running_server(
-    log_path: Path, env: dict[str, str], *args: str, new_session: bool = False
-) -> Iterator[ServerProcess]:
-    """`python -m tavus_mcp --transport http` on a free loopback port, healthy; killed on the way out if need be.
-
-    With `new_session`, in a process group of its own, as a terminal would start it (signals can go to the group).
-    """
-    port = free_port()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tavus_mcp",
-                "--transport",
-                "http",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                *args,
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=new_session,
-        )
-        server = ServerProcess(process, port, log_path)
-        try:
-            _wait_healthy(server)
-            yield server
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=STOP_TIMEOUT)
-
-
-def start_refused(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m tavus_mcp --transport http ARGS` run to its end, as a server that should refuse to start."""
-    return subprocess.run(
-        [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(free_port()), *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-
-
-def _wait_healthy(server: ServerProcess) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if server.process.poll() is not None:
-            raise AssertionError(f"the server exited with {server.process.returncode}:\n{server.log()}")
-        try:
-            if httpx2.get(f"{server.base}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the server did not become healthy within {START_TIMEOUT} s:\n{server.log()}")
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def team_server(_observed_tavus: Tavus, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server for the tests that need no special configuration: a token, an allowed host and origin."""
     env = server_env(_observed_tavus, TAVUS_MCP_ALLOWED_HOSTS=ALLOWED_HOST, TAVUS_MCP_ALLOWED_ORIGINS=ALLOWED_ORIGIN)
     with running_server(tmp_path_factory.mktemp("team") / "server.log", env) as server:
         yield server
-
-
-@asynccontextmanager
-async def connect(
-    url: str,
-    *,
-    token: str | None = TOKEN,
-    mode: Mode = "auto",
-    headers: dict[str, str] | None = None,
-    transport: httpx2.AsyncBaseTransport | None = None,
-    verify: ssl.SSLContext | bool = True,
-) -> AsyncIterator[Client]:
-    """An MCP client over Streamable HTTP that sends `token`; its connection pool has room for 300 requests."""
-    sent = dict(headers or {})
-    if token is not None:
-        sent["authorization"] = f"Bearer {token}"
-    http = httpx2.AsyncClient(
-        headers=sent,
-        timeout=httpx2.Timeout(READ_TIMEOUT),
-        limits=httpx2.Limits(max_connections=300, max_keepalive_connections=300),
-        transport=transport,
-        verify=verify,
-    )
-    async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:
-        yield client
-
-
-async def ok(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    result: CallToolResult = await client.call_tool(tool, arguments)
-    assert not result.is_error, text_of(result)
-    structured: dict[str, Any] | None = result.structured_content
-    assert structured is not None
-    return structured
-
-
-def post(url: str, body: Any = None, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx2.Response:
-    """One raw POST, as a client that is not an MCP SDK would send it."""
-    sent = {"content-type": "application/json", "accept": "application/json, text/event-stream", **(headers or {})}
-    content = kwargs.pop("content", None)
-    if content is None:
-        content = json.dumps(body if body is not None else INITIALIZE).encode()
-    return httpx2.post(url, content=content, headers=sent, timeout=10.0, **kwargs)
 
 
 # Protocol versions, health
@@ -313,13 +112,13 @@ def post(url: str, body: Any = None, *, headers: dict[str, str] | None = None, *
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_both_protocol_eras_list_tools_and_create(tavus: Tavus, team_server: ServerProcess, mode: Mode) -> None:
     with anyio.fail_after(TEST_TIMEOUT):
-        async with connect(team_server.url, mode=mode) as client:
+        async with connect(team_server.url, token=TOKEN, mode=mode) as client:
             assert client.protocol_version == PROTOCOL[mode]
             tools = (await client.list_tools()).tools
             created = await ok(client, "create_conversation", {"replica_id": REPLICA, "test_mode": True})
 
     assert [tool.name for tool in tools] == TOOL_NAMES
-    assert tavus.creates() == [{"replica_id": REPLICA, "test_mode": True}]
+    assert [body for _, body in tavus.creates()] == [{"replica_id": REPLICA, "test_mode": True}]
     assert created["conversation_id"] in tavus.emulator.conversations
 
 
@@ -425,7 +224,7 @@ async def test_rotated_token_old_and_new_both_work_until_the_old_is_removed(tavu
 async def test_tokens_and_key_never_reach_the_log(tavus: Tavus, tmp_path: Path) -> None:
     env = server_env(tavus, (TOKEN, NEW_TOKEN), TAVUS_LOG_LEVEL="DEBUG")
     with anyio.fail_after(TEST_TIMEOUT), running_server(tmp_path / "debug.log", env) as server:
-        async with connect(server.url) as client:
+        async with connect(server.url, token=TOKEN) as client:
             await ok(client, "create_conversation", {"replica_id": REPLICA, "test_mode": True})
         async with connect(server.url, token=NEW_TOKEN, mode="legacy") as client:
             await ok(client, "list_personas", {})
@@ -488,7 +287,7 @@ async def test_allowed_hosts_and_origins_are_served(
     tavus: Tavus, team_server: ServerProcess, headers: dict[str, str], mode: Mode
 ) -> None:
     with anyio.fail_after(TEST_TIMEOUT):
-        async with connect(team_server.url, headers=headers, mode=mode) as client:
+        async with connect(team_server.url, token=TOKEN, headers=headers, mode=mode) as client:
             await ok(client, "list_personas", {})
 
 
@@ -520,7 +319,7 @@ def test_oversized_body_gets_413(tavus: Tavus, team_server: ServerProcess) -> No
 async def test_200_concurrent_calls_hold_at_most_100_connections_to_tavus(
     tavus: Tavus, team_server: ServerProcess
 ) -> None:
-    tavus.traffic.delay = 1.0  # every Tavus answer takes a while, so the calls really overlap
+    tavus.recorder.delay = 1.0  # every Tavus answer takes a while, so the calls really overlap
     results: list[dict[str, Any]] = []
 
     async def create(client: Client, number: int) -> None:
@@ -529,8 +328,8 @@ async def test_200_concurrent_calls_hold_at_most_100_connections_to_tavus(
 
     with anyio.fail_after(TEST_TIMEOUT):
         async with (
-            connect(team_server.url, mode="auto") as modern,
-            connect(team_server.url, mode="legacy") as legacy,
+            connect(team_server.url, token=TOKEN, mode="auto") as modern,
+            connect(team_server.url, token=TOKEN, mode="legacy") as legacy,
             anyio.create_task_group() as group,
         ):
             for number in range(200):
@@ -538,10 +337,10 @@ async def test_200_concurrent_calls_hold_at_most_100_connections_to_tavus(
 
     assert len(results) == 200
     assert len({result["conversation_id"] for result in results}) == 200
-    assert sorted(body["conversation_name"] for body in tavus.creates()) == sorted(f"Load {n}" for n in range(200))
+    assert sorted(body["conversation_name"] for _, body in tavus.creates()) == sorted(f"Load {n}" for n in range(200))
     # At most 100 connections to Tavus, shared by every request: a client per request, or per session, would have
     # sent Tavus all 200 at once.
-    assert tavus.traffic.max_in_flight <= DEFAULT_MAX_CONNECTIONS == 100
+    assert tavus.recorder.max_in_flight <= DEFAULT_MAX_CONNECTIONS == 100
 
 
 # Scaling out
@@ -583,7 +382,7 @@ async def test_two_instances_serve_one_client(tavus: Tavus, tmp_path: Path, mode
         running_server(tmp_path / "b.log", env) as second,
     ):
         balancer = Balancer(create_port=first.port, other_port=second.port)
-        async with connect(first.url, mode=mode, transport=balancer) as client:
+        async with connect(first.url, token=TOKEN, mode=mode, transport=balancer) as client:
             created = await ok(client, "create_conversation", {"replica_id": REPLICA})
             conversation_id = created["conversation_id"]
             got = await ok(client, "get_conversation", {"conversation_id": conversation_id})
@@ -666,7 +465,7 @@ async def test_a_stop_lets_the_call_in_flight_finish_and_exits_0(
         anyio.fail_after(TEST_TIMEOUT),
         running_server(tmp_path / "stop.log", server_env(tavus), new_session=True) as server,
     ):
-        async with connect(server.url, mode=mode) as client:
+        async with connect(server.url, token=TOKEN, mode=mode) as client:
             created = await ok(client, "create_conversation", {"replica_id": REPLICA})
             conversation_id = created["conversation_id"]
             end_path = f"/v2/conversations/{conversation_id}/end"

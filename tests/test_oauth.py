@@ -45,9 +45,11 @@ from tests.servers import (
     connect,
     free_port,
     ok,
-    post_initialize,
+    post,
     running_server,
     served_tavus,
+    stop,
+    wait_until_up,
 )
 
 pytestmark = pytest.mark.oauth
@@ -114,22 +116,12 @@ def openid_provider(folder: Path, port: int, keys: list[dict[str, Any]], resourc
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    raise AssertionError(f"oidc-provider exited with {process.returncode}:\n{provider.log()}")
-                try:
-                    if httpx2.get(f"{issuer}/.well-known/openid-configuration", timeout=1.0).status_code == 200:
-                        break
-                except httpx2.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"oidc-provider did not start within {START_TIMEOUT} s:\n{provider.log()}")
-                time.sleep(0.05)
+            wait_until_up(
+                process, f"{issuer}/.well-known/openid-configuration", "oidc-provider", provider.log, START_TIMEOUT
+            )
             yield provider
         finally:
-            process.terminate()
-            process.wait(timeout=15)
+            stop(process)
 
 
 @dataclass
@@ -228,7 +220,7 @@ def team(_tools: None, _served_tavus: Tavus, tmp_path_factory: pytest.TempPathFa
 def test_the_server_publishes_its_metadata_and_its_401_points_at_it(tavus: Tavus, team: Team) -> None:
     metadata_url = f"{team.server.base}/.well-known/oauth-protected-resource/mcp"
 
-    refused = post_initialize(team.server.url)
+    refused = post(team.server.url)
     metadata = httpx2.get(metadata_url, timeout=10.0)
 
     assert refused.status_code == 401
@@ -353,7 +345,7 @@ async def test_a_users_file_token_works_beside_oauth(tavus: Tavus, team: Team) -
 
 def test_a_good_token_made_with_the_providers_key_is_accepted(tavus: Tavus, team: Team) -> None:
     # The control for the refusals below: the same token, with nothing wrong, is let in.
-    response = post_initialize(team.server.url, {"authorization": f"Bearer {team.token()}"})
+    response = post(team.server.url, headers={"authorization": f"Bearer {team.token()}"})
 
     assert response.status_code == 200
 
@@ -375,7 +367,7 @@ def test_a_token_that_is_not_good_gets_401(tavus: Tavus, team: Team, claims: dic
     logged_before = len(team.server.log())
     token = team.token(**claims)
 
-    response = post_initialize(team.server.url, {"authorization": f"Bearer {token}"})
+    response = post(team.server.url, headers={"authorization": f"Bearer {token}"})
 
     assert response.status_code == 401
     assert response.json() == {"error": "invalid_token", "error_description": "Authentication required"}
@@ -389,7 +381,7 @@ def test_a_token_that_is_not_good_gets_401(tavus: Tavus, team: Team, claims: dic
 def test_a_good_token_for_no_user_of_the_file_gets_401(tavus: Tavus, team: Team) -> None:
     logged_before = len(team.server.log())
 
-    response = post_initialize(team.server.url, {"authorization": f"Bearer {team.token(sub='mallory')}"})
+    response = post(team.server.url, headers={"authorization": f"Bearer {team.token(sub='mallory')}"})
 
     assert response.status_code == 401
     assert (

@@ -36,7 +36,7 @@ from tests.servers import (
     connect,
     free_port,
     ok,
-    post_initialize,
+    post,
     running_server,
     served_tavus,
     start_refused,
@@ -334,7 +334,7 @@ async def test_a_users_key_is_named_when_tavus_refuses_it_and_never_shown(
     ids=["missing", "unknown", "the-hash-itself", "longer"],
 )
 def test_a_token_that_is_no_users_gets_401(tavus: Tavus, team_server: ServerProcess, authorization: str | None) -> None:
-    response = post_initialize(team_server.url, {"authorization": authorization} if authorization else {})
+    response = post(team_server.url, headers={"authorization": authorization} if authorization else {})
 
     assert response.status_code == 401
     assert response.json() == UNAUTHORIZED
@@ -374,7 +374,7 @@ async def test_sighup_reloads_the_users_file_and_calls_in_flight_finish(tavus: T
                 gate.opened.set()
 
             assert len(in_flight) == 1 and in_flight[0]["replicas"]
-            assert post_initialize(server.url, {"authorization": f"Bearer {TOKENS['alice']}"}).status_code == 401
+            assert post(server.url, headers={"authorization": f"Bearer {TOKENS['alice']}"}).status_code == 401
             async with connect(server.url, token=TOKENS["dave"], mode="legacy") as dave:
                 await ok(dave, "create_conversation", {"replica_id": REPLICA, "test_mode": True})
 
@@ -615,7 +615,7 @@ async def test_sighup_to_each_gunicorn_worker_reloads_it_in_place(tavus: Tavus, 
         # The same workers serve (none was restarted), each with the new users: ten tries reach both.
         assert children_of(server.process.pid) == workers
         statuses = [
-            post_initialize(server.url, {"authorization": f"Bearer {TOKENS[name]}"}).status_code
+            post(server.url, headers={"authorization": f"Bearer {TOKENS[name]}"}).status_code
             for _ in range(5)
             for name in ("alice", "dave")
         ]
