@@ -635,7 +635,10 @@ def serve_http(
 
 def _listen(host: str, port: int) -> socket.socket:
     """A socket bound to `host` and `port` (as uvicorn binds one); OSError if it cannot be."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, so that asyncio sets TCP_NODELAY on every accepted connection (it checks the protocol):
+    # without it, Nagle's algorithm holds each answer on a kept-alive connection for about 40 ms.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

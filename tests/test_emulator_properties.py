@@ -32,6 +32,7 @@ from anyio.from_thread import start_blocking_portal
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
+from tavus_mcp.http import _listen as http_listen
 from tavus_mcp.models import LANGUAGE_CODES, MULTILINGUAL, SUPPORTED_LANGUAGES
 from tavus_mcp.sandbox import (
     BODY_FIELDS,
@@ -889,8 +890,12 @@ def test_a_malformed_callback_url_is_a_violation(url: str) -> None:
     assert len(emulator.schema_violations) == 1
 
 
-def test_the_loopback_emulator_answers_without_waiting_for_nagle() -> None:
-    """Connections accepted on the emulator's socket get TCP_NODELAY (from asyncio, as uvicorn serves them).
+@pytest.mark.parametrize(
+    "listen", [listening_socket, http_listen], ids=["the loopback emulator", "the server over HTTP"]
+)
+def test_answers_without_waiting_for_nagle(listen: Callable[[str, int], socket.socket]) -> None:
+    """Connections accepted on the emulator's socket, and on the one `--transport http` binds, get TCP_NODELAY
+    (from asyncio, as uvicorn serves them).
 
     Without it every answer on a kept-alive connection waited ~40 ms (Nagle's algorithm against delayed ACKs). The
     option is checked rather than the time a request takes, which would fail on a busy machine."""
@@ -902,7 +907,8 @@ def test_the_loopback_emulator_answers_without_waiting_for_nagle() -> None:
             accepted.put_nowait(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
             writer.close()
 
-        listener = listening_socket("127.0.0.1", 0)
+        listener = listen("127.0.0.1", 0)
+        listener.listen()
         async with await asyncio.start_server(accept, sock=listener):
             _, writer = await asyncio.open_connection(*listener.getsockname())
             option = await accepted.get()
