@@ -82,9 +82,9 @@ from tavus_mcp.models import (
     UpdatePersonaRequest,
     WaitForConversationRequest,
 )
-from tavus_mcp.oauth import UserAccessToken
 from tavus_mcp.redaction import scrub, scrub_value
 from tavus_mcp.tools import AppState, Confirmation, ToolFailure, ToolOutput
+from tavus_mcp.users import User
 
 logger = logging.getLogger("tavus_mcp")
 
@@ -214,8 +214,11 @@ class ApiTool(Tool):
 def as_caller(shared: AppState, trace: CallTrace | None = None) -> AppState:
     """The state for one request: on a team server with a users file, the user the request signed in as, whose key
     its calls to Tavus send (never another's), and whom every line it logs names."""
-    token = get_access_token()
-    user = token.user if isinstance(token, UserAccessToken) else None
+    # The token is a tavus_mcp.oauth.UserAccessToken when a users file signed it in; read by attribute, so that a
+    # stdio server never imports the OAuth machinery (PyJWT, cryptography: a fifth of its start-up).
+    user = getattr(get_access_token(), "user", None)
+    if not isinstance(user, User):
+        user = None
     key = user.api_key if user is not None and not shared.settings.sandbox else None
     return replace(shared, tavus=shared.tavus.traced(trace, api_key=key), user=user)
 
