@@ -56,46 +56,25 @@ else
 fi
 node_bin=$(cd "$(dirname "$node")" && pwd)
 
-inspector_package=$inspector_dir/node_modules/@modelcontextprotocol/inspector/package.json
-installed_inspector=$("$node" -p "require('./$inspector_package').version" 2>/dev/null || true)
-if [ "$installed_inspector" = "$INSPECTOR_VERSION" ]; then
-  echo "MCP Inspector $INSPECTOR_VERSION: already in $inspector_dir"
-else
-  echo "MCP Inspector $INSPECTOR_VERSION: installing into $inspector_dir"
-  rm -rf "$inspector_dir"
-  # npm runs under Node 22 (first on PATH), which the Inspector's engines field asks for. Its only install
-  # script sets up a source checkout and does nothing in an installed package, so scripts are not run.
-  PATH="$node_bin:$PATH" npm install --prefix "$inspector_dir" "${npm_flags[@]}" --ignore-scripts \
-    "@modelcontextprotocol/inspector@$INSPECTOR_VERSION"
-  PATH="$node_bin:$PATH" "$inspector_dir/node_modules/.bin/mcp-inspector" --cli --version
-  echo
-fi
+# An npm package at a pinned version into its own folder, with Node 22 first on PATH (the Inspector's engines field
+# asks for it), unless that version is there already. No install script is run: the Inspector's and the
+# conformance suite's only build a source checkout, and oidc-provider and its dependencies have none.
+npm_tool() {
+  local label=$1 package=$2 version=$3 dir=$4
+  local manifest=$dir/node_modules/$package/package.json
+  if [ "$("$node" -p "require('./$manifest').version" 2>/dev/null || true)" = "$version" ]; then
+    echo "$label $version: already in $dir"
+    return
+  fi
+  echo "$label $version: installing into $dir"
+  rm -rf "$dir"
+  PATH="$node_bin:$PATH" npm install --prefix "$dir" "${npm_flags[@]}" --ignore-scripts "$package@$version"
+  "$node" -p "'$label ' + require('./$manifest').version"
+}
 
-conformance_package=$conformance_dir/node_modules/@modelcontextprotocol/conformance/package.json
-installed_conformance=$("$node" -p "require('./$conformance_package').version" 2>/dev/null || true)
-if [ "$installed_conformance" = "$CONFORMANCE_VERSION" ]; then
-  echo "MCP conformance suite $CONFORMANCE_VERSION: already in $conformance_dir"
-else
-  echo "MCP conformance suite $CONFORMANCE_VERSION: installing into $conformance_dir"
-  rm -rf "$conformance_dir"
-  # Its only install scripts (prepare, prepack) build a source checkout; the published package is already built.
-  PATH="$node_bin:$PATH" npm install --prefix "$conformance_dir" "${npm_flags[@]}" --ignore-scripts \
-    "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION"
-  PATH="$node_bin:$PATH" "$conformance_dir/node_modules/.bin/conformance" --version
-fi
-
-oidc_package=$oidc_dir/node_modules/oidc-provider/package.json
-installed_oidc=$("$node" -p "require('./$oidc_package').version" 2>/dev/null || true)
-if [ "$installed_oidc" = "$OIDC_PROVIDER_VERSION" ]; then
-  echo "oidc-provider $OIDC_PROVIDER_VERSION: already in $oidc_dir"
-else
-  echo "oidc-provider $OIDC_PROVIDER_VERSION: installing into $oidc_dir"
-  rm -rf "$oidc_dir"
-  # Neither it nor its dependencies (koa, jose, debug) need an install script.
-  PATH="$node_bin:$PATH" npm install --prefix "$oidc_dir" "${npm_flags[@]}" --ignore-scripts \
-    "oidc-provider@$OIDC_PROVIDER_VERSION"
-  "$node" -p "'oidc-provider ' + require('./$oidc_package').version"
-fi
+npm_tool "MCP Inspector" @modelcontextprotocol/inspector "$INSPECTOR_VERSION" "$inspector_dir"
+npm_tool "MCP conformance suite" @modelcontextprotocol/conformance "$CONFORMANCE_VERSION" "$conformance_dir"
+npm_tool "oidc-provider" oidc-provider "$OIDC_PROVIDER_VERSION" "$oidc_dir"
 
 check_clients='
 import importlib.metadata as metadata, sys
