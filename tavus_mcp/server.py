@@ -11,12 +11,12 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from importlib import resources
-from typing import Annotated, Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
@@ -45,21 +45,19 @@ from mcp_types import (
     PromptReference,
     ResourceTemplateReference,
     TextContent,
-    ToolAnnotations,
 )
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field, ValidationError
 
 from tavus_mcp import __version__, tools
 from tavus_mcp.advice import (
-    CREATES_PERSONA,
     READS,
-    STARTS_CALL,
     Effect,
     describe_tavus_error,
     internal_error_text,
 )
 from tavus_mcp.arguments import InvalidArguments, parse_arguments, tool_schema
+from tavus_mcp.catalog import CONVERSATION_VIEW, TOOLS, ConfirmPolicy, ToolSpec
 from tavus_mcp.client import CallTrace, TavusClient, sandboxed
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import BadRequestError, NotFoundError, TavusError
@@ -67,23 +65,19 @@ from tavus_mcp.logs import call_user
 from tavus_mcp.models import (
     MULTILINGUAL,
     SUPPORTED_LANGUAGES,
-    CreateConversationRequest,
-    CreatePersonaRequest,
-    DeleteConversationRequest,
-    DeletePersonaRequest,
-    EndConversationRequest,
     GetConversationRequest,
-    GetPersonaRequest,
-    ListConversationsRequest,
-    ListPersonasRequest,
-    ListReplicasRequest,
-    Persona,
     PersonaRef,
-    UpdatePersonaRequest,
-    WaitForConversationRequest,
+)
+from tavus_mcp.prompts import (
+    COMPLETED_IDS,
+    MAX_COMPLETIONS,
+    PRACTICE_CALL_SECONDS,
+    TRANSCRIPT_TEMPLATE,
+    practice_call_prompt,
+    review_call,
 )
 from tavus_mcp.redaction import scrub, scrub_value
-from tavus_mcp.tools import AppState, Confirmation, ToolFailure, ToolOutput
+from tavus_mcp.tools import AppState, Confirmation, ToolFailure
 from tavus_mcp.users import User
 
 logger = logging.getLogger("tavus_mcp")
@@ -114,20 +108,8 @@ If a call fails, the error says whether a conversation may have been created: ch
 delete_conversation removes a conversation's record, delete_persona a persona; use them only when the person asks.
 """
 
-# MCP Apps: hosts that support the extension show the call itself, in the chat, instead of a link.
-CONVERSATION_VIEW = "ui://tavus/conversation.html"
 # Where join URLs live: Tavus's rooms are served by Daily. The sandbox's own rooms are added when serving it.
 JOIN_URL_DOMAINS = ["https://*.daily.co"]
-
-# How long the practice_call prompt asks a call to last, at most (within TAVUS_MAX_CALL_DURATION).
-PRACTICE_CALL_SECONDS = 900
-
-READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
-
-
-Handler = Callable[[AppState, Any], Awaitable[ToolOutput]]
-# What a tool asks the user before it runs, given the call's state and its validated arguments: None to just run.
-ConfirmPolicy = Callable[[AppState, Any], Confirmation | None]
 
 
 class ApiTool(Tool):
@@ -302,300 +284,22 @@ def _error(text: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=scrub(text))], is_error=True)
 
 
-@dataclass(frozen=True)
-class ToolSpec:
-    name: str
-    title: str
-    description: str
-    handler: Handler
-    input_model: type[BaseModel]
-    output_model: type[BaseModel]
-    annotations: ToolAnnotations
-    # What the tool does in the account: decides what a failure tells the model.
-    effect: Effect = READS
-    # The `ui://` resource a host that supports MCP Apps renders for this tool's results.
-    ui_resource: str | None = None
-    # What the user confirms first, where the client can ask (a billed call, an irreversible delete).
-    confirm: ConfirmPolicy | None = None
-
-    def build(self, passthrough: tuple[str, ...] = ()) -> ApiTool:
-        """The tool, its input schema open to the fields the operator lets through (TAVUS_PASSTHROUGH_FIELDS)."""
-        return ApiTool(
-            fn=self.handler,
-            name=self.name,
-            title=self.title,
-            description=self.description,
-            parameters=tool_schema(self.input_model, passthrough),
-            fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=tool_schema(self.output_model)),
-            is_async=True,
-            annotations=self.annotations,
-            meta={"ui": {"resourceUri": self.ui_resource}} if self.ui_resource else None,
-            input_model=self.input_model,
-            effect=self.effect,
-            confirm=self.confirm,
-        )
-
-
-TOOLS = (
-    ToolSpec(
-        name="create_conversation",
-        title="Start a Tavus video conversation",
-        description=(
-            "Start a real-time Tavus video conversation with an AI replica and get the link to join it.\n\n"
-            "Needs a replica_id (a Face), or a persona_id (a PAL) whose persona has a default replica (unless the "
-            "server has defaults). Describe the scenario in conversational_context and set custom_greeting for a "
-            "focused call; put call settings (max_call_duration, language, timeouts, recording) under properties. "
-            "A real call is "
-            "billed and holds one of the account's concurrent-conversation slots until it ends; test_mode: true "
-            "creates it without charge and without the replica joining. Returns the join URL to give the user, "
-            "and the conversation id."
-        ),
-        handler=tools.create_conversation,
-        input_model=CreateConversationRequest,
-        output_model=tools.CreatedConversation,
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-        ),
-        effect=STARTS_CALL,
-        ui_resource=CONVERSATION_VIEW,
-        confirm=tools.confirm_create,
-    ),
-    ToolSpec(
-        name="get_conversation",
-        title="Get a Tavus conversation",
-        description=(
-            "Get one conversation: its status, link, replica and persona. With verbose: true, also what happened: "
-            "the transcript as timed turns (once the call has ended and Tavus has processed it), why it shut down, "
-            "the recording and perception analysis if any; use that to review a call. Long transcripts are "
-            "shortened in the text, saying how to get the rest (full: true); the structured result has everything."
-        ),
-        handler=tools.get_conversation,
-        input_model=GetConversationRequest,
-        output_model=tools.ConversationReport,
-        annotations=READ,
-    ),
-    ToolSpec(
-        name="wait_for_conversation",
-        title="Wait for a Tavus call to finish",
-        description=(
-            "Follow one conversation until its call has ended and the transcript is ready, or until "
-            "max_wait_seconds, with progress updates as its state changes. Use it once, when the user says the "
-            "call is done or asks you to wait; not in a loop. Returns the status, duration, shutdown reason, timed "
-            "transcript, recording and perception analysis; at the limit, where the call stands."
-        ),
-        handler=tools.wait_for_conversation,
-        input_model=WaitForConversationRequest,
-        output_model=tools.CallOutcome,
-        annotations=READ,
-    ),
-    ToolSpec(
-        name="list_conversations",
-        title="List Tavus conversations",
-        description=(
-            "List the account's conversations, newest first, one line each (id, status, name). Use status: "
-            "'active' to see the calls still running: each is billed and holds a concurrency slot until it ends."
-        ),
-        handler=tools.list_conversations,
-        input_model=ListConversationsRequest,
-        output_model=tools.ConversationList,
-        annotations=READ,
-    ),
-    ToolSpec(
-        name="end_conversation",
-        title="End a Tavus conversation",
-        description=(
-            "End an active conversation: the replica leaves, billing stops and the concurrency slot is freed. "
-            "Anyone still in the call is disconnected, so end a call only when the user is done with it or asks."
-        ),
-        handler=tools.end_conversation,
-        input_model=EndConversationRequest,
-        output_model=tools.ConversationEnded,
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
-        ),
-    ),
-    ToolSpec(
-        name="delete_conversation",
-        title="Delete a Tavus conversation",
-        description=(
-            "Delete a conversation's record from the account. hard: true deletes it irreversibly. Only when the "
-            "user asks for it; to stop a running call, use end_conversation instead."
-        ),
-        handler=tools.delete_conversation,
-        input_model=DeleteConversationRequest,
-        output_model=tools.ConversationDeleted,
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
-        ),
-        confirm=tools.confirm_delete,
-    ),
-    ToolSpec(
-        name="list_replicas",
-        title="List Tavus replicas",
-        description=(
-            "List the replicas (Faces, in Tavus's newer docs: the AI faces and voices) the account can use, one "
-            "line each: id, name, type, model and whether it is ready ('completed'). Filter by replica_type, "
-            "replica_ids or model_name. Pass an id as replica_id to create_conversation."
-        ),
-        handler=tools.list_replicas,
-        input_model=ListReplicasRequest,
-        output_model=tools.ReplicaList,
-        annotations=READ,
-    ),
-    ToolSpec(
-        name="list_personas",
-        title="List Tavus personas",
-        description=(
-            "List the personas (PALs, in Tavus's newer docs: behaviour, knowledge and voice pipeline of a replica) "
-            "the account can use, one line each: id, name and default replica. Pass an id as persona_id to "
-            "create_conversation; a persona without a default replica needs a replica_id as well."
-        ),
-        handler=tools.list_personas,
-        input_model=ListPersonasRequest,
-        output_model=tools.PersonaList,
-        annotations=READ,
-    ),
-    ToolSpec(
-        name="create_persona",
-        title="Create a Tavus persona",
-        description=(
-            "Create a persona (a PAL): how a replica behaves in every call that uses it. For practice: a "
-            "system_prompt written from the scenario and a default_replica_id (list_replicas, status 'completed'). "
-            "Returns the persona_id for create_conversation."
-        ),
-        handler=tools.create_persona,
-        input_model=CreatePersonaRequest,
-        output_model=tools.CreatedPersona,
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-        ),
-        effect=CREATES_PERSONA,
-    ),
-    ToolSpec(
-        name="get_persona",
-        title="Get a Tavus persona",
-        description="One persona in full: prompt, default replica, documents, layers (credentials redacted).",
-        handler=tools.get_persona,
-        input_model=GetPersonaRequest,
-        output_model=Persona,
-        annotations=READ,
-    ),
-    ToolSpec(
-        name="update_persona",
-        title="Update a Tavus persona",
-        description="Change a persona by JSON Patch, for every later call that uses it. Paths follow get_persona.",
-        handler=tools.update_persona,
-        input_model=UpdatePersonaRequest,
-        output_model=tools.PersonaUpdated,
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
-        ),
-    ),
-    ToolSpec(
-        name="delete_persona",
-        title="Delete a Tavus persona",
-        description="Delete a persona irreversibly: no new conversation can use it. Only when the user asks.",
-        handler=tools.delete_persona,
-        input_model=DeletePersonaRequest,
-        output_model=tools.PersonaDeleted,
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
-        ),
-        confirm=tools.confirm_delete_persona,
-    ),
-)
-
-
-# Prompts
-
-
-def practice_call_prompt(max_call_duration: int) -> Callable[..., str]:
-    """The practice_call prompt, asking for calls no longer than this server allows."""
-
-    def practice_call(
-        scenario: Annotated[
-            str, Field(description="What to practise, such as 'handling price objections in a SaaS sale'.")
-        ],
-        language: Annotated[
-            str, Field(description="Full name of the language of the call, such as 'English' or 'Spanish'.")
-        ] = "English",
-        replica_id: Annotated[str, Field(description="Replica to use; leave empty to choose one.")] = "",
-        persona_id: Annotated[str, Field(description="Persona to use; leave empty to choose one.")] = "",
-    ) -> str:
-        """Set up a practice video call with a Tavus replica for a scenario, and share the link."""
-        return _practice_call_text(scenario, language, replica_id, persona_id, max_call_duration)
-
-    return practice_call
-
-
-def _practice_call_text(scenario: str, language: str, replica_id: str, persona_id: str, max_call_duration: int) -> str:
-    who = []
-    if replica_id:
-        who.append(f"replica_id {replica_id!r}")
-    if persona_id:
-        who.append(f"persona_id {persona_id!r}")
-    choose = (
-        f"Use {' and '.join(who)}."
-        if who
-        else "First call list_personas and pick the persona that best fits the scenario (with list_replicas if it "
-        "has no default replica; prefer a replica whose status is 'completed'). If none of the account's own "
-        "personas (persona_type 'user') fits, create one with create_persona: a persona_name for the role; a "
-        "system_prompt written from the scenario (who the replica plays, their situation, manner and aims, to push "
-        "back as a real counterpart would, to stay in character, and to speak in short turns); and a "
-        "default_replica_id from list_replicas whose status is 'completed'. Then use its persona_id."
+def build_tool(spec: ToolSpec, passthrough: tuple[str, ...] = ()) -> ApiTool:
+    """The tool, its input schema open to the fields the operator lets through (TAVUS_PASSTHROUGH_FIELDS)."""
+    return ApiTool(
+        fn=spec.handler,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        parameters=tool_schema(spec.input_model, passthrough),
+        fn_metadata=FuncMetadata(arg_model=ArgModelBase, output_schema=tool_schema(spec.output_model)),
+        is_async=True,
+        annotations=spec.annotations,
+        meta={"ui": {"resourceUri": spec.ui_resource}} if spec.ui_resource else None,
+        input_model=spec.input_model,
+        effect=spec.effect,
+        confirm=spec.confirm,
     )
-    return (
-        f"I want to practise this in a live video call with an AI replica: {scenario}\n\n"
-        f"{choose}\n"
-        "Then call create_conversation with:\n"
-        "- conversation_name: a short name for the scenario;\n"
-        "- conversational_context: the scenario in detail, the role the replica plays (a realistic counterpart, "
-        "not a coach, unless I asked for coaching), what I want to practise, and to stay in character;\n"
-        "- custom_greeting: an opening line that starts the scenario in character;\n"
-        f"- properties: language {language!r}, max_call_duration {max_call_duration}, participant_left_timeout 30, "
-        "participant_absent_timeout 300.\n"
-        "Give me the join link exactly as returned, and remind me that the call is billed until it ends. When I "
-        "say I am done, end the conversation with end_conversation, and offer to review the call against what I "
-        "wanted to practise (the review_call prompt)."
-    )
-
-
-def review_call(
-    conversation_id: Annotated[str, Field(description="Id of the conversation to review, such as 'c123456'.")],
-    goal: Annotated[
-        str, Field(description="What the practice was for, such as 'stay calm under price objections'.")
-    ] = "",
-) -> str:
-    """Give feedback on a finished Tavus practice call, against its goal, quoting its timed transcript."""
-    against = (
-        f"What I was practising: {goal}"
-        if goal.strip()
-        else "I have not said what I was practising: take it from the conversation's name and the role the replica "
-        "played, and say what you assumed"
-    )
-    return (
-        f"Review my Tavus practice call {conversation_id}.\n"
-        f"{against}.\n\n"
-        f"Call wait_for_conversation with conversation_id {conversation_id!r}: it returns the timed transcript, why "
-        "the call ended and any perception analysis once Tavus has processed the call (at once if it already "
-        "has). If the call is still in progress, ask me whether I am done before ending it with end_conversation. "
-        "If the transcript is not ready when the wait ends, say so and suggest trying again in a few minutes "
-        "(get_conversation with verbose: true).\n\n"
-        "Then give me concrete feedback against that goal:\n"
-        "- how the call went, in two sentences;\n"
-        "- what I did well and what to improve, each point quoting the moment it refers to with its time from the "
-        'transcript, such as "[1:42] Participant: ...", and for each improvement what I could have said '
-        "instead;\n"
-        "- if there is a perception analysis, what it says about how I came across (attention, tone, body "
-        "language), tied to moments of the transcript;\n"
-        "- three concrete things to try in the next practice call.\n"
-        "Quote only what the transcript says: never invent a moment."
-    )
-
-
-# A call's transcript as a resource, which a person can attach to a chat
-
-TRANSCRIPT_TEMPLATE = "tavus://conversations/{conversation_id}/transcript"
 
 
 async def read_transcript(conversation_id: str, context: Context[AppState, Any]) -> str:
@@ -627,13 +331,6 @@ async def read_transcript(conversation_id: str, context: Context[AppState, Any])
 
 # Completions: prompt arguments and template parameters that take an id offer the account's, most recent first
 
-MAX_COMPLETIONS = 20
-COMPLETED_IDS: dict[tuple[str, str], Literal["conversation", "persona", "replica"]] = {
-    ("practice_call", "replica_id"): "replica",
-    ("practice_call", "persona_id"): "persona",
-    ("review_call", "conversation_id"): "conversation",
-    (TRANSCRIPT_TEMPLATE, "conversation_id"): "conversation",
-}
 _serving: ContextVar[AppState | None] = ContextVar("tavus_mcp_serving", default=None)
 
 
@@ -715,7 +412,7 @@ def build_server(
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
-        tools=[spec.build(settings.passthrough_fields) for spec in TOOLS],
+        tools=[build_tool(spec, settings.passthrough_fields) for spec in TOOLS],
         extensions=[conversation_app(settings)],
         token_verifier=token_verifier,
         auth=auth,

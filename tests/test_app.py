@@ -28,8 +28,9 @@ from mcp.client import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp_types import CallToolResult, TextResourceContents
 
+from tavus_mcp.catalog import CONVERSATION_VIEW
 from tavus_mcp.config import Settings
-from tavus_mcp.server import CONVERSATION_VIEW, JOIN_URL_DOMAINS, build_server
+from tavus_mcp.server import JOIN_URL_DOMAINS, build_server
 from tests.conftest import Sandbox, connect, text_of
 
 if TYPE_CHECKING:

@@ -136,7 +136,7 @@ PATH_PARAMETERS = [
 def tool_schemas() -> Iterator[dict[str, dict[str, Any]]]:
     """Each tool's inputSchema as the server lists it (default settings)."""
     from tavus_mcp.arguments import tool_schema
-    from tavus_mcp.server import TOOLS
+    from tavus_mcp.catalog import TOOLS
 
     yield {spec.name: tool_schema(spec.input_model) for spec in TOOLS}
 

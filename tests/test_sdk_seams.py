@@ -18,8 +18,8 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp.server.stdio import stdio_server
 
 from tavus_mcp.arguments import tool_schema
+from tavus_mcp.catalog import TOOLS
 from tavus_mcp.models import CreateConversationRequest
-from tavus_mcp.server import TOOLS
 from tavus_mcp.tools import CreatedConversation
 from tests.conftest import Sandbox, connect
 
