@@ -523,7 +523,9 @@ async def _read_capped(response: httpx2.Response, limit: int) -> tuple[bytes, bo
 
 def _segment(identifier: str) -> str:
     """An id as one path segment: a model-supplied id can never reach another endpoint ('../replicas')."""
-    return quote(identifier, safe="")
+    segment = quote(identifier, safe="")
+    # "." and ".." are dot-segments, which the URL resolves (RFC 3986 5.2.4): ".." would reach the parent endpoint.
+    return segment.replace(".", "%2E") if not segment.strip(".") else segment
 
 
 def _parse(model: type[ModelT], data: Any, where: str) -> ModelT:
