@@ -17,6 +17,7 @@ from mcp import Client
 from pydantic import BaseModel, SecretStr
 
 from tavus_mcp.client import TavusClient
+from tavus_mcp.errors import TavusError
 from tavus_mcp.models import (
     DeleteConversationRequest,
     DeletePersonaRequest,
@@ -89,7 +90,13 @@ PATH_CALLS: list[tuple[str, type[BaseModel], str, str]] = [
 @pytest.mark.parametrize(("method_name", "model", "method", "template"), PATH_CALLS, ids=[c[0] for c in PATH_CALLS])
 @pytest.mark.parametrize(
     ("identifier", "on_the_wire"),
-    [("../personas/x", "..%2Fpersonas%2Fx"), ("a/b", "a%2Fb"), ("c1?hard=true", "c1%3Fhard%3Dtrue"), ("..", "%2E%2E"), (".", "%2E")],
+    [
+        ("../personas/x", "..%2Fpersonas%2Fx"),
+        ("a/b", "a%2Fb"),
+        ("c1?hard=true", "c1%3Fhard%3Dtrue"),
+        ("..", "%2E%2E"),
+        (".", "%2E"),
+    ],
 )
 async def test_an_id_reaches_tavus_as_one_quoted_path_segment(
     sandbox: Sandbox,
@@ -107,7 +114,7 @@ async def test_an_id_reaches_tavus_as_one_quoted_path_segment(
     async with TavusClient(
         api_key=SecretStr(SANDBOX_API_KEY), base_url=sandbox.base_url, timeout=5, max_retries=0
     ) as tavus:
-        with pytest.raises(Exception):  # noqa: B017, PT011 - what Tavus says about an unknown id does not matter
+        with pytest.raises(TavusError):  # what Tavus says about an unknown id does not matter here
             await getattr(tavus, method_name)(request)
 
     [seen] = sandbox.injector.seen
