@@ -110,7 +110,7 @@ async def test_an_id_reaches_tavus_as_one_quoted_path_segment(
     # Built without validation (which refuses such ids first, tested in test_lifecycle): the client must quote
     # whatever it is given, or an id could name another endpoint.
     field = "persona_id" if "persona" in method_name else "conversation_id"
-    request = model.model_construct(**{field: identifier})
+    request = model.model_construct(None, **{field: identifier})
     async with TavusClient(
         api_key=SecretStr(SANDBOX_API_KEY), base_url=sandbox.base_url, timeout=5, max_retries=0
     ) as tavus:
