@@ -44,7 +44,8 @@ def forms(secret: str) -> list[str]:
 
 
 def echoing(*secrets: str) -> dict[str, Any]:
-    """A verbose conversation whose name, link, event and transcript hold `secrets`, each in another encoding."""
+    """A verbose conversation whose name, link, events (a value and a key) and transcript hold `secrets`, each in
+    another encoding."""
     first, *rest = secrets
     said = " ".join(f"{escaped(secret)} and {percent(secret)}" for secret in secrets)
     return {
@@ -54,6 +55,7 @@ def echoing(*secrets: str) -> dict[str, Any]:
         "status": "ended",
         "events": [
             {"event_type": "system.shutdown", "properties": {"shutdown_reason": f"gateway saw {b64(first)}"}},
+            {"event_type": "application.echo", "properties": {first: "a secret as a key"}},
             {
                 "event_type": "application.transcription_ready",
                 "properties": {"transcript": [{"role": "user", "content": f"say {said}", "seconds_from_start": 2}]},
