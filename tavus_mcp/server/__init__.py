@@ -41,7 +41,7 @@ from tavus_mcp.server import calls, content
 from tavus_mcp.server.caller import as_caller
 from tavus_mcp.server.confirm import SingleUseAnswers, request_state_boundary
 from tavus_mcp.server.content import JOIN_URL_DOMAINS, ConversationView, PromptSpec
-from tavus_mcp.tools import AppState
+from tavus_mcp.tools.state import AppState
 
 __all__ = ["INSTRUCTIONS", "JOIN_URL_DOMAINS", "SERVER_NAME", "as_caller", "build_server"]
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from mcp.server.auth.middleware.auth_context import get_access_token
 
 from tavus_mcp.client import CallTrace
-from tavus_mcp.tools import AppState, Progress
+from tavus_mcp.tools.state import AppState, Progress
 from tavus_mcp.users import User
 
 

@@ -22,11 +22,11 @@ from tavus_mcp.catalog import ToolSpec
 from tavus_mcp.client import CallTrace
 from tavus_mcp.errors import TavusError
 from tavus_mcp.logs import call_user
-from tavus_mcp.models import PersonaRef
+from tavus_mcp.models.personas import PersonaRef
 from tavus_mcp.redaction import scrub, scrub_value
 from tavus_mcp.server.caller import as_caller
 from tavus_mcp.server.confirm import ask_user
-from tavus_mcp.tools import AppState, ToolFailure
+from tavus_mcp.tools.state import AppState, ToolFailure
 
 logger = logging.getLogger("tavus_mcp")
 

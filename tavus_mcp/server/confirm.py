@@ -35,7 +35,7 @@ from mcp_types import (
 from mcp_types.version import is_version_at_least
 from pydantic import ValidationError
 
-from tavus_mcp.tools import Confirmation
+from tavus_mcp.tools.confirm import Confirmation
 
 # The key of the one question in an input-required round (2026-07-28).
 CONFIRM_KEY = "confirm"

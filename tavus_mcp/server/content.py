@@ -37,16 +37,19 @@ from mcp_types import (
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from tavus_mcp import tools
 from tavus_mcp.advice import READS, describe_tavus_error
 from tavus_mcp.catalog import CONVERSATION_VIEW
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import BadRequestError, NotFoundError, TavusError
-from tavus_mcp.models import MULTILINGUAL, SUPPORTED_LANGUAGES, GetConversationRequest
+from tavus_mcp.models.conversations import GetConversationRequest
+from tavus_mcp.models.languages import MULTILINGUAL, SUPPORTED_LANGUAGES
 from tavus_mcp.prompts import COMPLETED_IDS, MAX_COMPLETIONS, TRANSCRIPT_TEMPLATE
 from tavus_mcp.redaction import scrub
 from tavus_mcp.server.caller import as_caller
-from tavus_mcp.tools import AppState
+from tavus_mcp.tools.completions import recent_ids
+from tavus_mcp.tools.review import transcript_text
+from tavus_mcp.tools.state import AppState
+from tavus_mcp.tools.wait import call_state
 
 # Where join URLs live: Tavus's rooms are served by Daily. The sandbox's own rooms are added when serving it.
 JOIN_URL_DOMAINS = ["https://*.daily.co"]
@@ -171,10 +174,10 @@ async def read_transcript(conversation_id: str, state: AppState, uri: str) -> st
         text = describe_tavus_error(error, effect=READS, settings=state.settings, conversation_id=conversation_id)
         # Only the id can be wrong in a request that is nothing but an id.
         raise failed(text, not_found=isinstance(error, BadRequestError | NotFoundError)) from None
-    transcript = tools.transcript_text(details)
+    transcript = transcript_text(details)
     if transcript is not None:
         return scrub(transcript)  # as a tool's result is: no configured secret leaves, whatever Tavus sent
-    if tools.call_state(details) == "no_call":
+    if call_state(details) == "no_call":
         raise failed(f"Conversation {conversation_id} ended without a call (test mode): it has no transcript.")
     still = " The call is still in progress." if details.status == "active" else ""
     raise failed(
@@ -197,7 +200,7 @@ async def complete(ctx: Request, params: CompleteRequestParams) -> CompleteResul
         kind = COMPLETED_IDS.get((where, argument.name))
         if kind is None:
             return CompleteResult(completion=Completion(values=[]))
-        values = await tools.recent_ids(as_caller(ctx.lifespan_context), kind, argument.value)
+        values = await recent_ids(as_caller(ctx.lifespan_context), kind, argument.value)
     return CompleteResult(
         completion=Completion(
             values=values[:MAX_COMPLETIONS], total=len(values), has_more=len(values) > MAX_COMPLETIONS
