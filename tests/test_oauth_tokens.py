@@ -14,11 +14,9 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -28,7 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tavus_mcp.sandbox import SANDBOX_API_KEY
-from tests.servers import ServerProcess, Tavus, connect, free_port, ok, post, running_server, served_tavus
+from tests.servers import Tavus, connect, free_port, ok, post, running_server, served_tavus
+from tests.test_oauth import Provider, Team, rsa_key
 from tests.upstream import serve_on_loopback
 
 pytestmark = pytest.mark.http
@@ -51,10 +50,6 @@ name = "bob"
 email = "bob@example.test"
 tavus_api_key_env = "BOB_TAVUS_API_KEY"
 """
-
-
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def issuer_app(key: rsa.RSAPrivateKey, kid: str) -> Starlette:
@@ -80,32 +75,8 @@ def issuer_app(key: rsa.RSAPrivateKey, kid: str) -> Starlette:
     )
 
 
-@dataclass
-class Team:
-    """The issuer (its URL and signing key) and the server that trusts it."""
-
-    issuer: str
-    key: rsa.RSAPrivateKey
-    server: ServerProcess
-
-    def token(self, **claims: Any) -> str:
-        """A JWT access token signed with the issuer's key: good unless `claims` (or key=, kid=, algorithm=) say
-        otherwise; a claim given as None is left out."""
-        now = int(time.time())
-        key = claims.pop("key", self.key)
-        kid = claims.pop("kid", "k1")
-        algorithm = claims.pop("algorithm", "RS256")
-        payload = {
-            "iss": self.issuer,
-            "aud": self.server.url,
-            "sub": "alice",
-            "iat": now,
-            "exp": now + 600,
-            "client_id": "test-client",
-            **claims,
-        }
-        payload = {name: value for name, value in payload.items() if value is not None}
-        return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": kid, "typ": "at+jwt"})
+def other_key() -> rsa.RSAPrivateKey:
+    return rsa_key("other")[0]
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +96,7 @@ def team(_served_tavus: Tavus, tmp_path_factory: pytest.TempPathFactory) -> Iter
     folder = tmp_path_factory.mktemp("oauth-tokens")
     users_file = folder / "users.toml"
     users_file.write_text(USERS_TOML, encoding="utf-8")
-    key = rsa_key()
+    key, _ = rsa_key("k1")
     port = free_port()
     with serve_on_loopback(issuer_app(key, "k1")) as issuer:
         env = {
@@ -140,7 +111,8 @@ def team(_served_tavus: Tavus, tmp_path_factory: pytest.TempPathFactory) -> Iter
             "BOB_TAVUS_API_KEY": BOB_KEY,
         }
         with running_server(folder / "server.log", env, port=port) as server:
-            yield Team(issuer, key, server)
+            # test_oauth's Team makes the tokens: good ones, signed with the issuer's key, unless told otherwise.
+            yield Team(Provider(issuer, folder / "no-provider.log"), server, key)
 
 
 @pytest.mark.anyio
@@ -165,11 +137,11 @@ async def test_a_good_token_is_served_and_its_calls_send_its_users_key(
     [
         ({"exp": int(time.time()) - 120}, "Signature has expired (ExpiredSignatureError)"),
         ({"nbf": int(time.time()) + 600}, "The token is not yet valid (nbf) (ImmatureSignatureError)"),
-        ({"key": rsa_key()}, "Signature verification failed (InvalidSignatureError)"),
+        ({"key": other_key()}, "Signature verification failed (InvalidSignatureError)"),
         ({"aud": "http://127.0.0.1:1/mcp"}, "Audience doesn't match (InvalidAudienceError)"),
         ({"iss": "http://127.0.0.1:1"}, "Invalid issuer (InvalidIssuerError)"),
         ({"key": "", "algorithm": "none"}, "The specified alg value is not allowed (InvalidAlgorithmError)"),
-        ({"key": rsa_key(), "kid": "k9"}, 'Unable to find a signing key that matches: "k9" (PyJWKClientError)'),
+        ({"key": other_key(), "kid": "k9"}, 'Unable to find a signing key that matches: "k9" (PyJWKClientError)'),
         ({"exp": None}, 'Token is missing the "exp" claim (MissingRequiredClaimError)'),
     ],
     ids=[
