@@ -56,7 +56,7 @@ from tavus_mcp import __version__
 from tavus_mcp.client import stop_calls_by
 from tavus_mcp.config import ConfigError, Settings
 from tavus_mcp.oauth import ENV_OAUTH_ISSUER, AccessTokenValidator, OAuthSettings, UserTokenVerifier
-from tavus_mcp.redaction import redact_text, register_secrets
+from tavus_mcp.redaction import REDACTED, redact_text, register_secrets
 from tavus_mcp.server import build_server
 from tavus_mcp.users import ENV_USERS_FILE, HASH_HINT, UserDirectory
 
@@ -331,7 +331,7 @@ class StaticTokenVerifier(TokenVerifier):
             return None
         # The presented token is not kept: nothing here needs it, so it can be neither logged nor passed on.
         # The client id says which configured token matched (its position), which helps while rotating.
-        return AccessToken(token="[redacted]", client_id=f"token-{matched}", scopes=[])  # noqa: S106 - a placeholder
+        return AccessToken(token=REDACTED, client_id=f"token-{matched}", scopes=[])
 
 
 def _digest(token: str) -> bytes:

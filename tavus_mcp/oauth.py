@@ -31,6 +31,7 @@ from pydantic import Field, InstanceOf
 
 from tavus_mcp.config import ConfigError
 from tavus_mcp.logs import call_user
+from tavus_mcp.redaction import REDACTED
 from tavus_mcp.users import User, UserDirectory
 
 logger = logging.getLogger("tavus_mcp.oauth")
@@ -47,7 +48,6 @@ LEEWAY_SECONDS = 30
 JWKS_LIFESPAN_SECONDS = 300
 REFRESH_COOLDOWN_SECONDS = 10
 FETCH_TIMEOUT_SECONDS = 10
-REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
