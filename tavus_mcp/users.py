@@ -11,13 +11,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import SecretStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from tavus_mcp.config import ConfigError, is_sendable_key
 
@@ -28,11 +37,89 @@ SERVER_KEY_VARIABLE = "TAVUS_API_KEY"
 MAX_CALL_DURATION = 86_400
 
 # A name is printed in every log line of its user's calls: one logfmt word, no quoting needed.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
-_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_FIELDS = ("name", "token_sha256", "subject", "email", "tavus_api_key_env", "test_mode", "max_call_duration")
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$"
 HASH_HINT = 'printf %s "$TOKEN" | sha256sum'
+# What `printf %s "" | sha256sum` prints: the token_sha256 of a recipe whose token command printed nothing (such as
+# `python -c ...` where only python3 exists). Nobody can ever sign in with it.
+EMPTY_TOKEN_SHA256 = hashlib.sha256(b"").hexdigest()  # e3b0c442...7852b855
+# Recipes for a token that work with no Python at all, or with python3 only.
+TOKEN_RECIPES = "openssl rand -base64 32 (or python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"  # noqa: S105
+
+# What is wrong with a field that does not have the type or shape it needs, as the message says it.
+_PROBLEMS = {
+    "name": (
+        "name must be 1 to 64 letters, digits or . _ @ + - (starting with a letter or digit); it names the user in "
+        "every log line of their calls"
+    ),
+    "token_sha256": (
+        "token_sha256 must be the SHA-256 of the user's bearer token as 64 hex digits (never the token itself); "
+        f"compute it with {HASH_HINT}"
+    ),
+    "subject": "subject must be a non-empty string",
+    "email": "email must be a non-empty string",
+    "tavus_api_key_env": (
+        "tavus_api_key_env must be the name of an environment variable, such as ALICE_TAVUS_API_KEY (the variable "
+        "holds the key; the file never does)"
+    ),
+    "test_mode": "test_mode must be true or false (TOML booleans, without quotes)",
+    "max_call_duration": (
+        f"max_call_duration must be a whole number of seconds from 1 to {MAX_CALL_DURATION}, without quotes"
+    ),
+}
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class UserEntry(BaseModel):
+    """One `[[users]]` entry as the file gives it (TOML types, no conversion: '900' is not a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    name: Annotated[str, StringConstraints(pattern=_NAME)]
+    token_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
+    subject: _Text | None = None
+    email: _Text | None = None
+    tavus_api_key_env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    test_mode: bool = False
+    max_call_duration: Annotated[int, Field(ge=1, le=MAX_CALL_DURATION)] | None = None
+
+    @field_validator("token_sha256")
+    @classmethod
+    def _not_of_an_empty_token(cls, digest: str | None) -> str | None:
+        if digest is not None and digest.casefold() == EMPTY_TOKEN_SHA256:
+            raise PydanticCustomError(
+                "users_file",
+                "token_sha256 is the SHA-256 of an empty token, so this user can never sign in: the command that "
+                f"made the token printed nothing. Make a real token with {TOKEN_RECIPES}, give it to the user, and "
+                f"put its SHA-256 here ({HASH_HINT})",
+            )
+        return digest
+
+    @field_validator("email")
+    @classmethod
+    def _an_address(cls, email: str | None) -> str | None:
+        if email is not None and "@" not in email:
+            raise PydanticCustomError(
+                "users_file", "email must be an address such as alice@example.com, as the provider's tokens say"
+            )
+        return email
+
+    @model_validator(mode="after")
+    def _a_way_to_sign_in(self) -> UserEntry:
+        if self.token_sha256 is None and self.subject is None and self.email is None:
+            raise PydanticCustomError(
+                "users_file",
+                "has no way to sign in: give token_sha256 (a bearer token's SHA-256), or subject or email (matched "
+                "against an OAuth access token's sub or email claim)",
+            )
+        return self
+
+
+class UsersFile(BaseModel):
+    """The users file: `[[users]]` entries and nothing else."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    users: list[UserEntry] = Field(min_length=1)
 
 
 @dataclass(frozen=True)
@@ -109,19 +196,14 @@ def load_users(path: str, environ: Mapping[str, str], *, server_key_set: bool) -
         raise ConfigError(f"{where} cannot be read ({exc.strerror or type(exc).__name__})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML: {exc}") from None
-    extra = sorted(set(document) - {"users"})
-    if extra:
-        raise ConfigError(f"{where}: unknown top-level setting {extra[0]!r}; the file holds only [[users]] entries")
-    entries = document.get("users")
-    if not isinstance(entries, list) or not entries or not all(isinstance(entry, dict) for entry in entries):
-        raise ConfigError(
-            f"{where} has no users: add one [[users]] table per user, with a name and token_sha256, subject or "
-            "email (see docs/team.md)"
-        )
+    try:
+        entries = UsersFile.model_validate(document).users
+    except ValidationError as exc:
+        raise ConfigError(_problem(exc, document, where)) from None
     users: list[User] = []
     seen: dict[tuple[str, Any], str] = {}
     for number, entry in enumerate(entries, 1):
-        user = _user(entry, f"{where}: users[{number}]", environ, server_key_set=server_key_set)
+        user = _user(entry, f"{where}: users[{number}] ({entry.name})", environ, server_key_set=server_key_set)
         for kind, value in (
             ("name", user.name.casefold()),
             ("token_sha256", user.token_digest),
@@ -140,36 +222,33 @@ def load_users(path: str, environ: Mapping[str, str], *, server_key_set: bool) -
     return Users(tuple(users), path)
 
 
-def _user(entry: dict[str, Any], where: str, environ: Mapping[str, str], *, server_key_set: bool) -> User:
-    unknown = [key for key in entry if key not in _FIELDS]
-    name = entry.get("name")
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ConfigError(
-            f"{where}: name must be 1 to 64 letters, digits or . _ @ + - (starting with a letter or digit); it "
-            "names the user in every log line of their calls"
+def _problem(exc: ValidationError, document: dict[str, Any], where: str) -> str:
+    """The file's first problem (pydantic reports entries in order, and an entry's fields in the order of
+    `UserEntry`, name first) in one line naming its entry, by number and, once valid, by name. The value is never
+    repeated: a misplaced key or token may be exactly what was put there."""
+    error = exc.errors(include_url=False)[0]
+    loc = error["loc"]
+    if len(loc) == 1 and error["type"] == "extra_forbidden":
+        return f"{where}: unknown top-level setting {loc[0]!r}; the file holds only [[users]] entries"
+    if len(loc) == 1 or error["type"] == "model_type":  # no users list, an empty one, or an entry not a table
+        return (
+            f"{where} has no users: add one [[users]] table per user, with a name and token_sha256, subject or "
+            "email (see docs/team.md)"
         )
-    where = f"{where} ({name})"
-    if unknown:
-        # The value is not repeated: a misplaced key or token may be exactly what was put there.
-        raise ConfigError(f"{where}: unknown setting {unknown[0]!r}; a user has {', '.join(_FIELDS)}")
+    number, field = int(loc[1]) + 1, str(loc[2]) if len(loc) > 2 else None
+    if field == "name":
+        return f"{where}: users[{number}]: {_PROBLEMS['name']}"
+    entry = f"{where}: users[{number}] ({document['users'][number - 1]['name']})"
+    if field is None:  # the whole entry's problem
+        return f"{entry} {error['msg']}"
+    if error["type"] == "extra_forbidden":
+        return f"{entry}: unknown setting {field!r}; a user has {', '.join(UserEntry.model_fields)}"
+    return f"{entry}: {error['msg'] if error['type'] == 'users_file' else _PROBLEMS[field]}"
 
-    digest = entry.get("token_sha256")
-    if digest is not None and not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
-        raise ConfigError(
-            f"{where}: token_sha256 must be the SHA-256 of the user's bearer token as 64 hex digits (never the "
-            f"token itself); compute it with {HASH_HINT}"
-        )
-    subject = _text(entry, "subject", where)
-    email = _text(entry, "email", where)
-    if email is not None and "@" not in email:
-        raise ConfigError(f"{where}: email must be an address such as alice@example.com, as the provider's tokens say")
-    if digest is None and subject is None and email is None:
-        raise ConfigError(
-            f"{where} has no way to sign in: give token_sha256 (a bearer token's SHA-256), or subject or email "
-            "(matched against an OAuth access token's sub or email claim)"
-        )
 
-    variable = entry.get("tavus_api_key_env")
+def _user(entry: UserEntry, where: str, environ: Mapping[str, str], *, server_key_set: bool) -> User:
+    """The user an entry describes, with the key its calls send, read from the server's environment."""
+    variable = entry.tavus_api_key_env
     if variable is None:
         if not server_key_set:
             raise ConfigError(
@@ -179,16 +258,11 @@ def _user(entry: dict[str, Any], where: str, environ: Mapping[str, str], *, serv
         api_key = None
         key_variable = SERVER_KEY_VARIABLE
     else:
-        if not isinstance(variable, str) or not _VARIABLE.fullmatch(variable):
-            raise ConfigError(
-                f"{where}: tavus_api_key_env must be the name of an environment variable, such as "
-                "ALICE_TAVUS_API_KEY (the variable holds the key; the file never does)"
-            )
         value = environ.get(variable, "").strip()
         if not value:
             raise ConfigError(
                 f"{where}: {variable} (tavus_api_key_env) is not set in the server's environment; set it to "
-                f"{name}'s Tavus API key, or remove tavus_api_key_env to use {SERVER_KEY_VARIABLE}"
+                f"{entry.name}'s Tavus API key, or remove tavus_api_key_env to use {SERVER_KEY_VARIABLE}"
             )
         if not is_sendable_key(value):
             raise ConfigError(
@@ -197,35 +271,16 @@ def _user(entry: dict[str, Any], where: str, environ: Mapping[str, str], *, serv
             )
         api_key = SecretStr(value)
         key_variable = variable
-
-    test_mode = entry.get("test_mode", False)
-    if not isinstance(test_mode, bool):
-        raise ConfigError(f"{where}: test_mode must be true or false (TOML booleans, without quotes)")
-    cap = entry.get("max_call_duration")
-    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_CALL_DURATION):
-        raise ConfigError(
-            f"{where}: max_call_duration must be a whole number of seconds from 1 to {MAX_CALL_DURATION}, without "
-            "quotes"
-        )
     return User(
-        name=name,
+        name=entry.name,
         api_key=api_key,
         key_variable=key_variable,
-        test_mode=test_mode,
-        max_call_duration=cap,
-        token_digest=bytes.fromhex(digest) if digest is not None else None,
-        subject=subject,
-        email=email,
+        test_mode=entry.test_mode,
+        max_call_duration=entry.max_call_duration,
+        token_digest=bytes.fromhex(entry.token_sha256) if entry.token_sha256 is not None else None,
+        subject=entry.subject,
+        email=entry.email,
     )
-
-
-def _text(entry: dict[str, Any], key: str, where: str) -> str | None:
-    value = entry.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where}: {key} must be a non-empty string")
-    return value.strip()
 
 
 class UserDirectory:
