@@ -9,16 +9,15 @@ import json
 from pydantic import BaseModel, Field
 
 from tavus_mcp.errors import TavusError
-from tavus_mcp.models import (
+from tavus_mcp.models.patches import UpdatePersonaRequest
+from tavus_mcp.models.personas import (
     CreatePersonaRequest,
     DeletePersonaRequest,
     GetPersonaRequest,
     ListPersonasRequest,
-    ListReplicasRequest,
     Persona,
-    Replica,
-    UpdatePersonaRequest,
 )
+from tavus_mcp.models.replicas import ListReplicasRequest, Replica
 from tavus_mcp.redaction import Scrubber, secrets_in
 from tavus_mcp.tools.review import MAX_TURN_CHARS, _cut
 from tavus_mcp.tools.state import AppState, PageInfo, ToolOutput, _dump, _next_page_hint, _page_heading, _page_info
