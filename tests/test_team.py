@@ -556,21 +556,23 @@ def test_users_are_found_by_token_subject_and_verified_email(tmp_path: Path) -> 
     assert "t" * 20 not in repr(users.users)
 
 
+def check_users(environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m tavus_mcp check-users` run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "tavus_mcp", "check-users"],
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
 def test_check_users_lists_the_users_or_names_the_problem(tavus: Tavus, tmp_path: Path) -> None:
     users_file = tmp_path / "users.toml"
     users_file.write_text(USERS_TOML, encoding="utf-8")
     env = team_env(tavus, users_file)
-
-    def check_users(environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tavus_mcp", "check-users"],
-            env=environ,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
 
     good = check_users(env)
     del env["ALICE_TAVUS_API_KEY"]
@@ -606,15 +608,7 @@ def test_the_digest_of_an_empty_token_is_refused_by_check_users_and_at_start(
     users_file.write_text(USERS_TOML.replace(sha256(TOKENS["bob"]), digest), encoding="utf-8")
     env = team_env(tavus, users_file)
 
-    checked = subprocess.run(
-        [sys.executable, "-m", "tavus_mcp", "check-users"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    checked = check_users(env)
     started = start_refused(env)
 
     for refused in (checked, started):
