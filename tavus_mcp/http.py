@@ -57,7 +57,8 @@ from tavus_mcp.config import ConfigError, Settings, is_loopback
 from tavus_mcp.oauth import ENV_OAUTH_ISSUER, AccessTokenValidator, OAuthSettings, UserTokenVerifier
 from tavus_mcp.redaction import REDACTED, redact_text, register_secrets
 from tavus_mcp.server import build_server
-from tavus_mcp.users import ENV_USERS_FILE, HASH_HINT, UserDirectory, token_digest
+from tavus_mcp.users import ENV_USERS_FILE, HASH_HINT, token_digest
+from tavus_mcp.users_file import UserDirectory
 
 logger = logging.getLogger("tavus_mcp.http")
 

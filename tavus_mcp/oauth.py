@@ -31,7 +31,8 @@ from pydantic import Field, InstanceOf
 from tavus_mcp.config import ConfigError, is_loopback
 from tavus_mcp.logs import call_user
 from tavus_mcp.redaction import REDACTED
-from tavus_mcp.users import User, UserDirectory
+from tavus_mcp.users import User
+from tavus_mcp.users_file import UserDirectory
 
 logger = logging.getLogger("tavus_mcp.oauth")
 

@@ -26,7 +26,7 @@ from mcp_types import PromptReference
 
 from tavus_mcp.config import ConfigError
 from tavus_mcp.sandbox import SANDBOX_API_KEY
-from tavus_mcp.users import UserDirectory, load_users
+from tavus_mcp.users_file import UserDirectory, load_users
 from tests.conftest import text_of
 from tests.servers import (
     Gate,
