@@ -1,4 +1,4 @@
-"""MCP over Streamable HTTP, for a team: bearer tokens, DNS-rebinding protection, stateless replicas.
+"""MCP over Streamable HTTP, for a team: bearer tokens, DNS-rebinding protection, streamed answers, sessions.
 
 `mcp-server-tavus --transport http` serves the same server as stdio at `/mcp`, for 2026-07-28 clients and for
 2025-11-25 clients (the SDK routes each request on its `MCP-Protocol-Version` header). What this module adds:
@@ -10,9 +10,15 @@
   OAuth authorization server (`TAVUS_MCP_OAUTH_ISSUER`, `tavus_mcp.oauth`), each call sending its user's Tavus
   key. SIGHUP reads the users file again. docs/team.md says which to choose.
 - Host and Origin checks against an allowlist (`TAVUS_MCP_ALLOWED_HOSTS`, `TAVUS_MCP_ALLOWED_ORIGINS`).
-- No per-client state: `stateless_http=True`, so any replica serves any request; the lifespan (one Tavus client
-  and its bounded connections) is entered once per process and shared by every request.
-- `GET /healthz`, a cap on request bodies, and a graceful stop on SIGTERM.
+- Answers as event streams whenever a call sends something before its result (progress, a question to the user),
+  with a sign of life at least every `TAVUS_MCP_KEEPALIVE` seconds for proxies' read timeouts. A client that
+  cancels or drops the connection stops its call.
+- Streamable HTTP sessions for 2025-11-25 clients (`TAVUS_MCP_SESSIONS`, on by default), so that the server can ask
+  them mid-call before spending (`elicitation/create` needs the session to carry the answer back); replicas need
+  proxy affinity then (docs/deployment.md). 2026-07-28 requests are sessionless either way. The lifespan (one
+  Tavus client and its bounded connections) is entered once per process and shared by every request.
+- `GET /healthz`, a cap on request bodies, and a graceful stop on SIGTERM that lets calls in flight finish, streamed
+  ones included, under this command, `uvicorn --workers` and gunicorn alike.
 - `create_app`, an ASGI app factory for uvicorn's and gunicorn's own workers (`--workers N`): settings come from
   the environment when it is called, so every worker process builds the same server.
 """
@@ -45,6 +51,8 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl, SecretStr
+from sse_starlette import EventSourceResponse
+from sse_starlette.sse import AppStatus
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -54,7 +62,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tavus_mcp import __version__
 from tavus_mcp.client import stop_calls_by
-from tavus_mcp.config import ConfigError, Settings
+from tavus_mcp.config import ConfigError, Settings, parse_flag
 from tavus_mcp.oauth import ENV_OAUTH_ISSUER, AccessTokenValidator, OAuthSettings, UserTokenVerifier
 from tavus_mcp.redaction import redact_text, register_secrets
 from tavus_mcp.server import build_server
@@ -94,6 +102,7 @@ ENV_ALLOWED_ORIGINS = "TAVUS_MCP_ALLOWED_ORIGINS"
 ENV_MAX_BODY_BYTES = "TAVUS_MCP_MAX_BODY_BYTES"
 ENV_SHUTDOWN_TIMEOUT = "TAVUS_MCP_SHUTDOWN_TIMEOUT"
 ENV_REQUEST_TIMEOUT = "TAVUS_MCP_REQUEST_TIMEOUT"
+ENV_SESSIONS = "TAVUS_MCP_SESSIONS"
 
 TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 - a command, not a token
 
@@ -136,6 +145,8 @@ class HttpSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
     request_timeout: int = DEFAULT_REQUEST_TIMEOUT
+    # Streamable HTTP sessions for 2025-11-25 clients: what lets the server ask them a question mid-call.
+    sessions: bool = True
     # A team's users, each with a sign-in and a Tavus key of their own (instead of `auth_tokens`).
     users_file: str | None = None
     # The OAuth authorization server whose access tokens sign users in (needs `users_file`).
@@ -168,6 +179,7 @@ class HttpSettings:
         raw_body = get(ENV_MAX_BODY_BYTES)
         raw_shutdown = get(ENV_SHUTDOWN_TIMEOUT)
         raw_request = get(ENV_REQUEST_TIMEOUT)
+        raw_sessions = get(ENV_SESSIONS)
         settings = cls(
             host=host if host is not None else (get(ENV_HOST) or DEFAULT_HOST),
             port=port if port is not None else (_whole(raw_port, f"{ENV_PORT} (--port)") if raw_port else DEFAULT_PORT),
@@ -177,6 +189,7 @@ class HttpSettings:
             max_body_bytes=_whole(raw_body, ENV_MAX_BODY_BYTES) if raw_body else DEFAULT_MAX_BODY_BYTES,
             shutdown_timeout=_whole(raw_shutdown, ENV_SHUTDOWN_TIMEOUT) if raw_shutdown else DEFAULT_SHUTDOWN_TIMEOUT,
             request_timeout=_whole(raw_request, ENV_REQUEST_TIMEOUT) if raw_request else DEFAULT_REQUEST_TIMEOUT,
+            sessions=parse_flag(raw_sessions, ENV_SESSIONS) if raw_sessions else True,
             users_file=get(ENV_USERS_FILE) or None,
             oauth=OAuthSettings.from_env(environ),
         )
@@ -264,6 +277,7 @@ class HttpSettings:
             max_body_bytes=self.max_body_bytes,
             shutdown_timeout=self.shutdown_timeout,
             request_timeout=self.request_timeout,
+            sessions=self.sessions,
             users_file=self.users_file,
             oauth=self.oauth,
         )
@@ -401,26 +415,87 @@ def build_app(
     # carries no token, and this answer holds nothing secret.
     server.custom_route(HEALTH_PATH, methods=["GET"], include_in_schema=False)(healthz)
 
+    _stream_through_a_stop(settings.keepalive)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
-        # Legacy (2025-11-25) clients get a throwaway per-request session instead of an Mcp-Session-Id held in
-        # this process; 2026-07-28 requests are sessionless anyway. The tools never call back into the client,
-        # so nothing is lost.
-        stateless_http=True,
-        # Each answer as one JSON body rather than an event stream. sse-starlette ends every event stream as soon
-        # as uvicorn is told to stop, which would cut off the answers of calls in flight during a graceful stop
-        # (2025-11-25 clients got event streams); the tools send nothing before their result anyway.
-        json_response=True,
+        # With sessions, a 2025-11-25 client's requests share an Mcp-Session-Id held in this process, and the
+        # answer to a question asked mid-call (elicitation/create) comes back to the call that asked it. Without,
+        # each request is a throwaway session of its own, which cannot ask. 2026-07-28 requests are sessionless.
+        stateless_http=not http.sessions,
+        # Event streams, not single JSON bodies: progress and questions reach the client before the result. (The
+        # SDK answers a 2026-07-28 call that sent nothing within its first seconds with plain JSON all the same.)
+        json_response=False,
         max_request_body_size=http.max_body_bytes,
         transport_security=http.transport_security(),
         host=http.host,
     )
+    app.add_middleware(_NoStandaloneStream)
     if verifier is None:
         app.add_middleware(_LoopbackOnly)
     app.add_middleware(CaseInsensitiveHost)
     if users is not None:
         _reload_on_hangup(app, users)
+    _stop_calls_on_signal(app, http.shutdown_timeout)
     return app
+
+
+def _stream_through_a_stop(keepalive: float) -> None:
+    """Set sse-starlette, which writes the SDK's 2025-11-25 event streams, for calls that outlive a SIGTERM and for
+    proxies: process-wide settings of the library, the same for every app this process builds.
+
+    - Its streams are not ended when the server is told to stop: a call in flight finishes its answer within the
+      graceful stop, as a call answered with JSON does (its own default ends every stream at once, cutting answers
+      short). Streams still end when their call does, and uvicorn's graceful timeout bounds the rest.
+    - A comment line (`: ping`) every `keepalive` seconds while a stream has nothing else to say.
+    """
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
+    EventSourceResponse.DEFAULT_PING_INTERVAL = keepalive  # type: ignore[assignment]
+
+
+def _stop_calls_on_signal(app: Starlette, grace: int) -> None:
+    """While the app runs, SIGTERM or SIGINT first sets the deadline at which calls still waiting for Tavus are
+    answered with an error (shortly before `grace` runs out), then goes on to the ASGI server's own handler.
+
+    Under `uvicorn --workers` and gunicorn's uvicorn workers, the engine installs its handlers before the app's
+    lifespan starts: they are chained here, so that their graceful stop, bounded by their own timeout, sees the
+    same answers as this command's.
+    """
+    serve = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[Any]:
+        loop = asyncio.get_running_loop()
+
+        def on_stop() -> None:
+            stop_calls_by(loop.time() + grace - min(1.0, grace / 4))
+
+        with _chained(signal.SIGTERM, loop, on_stop), _chained(signal.SIGINT, loop, on_stop):
+            async with serve(app) as state:
+                yield state
+
+    app.router.lifespan_context = lifespan
+
+
+@contextmanager
+def _chained(signum: int, loop: asyncio.AbstractEventLoop, handler: Callable[[], object]) -> Iterator[None]:
+    """Run `handler` on the event loop when `signum` arrives, then whatever handled the signal before."""
+    previous = signal.getsignal(signum) if threading.current_thread() is threading.main_thread() else None
+    if not callable(previous):
+        # Signals are the main thread's (an app served from a test's thread), or no server handles this one.
+        yield
+        return
+
+    def chained(sig: int, frame: FrameType | None) -> None:
+        # From the loop, not inside the signal handler, which may interrupt it anywhere.
+        loop.call_soon_threadsafe(handler)
+        previous(sig, frame)
+
+    signal.signal(signum, chained)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signum) is chained:
+            signal.signal(signum, previous)
 
 
 def _reload_on_hangup(app: Starlette, users: UserDirectory) -> None:
@@ -477,6 +552,20 @@ class _DropColorMessage(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.__dict__.pop("color_message", None)
         return True
+
+
+class _NoStandaloneStream:
+    """Answers a GET of the MCP endpoint 405, as the protocol allows: the server sends nothing unprompted, so a
+    standalone event stream would only hold a connection (and, under a graceful stop, the stop) open."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == MCP_PATH:
+            await Response(status_code=405, headers={"allow": "POST, DELETE"})(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class _LoopbackOnly:

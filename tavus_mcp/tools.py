@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from tavus_mcp.advice import STARTS_CALL, describe_tavus_error
 from tavus_mcp.arguments import invalid_arguments_text
-from tavus_mcp.client import TavusClient
+from tavus_mcp.client import TavusClient, sleep_unless_stopping, stopping
 from tavus_mcp.config import Settings
-from tavus_mcp.errors import ConcurrencyLimitError, TavusAPIError, TavusError
+from tavus_mcp.errors import ConcurrencyLimitError, TavusAPIError, TavusConnectionError, TavusError
 from tavus_mcp.models import (
     DEFAULT_WAIT_SECONDS,
     Conversation,
@@ -626,8 +626,10 @@ def transcript_text(details: ConversationDetails) -> str | None:
 
 # wait_for_conversation
 
-# A progress notification at least this often (seconds) while nothing changes, so clients see the wait is alive.
-HEARTBEAT_SECONDS = 30.0
+# What a wait cut short by the server's graceful stop answers: the call goes on, and so can the wait, elsewhere.
+STOPPING_TEXT = (
+    "the server is stopping; call wait_for_conversation again (the call itself goes on: this only ended the wait)"
+)
 
 _STATE_NOTES = {
     "waiting": "Waiting for the call to start: the replica has not joined yet.",
@@ -649,9 +651,12 @@ def call_state(details: ConversationDetails) -> str:
 
 
 async def wait_for_conversation(state: AppState, request: WaitForConversationRequest) -> ToolOutput:
-    """Follow a call until its transcript is ready or the wait's bound, reporting each change as progress."""
+    """Follow a call until its transcript is ready or the wait's bound, reporting each change as progress, and
+    at least every `keepalive` seconds while nothing changes: clients see the wait is alive, and over HTTP the
+    answer's event stream carries something before any proxy's read timeout ends it."""
     bound = request.max_wait_seconds or DEFAULT_WAIT_SECONDS
     interval = state.settings.poll_seconds
+    heartbeat = state.settings.keepalive
     verbose = GetConversationRequest(conversation_id=request.conversation_id, verbose=True)
     started = time.monotonic()
     previous: str | None = None
@@ -659,10 +664,15 @@ async def wait_for_conversation(state: AppState, request: WaitForConversationReq
     progress = 0.0
     quiet_ends = 0
     while True:
-        details = await state.tavus.get_conversation(verbose)
+        try:
+            details = await state.tavus.get_conversation(verbose)
+        except TavusConnectionError:
+            if stopping():
+                raise ToolFailure(STOPPING_TEXT) from None
+            raise
         now = call_state(details)
         waited = time.monotonic() - started
-        if now != previous or waited - reported >= HEARTBEAT_SECONDS:
+        if now != previous or waited - reported >= heartbeat:
             # MCP wants each notification's progress above the last one's.
             progress = max(round(waited, 3), progress + 0.001)
             await state.progress(progress, float(bound), _STATE_NOTES[now])
@@ -673,7 +683,9 @@ async def wait_for_conversation(state: AppState, request: WaitForConversationReq
         if finished or waited >= bound:
             break
         previous = now
-        await anyio.sleep(min(interval, bound - waited))
+        # Asked again by the next heartbeat at the latest, which then carries the state as it is.
+        if not await sleep_unless_stopping(min(interval, bound - waited, max(reported + heartbeat - waited, 0.0))):
+            raise ToolFailure(STOPPING_TEXT)
     return _call_outcome(details, now, finished=finished, waited=waited, bound=bound)
 
 
