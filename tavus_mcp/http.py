@@ -30,6 +30,7 @@ import errno
 import hashlib
 import hmac
 import ipaddress
+import json
 import logging
 import os
 import re
@@ -56,7 +57,7 @@ from sse_starlette.sse import AppStatus
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -430,6 +431,8 @@ def build_app(
         host=http.host,
     )
     app.add_middleware(_NoStandaloneStream)
+    if http.sessions:
+        app.add_middleware(CancelOnDisconnect, max_body_bytes=http.max_body_bytes)
     if verifier is None:
         app.add_middleware(_LoopbackOnly)
     app.add_middleware(CaseInsensitiveHost)
@@ -552,6 +555,96 @@ class _DropColorMessage(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.__dict__.pop("color_message", None)
         return True
+
+
+class CancelOnDisconnect:
+    """In a 2025-11-25 session, a call whose client closes the connection before its answer is cancelled, as if the
+    client had sent `notifications/cancelled`: its answer can no longer be delivered (the server keeps no events to
+    resume a stream from), and otherwise it would go on, polling Tavus, for as long as the session lives.
+
+    The SDK cancels the call itself when a 2026-07-28 request's connection closes, and a sessionless 2025-11-25
+    request ends with its connection; in a session, a closed stream is left for the client to resume. The
+    cancellation goes to the session as the client's own notification would, through the app (the same
+    credentials, checked again), so the SDK's transport does the rest.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", ())) if scope["type"] == "http" else {}
+        if scope["type"] != "http" or scope["method"] != "POST" or b"mcp-session-id" not in headers:
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        dropped = False
+        answered = False
+
+        async def watch_receive() -> Message:
+            nonlocal dropped
+            message = await receive()
+            if message["type"] == "http.request" and len(body) <= self.max_body_bytes:
+                body.extend(message.get("body", b""))
+            elif message["type"] == "http.disconnect":
+                dropped = True
+            return message
+
+        async def watch_send(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+            await send(message)
+
+        await self.app(scope, watch_receive, watch_send)
+        request_id = _request_id(bytes(body)) if dropped and not answered else None
+        if request_id is not None:
+            with anyio.CancelScope(shield=True):
+                await self._cancel(scope, request_id)
+
+    async def _cancel(self, scope: Scope, request_id: str | int) -> None:
+        logger.debug("the client closed the connection of request %r before its answer: cancelling it", request_id)
+        notification = {
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": {"requestId": request_id, "reason": "the client closed the connection"},
+        }
+        content = json.dumps(notification).encode()
+        kept = [(name, value) for name, value in scope["headers"] if name not in _REPLACED_HEADERS]
+        headers = [
+            *kept,
+            (b"content-type", b"application/json"),
+            (b"accept", b"application/json, text/event-stream"),
+            (b"content-length", str(len(content)).encode()),
+        ]
+        sent = False
+
+        async def receive() -> Message:
+            nonlocal sent
+            if sent:
+                await anyio.sleep_forever()
+            sent = True
+            return {"type": "http.request", "body": content, "more_body": False}
+
+        async def ignore(message: Message) -> None:
+            pass
+
+        await self.app({**scope, "headers": headers}, receive, ignore)
+
+
+_REPLACED_HEADERS = (b"content-type", b"accept", b"content-length", b"transfer-encoding")
+
+
+def _request_id(body: bytes) -> str | int | None:
+    """The id of the JSON-RPC request in `body`, or None for anything else (a notification, a response)."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or "method" not in message:
+        return None
+    request_id = message.get("id")
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
 
 
 class _NoStandaloneStream:
