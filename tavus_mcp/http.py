@@ -166,8 +166,10 @@ class HttpSettings:
         port: int | None = None,
         allowed_hosts: str | None = None,
         allowed_origins: str | None = None,
+        sessions_by_default: bool = True,
     ) -> HttpSettings:
         """Settings from `TAVUS_MCP_*` variables; a non-None argument (a command-line flag) wins over its variable.
+        `sessions_by_default`: whether sessions are on when TAVUS_MCP_SESSIONS is not set.
 
         Raises ConfigError, naming the setting, for a value the server cannot use, and for a server that would
         listen beyond loopback without a token.
@@ -190,7 +192,7 @@ class HttpSettings:
             max_body_bytes=_whole(raw_body, ENV_MAX_BODY_BYTES) if raw_body else DEFAULT_MAX_BODY_BYTES,
             shutdown_timeout=_whole(raw_shutdown, ENV_SHUTDOWN_TIMEOUT) if raw_shutdown else DEFAULT_SHUTDOWN_TIMEOUT,
             request_timeout=_whole(raw_request, ENV_REQUEST_TIMEOUT) if raw_request else DEFAULT_REQUEST_TIMEOUT,
-            sessions=parse_flag(raw_sessions, ENV_SESSIONS) if raw_sessions else True,
+            sessions=parse_flag(raw_sessions, ENV_SESSIONS) if raw_sessions else sessions_by_default,
             users_file=get(ENV_USERS_FILE) or None,
             oauth=OAuthSettings.from_env(environ),
         )
@@ -700,7 +702,8 @@ def create_app() -> Starlette:
     configurations, printing the reason and exiting with status 3: what uvicorn (`STARTUP_FAILURE`) and gunicorn
     (`WORKER_BOOT_ERROR`) both take for a worker that cannot boot, so that they stop instead of starting a
     replacement that fails the same way, forever (they do with any other status). The ASGI server owns the socket:
-    pass it the host and port (TAVUS_MCP_HOST names the host clients use, for the Host-header check).
+    pass it the host and port (TAVUS_MCP_HOST names the host clients use, for the Host-header check). Sessions
+    (TAVUS_MCP_SESSIONS) are off unless set to 1, which suits one worker only.
     """
     from tavus_mcp.client import check_proxy_environment
     from tavus_mcp.logs import configure_logging
@@ -712,7 +715,9 @@ def create_app() -> Starlette:
     try:
         settings = Settings.from_env(environ)
         check_proxy_environment(environ)
-        http = HttpSettings.from_env(environ)
+        # Off unless set: an engine's workers share one port, and the kernel hands each new connection to any of
+        # them, so no proxy can keep a client's requests on the worker that holds its session.
+        http = HttpSettings.from_env(environ, sessions_by_default=False)
         users = load_users(settings, http, environ)
     except ConfigError as exc:
         print(f"mcp-server-tavus: {redact_text(str(exc))}", file=sys.stderr, flush=True)

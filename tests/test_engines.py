@@ -28,6 +28,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from tavus_mcp.sandbox import SANDBOX_API_KEY
+from tavus_mcp.tools import STOPPING_TEXT
 from tests.conftest import CREATE_PATH, TOOL_NAMES, Sandbox, text_of
 from tests.servers import (
     START_TIMEOUT,
@@ -193,6 +194,54 @@ async def test_an_engine_serves_both_eras_and_sigterm_lets_every_call_in_flight_
     # accepted by the kernel, waits, and is reset at the end.
     [error] = newcomer
     assert isinstance(error, newcomer_sees), repr(error)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("engine", "workers", "exit_status"),
+    [("uvicorn", 2, 0), ("gunicorn", 2, 0), ("uvicorn", 1, -signal.SIGTERM)],
+    ids=["uvicorn-workers", "gunicorn-workers", "uvicorn-one-process"],
+)
+async def test_an_engine_ends_a_streamed_wait_cut_by_its_graceful_stop_with_an_answer(
+    sandbox: Sandbox, tmp_path: Path, engine: str, workers: int, exit_status: int
+) -> None:
+    env = env_for(sandbox, tmp_path, TAVUS_MCP_SHUTDOWN_TIMEOUT="3", TAVUS_MCP_KEEPALIVE="1", TAVUS_POLL_INTERVAL="0.3")
+    port = free_port()
+    results: dict[str, CallToolResult] = {}
+    modes: tuple[Mode, ...] = ("legacy", "auto")
+    heard = {mode: Progress() for mode in modes}
+    with (
+        anyio.fail_after(TEST_TIMEOUT),
+        running_server(
+            tmp_path / "log", env, port=port, command=engine_command(engine, port, workers), new_session=True
+        ) as server,
+    ):
+        async with connect(server.url, token=TOKEN) as client:
+            created = await ok(client, "create_conversation", {"replica_id": REPLICA})  # stays active: waits wait
+
+        async def wait(mode: Mode) -> None:
+            async with connect(server.url, token=TOKEN, mode=mode) as client:
+                arguments = {"conversation_id": created["conversation_id"], "max_wait_seconds": 60}
+                results[mode] = await client.call_tool(
+                    "wait_for_conversation", arguments, progress_callback=heard[mode]
+                )
+
+        async with anyio.create_task_group() as group:
+            for mode in modes:
+                group.start_soon(wait, mode)
+            while not all(progress.seen for progress in heard.values()):  # noqa: ASYNC110 - the clients' tasks
+                await anyio.sleep(0.02)
+            server.process.send_signal(signal.SIGTERM)
+        returncode = await anyio.to_thread.run_sync(lambda: server.process.wait(timeout=STOP_TIMEOUT))
+
+    log = server.log()
+    # Each stream ended with the call's answer, not cut off: the wait says why it ended and what to do.
+    assert sorted(results) == ["auto", "legacy"], log
+    for result in results.values():
+        assert result.is_error
+        assert text_of(result) == STOPPING_TEXT
+    assert returncode == exit_status, log
+    assert "level=error" not in log
 
 
 def test_without_tokens_an_engine_answers_only_this_machine(sandbox: Sandbox, tmp_path: Path) -> None:
