@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -308,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         sys.exit(run_demo())
     if args.command == "sandbox-api":
-        from tavus_mcp.sandbox import serve_forever
+        from tavus_mcp.sandbox.emulator import serve_forever
 
         serve_forever(host=args.host, port=args.port)
         return
@@ -373,9 +372,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     _log_where_calls_go(settings)
     server = build_server(settings)
-    code = 0
-    with contextlib.suppress(KeyboardInterrupt):
-        code = serve_stdio(server)
+    code = serve_stdio(server)
     if code:
         sys.exit(code)
 

@@ -57,6 +57,7 @@ from sse_starlette.sse import AppStatus
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -402,7 +403,7 @@ def build_app(
         # Without `resource_server_url` the SDK publishes no OAuth metadata and its 401 names no authorization
         # server: clients are configured with a token, there is nothing for them to discover.
         auth = AuthSettings(issuer_url=AnyHttpUrl(_NO_ISSUER), resource_server_url=None)
-    server = build_server(settings, transport=transport, token_verifier=verifier, auth=auth)
+    server = build_server(settings, transport=transport, state_secret=_shared_secret(settings, users))
 
     health = {
         "status": "ok",
@@ -414,13 +415,14 @@ def build_app(
     async def healthz(_: Request) -> Response:
         return JSONResponse(health, headers={"cache-control": "no-store"})
 
-    # Custom routes are outside the token check (the SDK never requires auth on them): a load balancer's probe
-    # carries no token, and this answer holds nothing secret.
-    server.custom_route(HEALTH_PATH, methods=["GET"], include_in_schema=False)(healthz)
-
     _stream_through_a_stop(settings.keepalive)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
+        auth=auth,
+        token_verifier=verifier,
+        # Custom routes are outside the token check (the SDK never requires auth on them): a load balancer's probe
+        # carries no token, and this answer holds nothing secret.
+        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)],
         # With sessions, a 2025-11-25 client's requests share an Mcp-Session-Id held in this process, and the
         # answer to a question asked mid-call (elicitation/create) comes back to the call that asked it. Without,
         # each request is a throwaway session of its own, which cannot ask. 2026-07-28 requests are sessionless.
@@ -442,6 +444,15 @@ def build_app(
         _reload_on_hangup(app, users)
     _stop_calls_on_signal(app, http.shutdown_timeout)
     return app
+
+
+def _shared_secret(settings: Settings, users: UserDirectory | None) -> str | None:
+    """What every worker and replica of this deployment holds, to derive the key that seals confirmations from: the
+    Tavus API key, or else the users' own keys (a team server where each user pays with theirs)."""
+    if settings.api_key is not None or settings.sandbox or users is None:
+        return None  # build_server uses the API key itself; the sandbox keeps a key of its own process's
+    keys = sorted(user.api_key.get_secret_value() for user in users.current.users if user.api_key is not None)
+    return "\n".join(keys) or None
 
 
 def _stream_through_a_stop(keepalive: float) -> None:

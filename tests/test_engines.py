@@ -28,7 +28,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from tavus_mcp.sandbox import SANDBOX_API_KEY
-from tavus_mcp.tools import STOPPING_TEXT
+from tavus_mcp.tools.wait import STOPPING_TEXT
 from tests.conftest import CREATE_PATH, TOOL_NAMES, Sandbox, text_of
 from tests.servers import (
     START_TIMEOUT,
