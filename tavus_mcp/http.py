@@ -741,8 +741,9 @@ def _quiet_libraries() -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(_DropColorMessage())
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        # Its only INFO line is "Terminating session: None", after every stateless request: noise at INFO.
-        logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
+        # Their INFO lines open and close every session (and every stateless request's): noise at INFO.
+        for name in ("mcp.server.streamable_http", "mcp.server.streamable_http_manager"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def serve_http(
