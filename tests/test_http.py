@@ -732,6 +732,11 @@ def test_settings_from_environment_and_flags() -> None:
     flagged = HttpSettings.from_env(environ, host="127.0.0.1", port=8001, allowed_hosts="", allowed_origins="")
     assert (flagged.host, flagged.port, flagged.allowed_hosts, flagged.allowed_origins) == ("127.0.0.1", 8001, (), ())
     assert HttpSettings.from_env({}) == HttpSettings()
+    # Sessions: on by default (one process), off by default under an engine's factory (workers share a port).
+    assert HttpSettings.from_env({}).sessions is True
+    assert HttpSettings.from_env({}, sessions_by_default=False).sessions is False
+    assert HttpSettings.from_env({"TAVUS_MCP_SESSIONS": "0"}).sessions is False
+    assert HttpSettings.from_env({"TAVUS_MCP_SESSIONS": "1"}, sessions_by_default=False).sessions is True
 
 
 @pytest.mark.parametrize(
@@ -744,6 +749,7 @@ def test_settings_from_environment_and_flags() -> None:
         ({"TAVUS_MCP_ALLOWED_ORIGINS": "app.example.test"}, "TAVUS_MCP_ALLOWED_ORIGINS (--allowed-origins) takes"),
         ({"TAVUS_MCP_MAX_BODY_BYTES": "10"}, "TAVUS_MCP_MAX_BODY_BYTES must be a number of bytes of at least 1024"),
         ({"TAVUS_MCP_SHUTDOWN_TIMEOUT": "0"}, "TAVUS_MCP_SHUTDOWN_TIMEOUT must be a whole number of seconds"),
+        ({"TAVUS_MCP_SESSIONS": "sometimes"}, "TAVUS_MCP_SESSIONS must be 1 or 0 (true or false); got 'sometimes'"),
         ({"TAVUS_MCP_HOST": "10.0.0.5"}, "refusing to listen on 10.0.0.5 without authentication"),
     ],
 )
