@@ -483,6 +483,7 @@ def _stop_calls_on_signal(app: Starlette, grace: int) -> None:
         loop = asyncio.get_running_loop()
 
         def on_stop() -> None:
+            # Enough of a margin for the answer to be written before the ASGI server cancels what is left.
             stop_calls_by(loop.time() + grace - min(1.0, grace / 4))
 
         with _chained(signal.SIGTERM, loop, on_stop), _chained(signal.SIGINT, loop, on_stop):
@@ -812,7 +813,7 @@ def serve_http(
         backlog=LISTEN_BACKLOG,
         lifespan="on",
     )
-    server = _StoppingServer(config)
+    server = uvicorn.Server(config)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # Also what a signal uvicorn caught is re-raised to once it has stopped: the process then exits 0 rather
@@ -888,18 +889,6 @@ def client_connection_limit(tavus_connections: int) -> int:
             tavus_connections,
         )
     return max(MIN_CLIENT_CONNECTIONS, min(MAX_CLIENT_CONNECTIONS, room))
-
-
-class _StoppingServer(uvicorn.Server):
-    """uvicorn's server, which on stopping first sets the deadline at which calls still waiting for Tavus are
-    answered with an error, shortly before uvicorn's own graceful timeout would cancel them without one."""
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        grace = float(self.config.timeout_graceful_shutdown or 0)
-        if grace:
-            # Enough of a margin for the error to be written before uvicorn cancels what is left.
-            stop_calls_by(anyio.current_time() + grace - min(1.0, grace / 4))
-        await super().shutdown(sockets)
 
 
 class _Edge:
