@@ -25,9 +25,12 @@ PATIENCE = 30.0
 def _start_in_terminal() -> tuple[int, int]:
     """`python -m tavus_mcp --sandbox` with a pseudo-terminal as stdin, stdout, stderr and controlling terminal."""
     pid, terminal = pty.fork()
-    if pid == 0:  # the child: becomes the server
-        env = {"PATH": os.environ.get("PATH", ""), "TAVUS_LOG_LEVEL": "WARNING"}
-        os.execve(sys.executable, [sys.executable, "-m", "tavus_mcp", "--sandbox"], env)  # noqa: S606 - our own
+    if pid == 0:  # the child, a copy of this test process until it becomes the server: it never returns
+        try:
+            env = {"PATH": os.environ.get("PATH", ""), "TAVUS_LOG_LEVEL": "WARNING"}
+            os.execve(sys.executable, [sys.executable, "-m", "tavus_mcp", "--sandbox"], env)  # noqa: S606 - our own
+        finally:
+            os._exit(127)
     return pid, terminal
 
 
@@ -78,8 +81,12 @@ def test_ctrl_c_stops_the_serving_server_at_once_without_a_traceback() -> None:
 
 def _importing(pid: int) -> bool:
     """Whether the process is its terminal's foreground group (so Ctrl+C reaches it) and is importing what it needs:
+    it runs the command (no longer the copy of this test process that fork made, which had pydantic loaded too) and
     pydantic's compiled core is loaded (the command's settings need it), long before it serves."""
     try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            if b"tavus_mcp" not in cmdline.read():
+                return False
         with open(f"/proc/{pid}/stat") as stat:
             foreground = int(stat.read().rpartition(")")[2].split()[5]) == pid  # tpgid
         with open(f"/proc/{pid}/maps") as maps:
