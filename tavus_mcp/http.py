@@ -54,7 +54,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tavus_mcp import __version__
 from tavus_mcp.client import stop_calls_by
-from tavus_mcp.config import ConfigError, Settings
+from tavus_mcp.config import EXIT_CANNOT_LISTEN as EXIT_CANNOT_LISTEN  # the status when it cannot listen
+from tavus_mcp.config import ConfigError, Settings, doc_url
 from tavus_mcp.oauth import ENV_OAUTH_ISSUER, AccessTokenValidator, OAuthSettings, UserTokenVerifier
 from tavus_mcp.redaction import redact_text, register_secrets
 from tavus_mcp.server import build_server
@@ -81,9 +82,6 @@ FILE_DESCRIPTOR_RESERVE = 64
 # The listen queue, and so the most connections the event loop accepts in one go, before any of them can be
 # counted against the cap: room is kept for them too. (uvicorn's default, 2048, would need that many spare files.)
 LISTEN_BACKLOG = 128
-# Exit status when the server cannot listen (the port is in use, the address is not this machine's): uvicorn's own
-# for a server that cannot start, so that `uvicorn --factory tavus_mcp.http:create_app` and this command agree.
-EXIT_CANNOT_LISTEN = STARTUP_FAILURE
 MIN_TOKEN_LENGTH = 16
 
 ENV_HOST = "TAVUS_MCP_HOST"
@@ -95,7 +93,7 @@ ENV_MAX_BODY_BYTES = "TAVUS_MCP_MAX_BODY_BYTES"
 ENV_SHUTDOWN_TIMEOUT = "TAVUS_MCP_SHUTDOWN_TIMEOUT"
 ENV_REQUEST_TIMEOUT = "TAVUS_MCP_REQUEST_TIMEOUT"
 
-TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 - a command, not a token
+TOKEN_HINT = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 - a command, not a token
 
 # RFC 6750 b64token: what can follow "Bearer " in an Authorization header.
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -236,14 +234,15 @@ class HttpSettings:
         if self.oauth is not None and self.users_file is None:
             raise ConfigError(
                 f"{ENV_OAUTH_ISSUER} needs {ENV_USERS_FILE}: an access token signs in a user of that file (by its "
-                "subject or email), whose Tavus key the calls use; see docs/team.md"
+                "subject or email), whose Tavus key the calls use; see {doc_url('docs/team.md#oauth')}"
             )
         if not self.authenticated and not is_loopback(host):
             raise ConfigError(
                 f"refusing to listen on {host} without authentication: anyone who can reach the port could start "
                 f"billed Tavus conversations with this server's API key. Set {ENV_AUTH_TOKENS} to one or more secret "
                 "tokens, separated by commas, that clients send as 'Authorization: Bearer <token>' (generate one "
-                f"with {TOKEN_HINT}) or {ENV_USERS_FILE} to a file of users (docs/team.md), or listen on 127.0.0.1 "
+                f"with {TOKEN_HINT}) or {ENV_USERS_FILE} to a file of users ({doc_url('docs/team.md')}), or listen on "
+                "127.0.0.1 "
                 "only (--host 127.0.0.1)"
             )
         if not self.authenticated and (self.allowed_hosts or self.allowed_origins):
@@ -553,8 +552,12 @@ def serve_http(
     *,
     users: UserDirectory | None = None,
     transport: httpx2.AsyncBaseTransport | None = None,
+    announce: Callable[[], object] | None = None,
 ) -> int:
     """Serve MCP over Streamable HTTP in this process until SIGTERM or SIGINT, then stop gracefully; the exit status.
+
+    `announce` is called once the port is listened on (the CLI's word on where calls go): a server that cannot
+    listen says only that.
 
     On a signal the server stops accepting connections, lets requests in flight finish for up to
     `http.shutdown_timeout` seconds, closes the Tavus client and returns 0. A call still waiting for Tavus shortly
@@ -565,11 +568,13 @@ def serve_http(
     """
     _quiet_libraries()
     try:
-        sock = _listen(http.host, http.port)
+        sock = listen(http.host, http.port)
     except OSError as exc:
-        logger.error("%s", _cannot_listen(exc, http.host, http.port))
+        logger.error("%s", cannot_listen(exc, http.host, http.port))
         return EXIT_CANNOT_LISTEN
     port = sock.getsockname()[1]  # the port given, or the one the system chose for --port 0
+    if announce is not None:
+        announce()
     if users is None:
         users = load_users(settings, http, os.environ)
     if users is not None:
@@ -633,8 +638,11 @@ def serve_http(
     return 0
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """A socket bound to `host` and `port` (as uvicorn binds one); OSError if it cannot be."""
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on `host` and `port` (as uvicorn binds one); OSError if it cannot be.
+
+    Listening at once, not only bound: two processes may both bind a port with SO_REUSEADDR while neither listens,
+    and the second would learn that the port is taken only later, from uvicorn, after saying it serves."""
     # IPPROTO_TCP named, so that asyncio sets TCP_NODELAY on every accepted connection (it checks the protocol):
     # without it, Nagle's algorithm holds each answer on a kept-alive connection for about 40 ms.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -642,6 +650,7 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()
         raise
@@ -649,19 +658,23 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _cannot_listen(exc: OSError, host: str, port: int) -> str:
+def cannot_listen(
+    exc: OSError, host: str, port: int, *, port_setting: str = f"--port or {ENV_PORT}", host_setting: str = ""
+) -> str:
+    """One line saying why `host:port` cannot be listened on and what to change (`port_setting`, `host_setting`)."""
+    host_setting = host_setting or f"--host or {ENV_HOST}"
     where = f"{_url_host(host)}:{port}"
     if exc.errno == errno.EADDRINUSE:
         why = (
             f"port {port} is already in use by another program. Stop that program, or choose another port with "
-            f"--port or {ENV_PORT}"
+            f"{port_setting}"
         )
     elif exc.errno == errno.EADDRNOTAVAIL:
-        why = f"{host} is not an address of this machine. Choose one of its addresses with --host or {ENV_HOST}"
+        why = f"{host} is not an address of this machine. Choose one of its addresses with {host_setting}"
     elif exc.errno == errno.EACCES:
         why = f"this user may not listen on port {port} (ports below 1024 need privileges). Choose a port above 1023"
     elif isinstance(exc, socket.gaierror):
-        why = f"the host name {host} does not resolve. Give an address such as 127.0.0.1 with --host or {ENV_HOST}"
+        why = f"the host name {host} does not resolve. Give an address such as 127.0.0.1 with {host_setting}"
     else:
         why = f"{exc.strerror or exc}"
     return f"cannot listen on {where}: {why}"
