@@ -32,12 +32,13 @@ logger = logging.getLogger("tavus_mcp")
 
 
 def _table(title: str, rows: Sequence[tuple[str, str]]) -> str:
-    """An epilog's table of environment variables, wrapped to 79 columns."""
+    """An epilog's table (environment variables, exit statuses), wrapped to 79 columns; a URL is never split."""
+    indent = 2 + max(len(name) for name, _ in rows) + 2
     lines = [title]
     for name, text in rows:
-        wrapped = textwrap.wrap(text, width=79 - 29)
-        lines.append(f"  {name:<26} {wrapped[0]}")
-        lines.extend(f"{'':29}{line}" for line in wrapped[1:])
+        wrapped = textwrap.wrap(text, width=79 - indent, break_on_hyphens=False, break_long_words=False)
+        lines.append(f"  {name:<{indent - 2}}{wrapped[0]}")
+        lines.extend(f"{'':{indent}}{line}" for line in wrapped[1:])
     return "\n".join(lines)
 
 
@@ -48,7 +49,7 @@ ENVIRONMENT = _table(
             "TAVUS_API_KEY",
             "your Tavus API key, read only from the environment (never from a flag, so it does not show in process "
             "listings). Create one in the Tavus developer portal, https://platform.tavus.io (API Key, in the "
-            "sidebar). No default: without it every call says how to set it.",
+            "sidebar). Without it every call says how to set it (no default)",
         ),
         ("TAVUS_API_BASE_URL", "--api-base-url: base URL of the Tavus API (default https://tavusapi.com)"),
         (
@@ -355,7 +356,7 @@ def _parser() -> argparse.ArgumentParser:
                     (
                         "TAVUS_API_KEY",
                         "the server's own key, for users without a key of their own. Keys are created in the "
-                        "Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar).",
+                        "Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar) (no default)",
                     ),
                     ("TAVUS_SANDBOX", "--sandbox: 1 checks the file for a sandboxed team server (default 0)"),
                 ],
@@ -379,10 +380,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     # The same attributes as the server's --host and --port, so that they too go before or after the command.
     sandbox_api.add_argument(
-        "--host", dest="http_host", default=argparse.SUPPRESS, help="address to listen on (default 127.0.0.1)"
+        "--host",
+        dest="http_host",
+        metavar="HOST",
+        default=argparse.SUPPRESS,
+        help="address to listen on (default 127.0.0.1)",
     )
     sandbox_api.add_argument(
-        "--port", dest="http_port", default=argparse.SUPPRESS, help="port to listen on (default 8765)"
+        "--port", dest="http_port", metavar="PORT", default=argparse.SUPPRESS, help="port to listen on (default 8765)"
     )
     _add_settings(sandbox_api, suppress=True, sandbox_help="accepted, and changes nothing: this is the sandbox")
     return parser

@@ -196,3 +196,21 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     with serve_on_loopback(app) as base_url:
         fake.base_url = base_url
         yield fake
+
+
+def anchors(path: Path) -> set[str]:
+    """The #anchors GitHub gives the headings of a Markdown page (outside code blocks), repeats numbered."""
+    found: set[str] = set()
+    fenced = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        heading = re.match(r"^#{1,6} +(.*?) *#*$", line)
+        if heading and not fenced:
+            slug = re.sub(r"[^\w\- ]", "", heading.group(1).lower()).replace(" ", "-")
+            anchor, number = slug, 0
+            while anchor in found:
+                number += 1
+                anchor = f"{slug}-{number}"
+            found.add(anchor)
+    return found

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import json
 import os
 import pty
@@ -14,8 +17,11 @@ from pathlib import Path
 import pytest
 
 from tavus_mcp import __version__
+from tavus_mcp.cli import _parser
+from tavus_mcp.config import DOCS_URL, EXIT_BAD_SETTING, EXIT_CANNOT_LISTEN, doc_url
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import Sandbox
+from tests.snippets import ROOT, anchors
 
 TIMEOUT = 60
 
@@ -185,6 +191,11 @@ SETTINGS_HELP = {
     "TAVUS_MAX_RETRIES": None,
     "TAVUS_TEST_MODE": "--test-mode",
     "TAVUS_MAX_CALL_DURATION": "--max-call-duration",
+    "TAVUS_CONFIRM_BILLED": None,
+    "TAVUS_PASSTHROUGH_FIELDS": None,
+    "TAVUS_POLL_INTERVAL": None,
+    "TAVUS_SANDBOX": "--sandbox",
+    "TAVUS_SANDBOX_CALL_SECONDS": None,
     "TAVUS_LOG_LEVEL": "--log-level",
 }
 HTTP_HELP = {
@@ -198,7 +209,9 @@ HTTP_HELP = {
     "TAVUS_MCP_ALLOWED_ORIGINS": "--allowed-origins",
     "TAVUS_MCP_MAX_BODY_BYTES": None,
     "TAVUS_MCP_SHUTDOWN_TIMEOUT": None,
+    "TAVUS_MCP_REQUEST_TIMEOUT": None,
 }
+COMMANDS = ("serve", "demo", "check", "check-users", "sandbox-api")
 
 
 @pytest.mark.parametrize(
@@ -207,8 +220,8 @@ HTTP_HELP = {
         ((), {**SETTINGS_HELP, **HTTP_HELP}),
         (("serve",), {**SETTINGS_HELP, **HTTP_HELP}),
         (("check",), SETTINGS_HELP),
-        (("demo",), {}),
-        (("check-users",), {"TAVUS_MCP_USERS_FILE": None, "TAVUS_API_KEY": None}),
+        (("demo",), SETTINGS_HELP),
+        (("check-users",), {"TAVUS_MCP_USERS_FILE": None, "TAVUS_API_KEY": None, "TAVUS_SANDBOX": "--sandbox"}),
         (("sandbox-api",), {}),
     ],
     ids=["top", "serve", "check", "demo", "check-users", "sandbox-api"],
@@ -225,16 +238,100 @@ def test_every_help_page_is_complete(command: tuple[str, ...], documented: dict[
     assert options
     for line, continuation in options:
         assert re.search(r"\S  +\S", line) or continuation, f"option without help: {line!r}"
+    rows = help_rows(done.stdout)
     for variable, flag in documented.items():
-        rows = [row for row in done.stdout.splitlines() if row.startswith(f"  {variable} ")]
-        assert len(rows) == 1, f"{variable} missing from the help of {command}"
+        assert variable in rows, f"{variable} missing from the help of {command}"
+        assert re.search(r"\((default |no default)", rows[variable]), f"{variable} has no default in {command}"
         if flag:
-            assert flag in rows[0]
+            assert rows[variable].startswith(f"{flag}:") or flag in rows[variable]
             assert re.search(rf"^  {flag}\b", done.stdout, re.MULTILINE), f"{flag} missing from {command}"
     if "TAVUS_API_KEY" in documented:
         assert "https://platform.tavus.io" in done.stdout
     if command == ("sandbox-api",):
         assert re.search(r"^  --port PORT\s+port to listen on \(default 8765\)", done.stdout, re.MULTILINE)
+    # Every setting flag, before or after the command (--help lists the command's own).
+    for flag in ("--sandbox", "--timeout", "--log-level", "--test-mode", "--api-base-url"):
+        assert re.search(rf"^  {flag}\b", done.stdout, re.MULTILINE), f"{flag} missing from {command}"
+    # Pages are named by an address that exists wherever the command is installed, never a checkout's path.
+    assert not re.search(r"(?<![/\w])docs/\w+\.md", done.stdout), done.stdout
+    assert done.stdout.rstrip().endswith(f"documentation: {doc_url('README.md')}")
+    assert exit_statuses(done.stdout), f"no exit statuses in the help of {command}"
+
+
+def help_rows(text: str) -> dict[str, str]:
+    """The rows of a help page's epilog tables (`  NAME  text` and its continuation lines), name to text."""
+    rows: dict[str, str] = {}
+    name = None
+    for line in text.splitlines():
+        row = re.match(r"^  (\S+) +(\S.*)$", line)
+        if row and not line.startswith("  -"):
+            name = row.group(1)
+            rows[name] = row.group(2)
+        elif name and re.match(r"^ {5,}\S", line):
+            rows[name] += " " + line.strip()
+        else:
+            name = None
+    return rows
+
+
+def exit_statuses(help_text: str) -> dict[int, str]:
+    """The `exit status:` table of a help page."""
+    table = help_text.split("\nexit status:\n", 1)[1].split("\n\n", 1)[0]
+    return {int(code): text for code, text in help_rows("\n" + table).items()}
+
+
+@functools.cache
+def help_of(*command: str) -> str:
+    """`mcp-server-tavus COMMAND --help`, as printed (in this process: the page is the parser's alone)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), pytest.raises(SystemExit) as exited:
+        _parser().parse_args([*command, "--help"])
+    assert exited.value.code == 0
+    return printed.getvalue()
+
+
+def documented_exit(command: str) -> dict[int, str]:
+    return exit_statuses(help_of(*([command] if command else [])))
+
+
+def test_every_setting_the_readme_names_is_in_the_help_with_its_default() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    settings = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    table = re.findall(r"^\| `(TAVUS_\w+)` \| (.*?) \| (.*?) \|", settings, re.MULTILINE)
+    assert len(table) >= 15
+    deployment = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    http_table = re.findall(r"^\| `(TAVUS_MCP_\w+)` \| (.*?) \| (.*?) \|", deployment, re.MULTILINE)
+    assert len(http_table) >= 8
+    rows = help_rows(help_of())
+    for variable, flag, default in [*table, *http_table]:
+        assert variable in rows, f"{variable} (README) is missing from --help"
+        if flag != "(none)":
+            assert flag.strip("`") in rows[variable], (variable, rows[variable])
+        expected = "(no default" if default == "(none)" else f"(default {default.split()[0].strip('`')}"
+        assert expected in rows[variable], (variable, default, rows[variable])
+    assert set(rows) >= set(SETTINGS_HELP) | set(HTTP_HELP)
+
+
+def test_the_help_names_only_pages_that_exist() -> None:
+    """Every address of the project's pages in any help page (and the settings' errors) names a file of this
+    repository, and its #anchor a heading of that file."""
+    texts = [help_of(*command) for command in [(), *((c,) for c in COMMANDS)]]
+    addresses = {url for text in texts for url in re.findall(re.escape(DOCS_URL) + r"/[\w./#-]*[\w/-]", text)}
+    assert addresses
+    for address in addresses:
+        path, _, anchor = address.removeprefix(DOCS_URL + "/").partition("#")
+        page = ROOT / path
+        assert page.is_file(), address
+        if anchor:
+            assert anchor in anchors(page), address
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_the_help_lists_the_exit_statuses(command: str) -> None:
+    statuses = documented_exit(command)
+    assert 0 in statuses and EXIT_BAD_SETTING in statuses
+    assert (1 in statuses) == (command in ("check", "demo"))
+    assert (EXIT_CANNOT_LISTEN in statuses) == (command in ("", "serve", "sandbox-api"))
 
 
 @pytest.mark.parametrize(
