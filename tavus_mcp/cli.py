@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -486,20 +485,19 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     _log_where_calls_go(settings)
     server = build_server(settings)
-    code = 0
-    with contextlib.suppress(KeyboardInterrupt):
-        code = serve_stdio(server)
+    code = serve_stdio(server)
     if code:
         sys.exit(code)
 
 
 def _serve_sandbox_api(host: str, port: int) -> int:
-    """`sandbox-api`: the emulator over HTTP until Ctrl+C or SIGTERM. The socket is bound before anything is said,
-    so a port in use is one line (and EXIT_CANNOT_LISTEN) rather than an invitation to use it, then a traceback."""
+    """`sandbox-api`: the emulator over HTTP until Ctrl+C or SIGTERM. The socket is listened on before anything is
+    said, so a port in use is one line (and EXIT_CANNOT_LISTEN) rather than an invitation to use it, then a
+    traceback."""
     import uvicorn
 
-    from tavus_mcp.http import cannot_listen, listen
-    from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator
+    from tavus_mcp.http import cannot_listen, listen, run_until_stopped
+    from tavus_mcp.sandbox.emulator import SANDBOX_API_KEY, TavusEmulator
 
     try:
         sock = listen(host, port)
@@ -512,13 +510,7 @@ def _serve_sandbox_api(host: str, port: int) -> int:
         f"Point the server at it with TAVUS_API_BASE_URL={where} TAVUS_API_KEY={SANDBOX_API_KEY}",
         flush=True,
     )
-    server = uvicorn.Server(uvicorn.Config(TavusEmulator().app, log_config=None, log_level="warning"))
-    try:
-        # uvicorn stops gracefully on SIGINT or SIGTERM, then raises the signal again: Ctrl+C's is not an error.
-        with contextlib.suppress(KeyboardInterrupt):
-            server.run(sockets=[sock])
-    finally:
-        sock.close()
+    run_until_stopped(uvicorn.Server(uvicorn.Config(TavusEmulator().app, log_config=None)), sock)
     return 0
 
 
