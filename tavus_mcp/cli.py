@@ -510,11 +510,13 @@ def _serve_sandbox_api(host: str, port: int) -> int:
         f"Point the server at it with TAVUS_API_BASE_URL={where} TAVUS_API_KEY={SANDBOX_API_KEY}",
         flush=True,
     )
-    run_until_stopped(uvicorn.Server(uvicorn.Config(TavusEmulator().app, log_config=None)), sock)
+    config = uvicorn.Config(TavusEmulator().app, log_config=None, log_level="warning")
+    run_until_stopped(uvicorn.Server(config), sock)
     return 0
 
 
 def _check_users(settings: Settings) -> None:
+    from tavus_mcp.team_sandbox import users_environment
     from tavus_mcp.users import ENV_USERS_FILE, load_users
 
     path = os.environ.get(ENV_USERS_FILE, "").strip()
@@ -524,7 +526,8 @@ def _check_users(settings: Settings) -> None:
             f"(see {doc_url('docs/team.md#the-users-file')})"
         )
     try:
-        users = load_users(path, os.environ, server_key_set=settings.api_key is not None or settings.sandbox)
+        environ = users_environment(settings, os.environ)
+        users = load_users(path, environ, server_key_set=settings.api_key is not None or settings.sandbox)
     except ConfigError as exc:
         _fail(str(exc))
     print(f"{path}: {len(users)} users")
@@ -537,7 +540,8 @@ def _check_users(settings: Settings) -> None:
         limits = [f"test_mode={str(user.test_mode).lower()}"]
         if user.max_call_duration is not None:
             limits.append(f"max_call_duration={user.max_call_duration}")
-        print(f"{user.name}: signs in by {' or '.join(sign_in)}; key from {user.key_variable}; {', '.join(limits)}")
+        key = "the sandbox (an account of their own)" if settings.sandbox else user.key_variable
+        print(f"{user.name}: signs in by {' or '.join(sign_in)}; key from {key}; {', '.join(limits)}")
     sys.exit(0)
 
 

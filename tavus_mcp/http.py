@@ -60,6 +60,7 @@ from tavus_mcp.config import ConfigError, Settings, doc_url
 from tavus_mcp.oauth import ENV_OAUTH_ISSUER, AccessTokenValidator, OAuthSettings, UserTokenVerifier
 from tavus_mcp.redaction import redact_text, register_secrets
 from tavus_mcp.server import build_server
+from tavus_mcp.team_sandbox import users_environment
 from tavus_mcp.users import ENV_USERS_FILE, HASH_HINT, UserDirectory
 
 logger = logging.getLogger("tavus_mcp.http")
@@ -342,7 +343,11 @@ def load_users(settings: Settings, http: HttpSettings, environ: Mapping[str, str
     """The users of `http.users_file`, or None without one; raises ConfigError naming the entry and the problem."""
     if http.users_file is None:
         return None
-    return UserDirectory(http.users_file, environ, server_key_set=settings.api_key is not None or settings.sandbox)
+    return UserDirectory(
+        http.users_file,
+        users_environment(settings, environ),  # in the sandbox, no user needs a key
+        server_key_set=settings.api_key is not None or settings.sandbox,
+    )
 
 
 def build_app(

@@ -214,3 +214,16 @@ def anchors(path: Path) -> set[str]:
                 anchor = f"{slug}-{number}"
             found.add(anchor)
     return found
+
+
+def without_python(home: Path, **extra: str) -> dict[str, str]:
+    """`reader_env`, on a machine with `python3` and no `python` (Debian, Ubuntu, macOS): `python` answers as a
+    shell does for a command that does not exist."""
+    stubs = home / "no-python-bin"
+    stubs.mkdir(exist_ok=True)
+    python = stubs / "python"
+    python.write_text('#!/bin/sh\necho "python: command not found" >&2\nexit 127\n', encoding="utf-8")
+    python.chmod(0o755)
+    env = reader_env(home, **extra)
+    env["PATH"] = f"{stubs}{os.pathsep}{env['PATH']}"
+    return env

@@ -496,3 +496,130 @@ def test_check_with_a_malformed_base_url() -> None:
         "mcp-server-tavus: TAVUS_API_BASE_URL (--api-base-url) must be an absolute http(s) URL such as "
         "'https://tavusapi.com', got 'tavusapi.com'\n"
     )
+
+
+# Flags before or after every command
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_bad_settings_flag_is_refused_before_or_after_every_command(command: str, where: str) -> None:
+    args = ("--timeout", "abc", command) if where == "before" else (command, "--timeout", "abc")
+    done = run_cli(*args, env={"TAVUS_MCP_USERS_FILE": "unused.toml"})
+    assert (done.returncode, done.stdout, done.stderr) == (
+        EXIT_BAD_SETTING,
+        "",
+        "mcp-server-tavus: --timeout must be a number of seconds above 0, such as 30; got 'abc'\n",
+    )
+    assert EXIT_BAD_SETTING in documented_exit(command)
+
+
+USERS_WITHOUT_KEYS = """
+[[users]]
+name = "alice"
+token_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+tavus_api_key_env = "ALICE_TAVUS_API_KEY"
+"""
+
+
+@pytest.mark.parametrize("args", [("--sandbox", "check-users"), ("check-users", "--sandbox")], ids=["before", "after"])
+def test_check_users_in_the_sandbox_needs_no_keys(args: tuple[str, ...], tmp_path: Path) -> None:
+    users = tmp_path / "users.toml"
+    users.write_text(USERS_WITHOUT_KEYS, encoding="utf-8")
+    done = run_cli(*args, env={"TAVUS_MCP_USERS_FILE": str(users)})
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == (
+        f"{users}: 1 users\nalice: signs in by token; key from the sandbox (an account of their own); test_mode=false\n"
+    )
+    # Without the sandbox, the same file needs alice's key.
+    refused = run_cli("check-users", env={"TAVUS_MCP_USERS_FILE": str(users)})
+    assert refused.returncode == EXIT_BAD_SETTING
+    assert "ALICE_TAVUS_API_KEY (tavus_api_key_env) is not set" in refused.stderr
+
+
+@pytest.mark.stdio
+@pytest.mark.parametrize(
+    "args", [("--test-mode", "demo", "--sandbox"), ("demo", "--test-mode")], ids=["before", "after"]
+)
+def test_the_demo_takes_the_settings_flags_and_passes_them_on(args: tuple[str, ...]) -> None:
+    done = run_cli(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # --test-mode reached the server the demo started: its conversation is a test, with no call to wait for.
+    structured = json.loads(re.search(r"\nStructured result:\n(\{\n.*?\n\})\n", done.stdout, re.DOTALL).group(1))  # type: ignore[union-attr]
+    assert structured["test_mode"] is True
+
+
+# One line for every start-up failure, and the status the help lists
+
+
+def _busy_port() -> tuple[socket.socket, int]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock, sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_sandbox_api_on_a_port_in_use_says_so_in_one_line(where: str) -> None:
+    sock, port = _busy_port()
+    with sock:
+        args = ("--port", str(port), "sandbox-api") if where == "before" else ("sandbox-api", "--port", str(port))
+        done = run_cli(*args)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        EXIT_CANNOT_LISTEN,
+        "",
+        f"mcp-server-tavus: cannot listen on 127.0.0.1:{port}: port {port} is already in use by another program. "
+        "Stop that program, or choose another port with --port\n",
+    )
+    assert "cannot listen" in documented_exit("sandbox-api")[EXIT_CANNOT_LISTEN]
+
+
+def test_serve_over_http_on_a_port_in_use_says_so_in_one_line() -> None:
+    sock, port = _busy_port()
+    with sock:
+        done = run_cli("serve", "--transport", "http", "--port", str(port))
+    assert (done.returncode, done.stdout) == (EXIT_CANNOT_LISTEN, "")
+    [line] = done.stderr.splitlines()
+    assert line.endswith(
+        f'msg="cannot listen on 127.0.0.1:{port}: port {port} is already in use by another program. Stop that '
+        'program, or choose another port with --port or TAVUS_MCP_PORT"'
+    )
+    assert "cannot listen" in documented_exit("serve")[EXIT_CANNOT_LISTEN]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("sandbox-api", "--port", "http"), {}, "--port must be a whole number from 0 to 65535; got 'http'"),
+        (("demo",), {"TAVUS_TEST_MODE": "yes"}, "TAVUS_TEST_MODE must be 1 (on) or 0 (off); got 'yes'"),
+        (("check",), {"TAVUS_SANDBOX": "true"}, "TAVUS_SANDBOX must be 1 (on) or 0 (off); got 'true'"),
+        (
+            ("serve",),
+            {"TAVUS_POLL_INTERVAL": "never"},
+            "TAVUS_POLL_INTERVAL must be a number of seconds above 0, such as 5; got 'never'",
+        ),
+        (
+            ("serve", "--transport", "http"),
+            {"TAVUS_MCP_USERS_FILE": "/nonexistent/users.toml"},
+            "TAVUS_MCP_USERS_FILE /nonexistent/users.toml cannot be read (No such file or directory)",
+        ),
+        (
+            ("check-users",),
+            {"TAVUS_MCP_USERS_FILE": "/nonexistent/users.toml"},
+            "TAVUS_MCP_USERS_FILE /nonexistent/users.toml cannot be read (No such file or directory)",
+        ),
+    ],
+    ids=["sandbox-api-port", "demo-test-mode", "check-sandbox", "serve-poll", "serve-users-file", "check-users-file"],
+)
+def test_every_command_refuses_a_bad_setting_or_a_missing_file_in_one_line(
+    args: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    done = run_cli(*args, env={"TAVUS_API_KEY": "fake-tavus-key-for-tests", **env})
+    assert (done.returncode, done.stdout, done.stderr) == (EXIT_BAD_SETTING, "", f"mcp-server-tavus: {message}\n")
+    assert EXIT_BAD_SETTING in documented_exit(args[0])
+
+
+def test_the_server_refuses_the_exit_status_uvicorn_takes_for_a_failed_start() -> None:
+    from uvicorn.config import STARTUP_FAILURE
+
+    assert EXIT_CANNOT_LISTEN == STARTUP_FAILURE
