@@ -448,7 +448,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         ]
         sys.exit(run_demo([*flags, *(["--test-mode"] if args.test_mode else [])]))
     if args.command == "sandbox-api":
-        port = parse_count(args.http_port or str(SANDBOX_API_PORT), "--port", low=0, high=65535)
+        try:
+            port = parse_count(args.http_port or str(SANDBOX_API_PORT), "--port", low=0, high=65535)
+        except ConfigError as exc:
+            _fail(str(exc))
         sys.exit(_serve_sandbox_api(args.http_host or "127.0.0.1", port))
     if args.command == "check-users":
         _check_users(settings)
