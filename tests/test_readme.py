@@ -369,3 +369,20 @@ def test_install_block_puts_the_command_on_path(tool: str, tmp_path: Path) -> No
     # The installed command serves: its check against the sandbox.
     checked = _run([str(installed), "check", "--sandbox"], env, tmp_path)
     assert checked.returncode == 0 and checked.stdout.startswith("ok: the installation works"), checked.stdout
+
+
+def test_the_pydantic_ai_snippet_names_a_model_its_provider_has_not_deprecated() -> None:
+    """pydantic-ai warns (twice) for a model its provider deprecated: the README names a current one."""
+    models = re.findall(r'Agent\("([a-z-]+:[\w.-]+)"', README)
+    assert models == ["openai:gpt-6.1-sol"]
+    if not CLIENTS_PYTHON.exists():
+        _missing("pydantic-ai and openai-agents")
+    check = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('error')\n"
+        "from pydantic_ai.models import infer_model\n"
+        "model = infer_model(sys.argv[1])\n"
+        "assert model.profile.get('deprecation') is None, model.profile.get('deprecation')\n"
+    )
+    done = _run([str(CLIENTS_PYTHON), "-c", check, models[0]], {**os.environ, "OPENAI_API_KEY": "sk-test"}, ROOT)
+    assert done.returncode == 0, done.stderr
