@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 import httpx2
 from mcp.server.apps import EXTENSION_ID
 from mcp.server.lowlevel import Server
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp_types import (
     CallToolRequestParams,
     CallToolResult,
@@ -150,6 +151,9 @@ def build_server(
         on_list_resource_templates=list_templates,
         on_read_resource=read_resource,
         on_completion=complete,
+        # subscriptions/listen (2026-07-28), as MCPServer serves it: the lists never change, so the stream carries
+        # nothing but its acknowledgement, and clients that listen are served rather than refused.
+        on_subscriptions_listen=ListenHandler(InMemorySubscriptionBus()),
     )
     # MCP Apps: hosts that support the extension show the call itself, in the chat, instead of a link.
     server.extensions[EXTENSION_ID] = {}
