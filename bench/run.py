@@ -9,10 +9,13 @@ emulator on loopback (tests/upstream.py's `serve_on_loopback`, behind `Ports`), 
   `tools/list` answer, handshake included; median of 15 spawns each, alternating, after one uncounted each;
 - per call over stdio: median time of 500 sequential `create_conversation` calls each, after 100 warm-up calls,
   the two servers taking turns in blocks of 10;
-- over Streamable HTTP (stateless, no token, loopback): after 100 warm-up calls each, 10,000 sequential calls
-  each from the SDK's client, taking turns in blocks of 100: the server process's CPU time per call (utime +
-  stime in /proc/PID/stat), its RSS growth (VmRSS after the warm-up and after the last call), and the
-  connections it opened to Tavus (distinct client ports the emulator saw) over the first 1,000 calls and all;
+- over Streamable HTTP (no token, loopback): after 100 warm-up calls each, 10,000 sequential calls each from the
+  SDK's client (2026-07-28: sessionless requests, each answered with one JSON body as it sends nothing before its
+  result), taking turns in blocks of 100: the server process's CPU time per call (utime + stime in
+  /proc/PID/stat), its RSS growth (VmRSS after the warm-up and after the last call), and the connections it opened
+  to Tavus (distinct client ports the emulator saw) over the first 1,000 calls and all;
+- the streaming path: 2,000 more sequential calls each from a 2025-11-25 client in a session, every answer an
+  event stream (`text/event-stream`), taking turns in blocks of 100: the server process's CPU time per call;
 - the size of the `tools/list` result as compact JSON (issue #15).
 
 Ratios against the minimal server hold on a noisy machine where absolute times do not, so there is no wall-clock
@@ -75,10 +78,11 @@ class Plan:
     timed: int  # over stdio, in blocks of 10
     http_calls: int  # in blocks of reuse / 10: no connection idles long enough for the emulator to close it
     reuse: int
+    streamed_calls: int  # 2025-11-25, in a session: in blocks of reuse / 10
 
 
-FULL = Plan(spawns=15, warmup=100, timed=500, http_calls=10_000, reuse=1_000)
-QUICK = Plan(spawns=2, warmup=5, timed=20, http_calls=200, reuse=100)
+FULL = Plan(spawns=15, warmup=100, timed=500, http_calls=10_000, reuse=1_000, streamed_calls=2_000)
+QUICK = Plan(spawns=2, warmup=5, timed=20, http_calls=200, reuse=100, streamed_calls=100)
 
 
 class Ports:
@@ -201,6 +205,20 @@ async def measure(plan: Plan, subjects: list[Subject]) -> None:
                         subject.figures["reuse"] = len(subject.ports.seen)
             for subject, (_, pid) in zip(subjects, servers, strict=True):
                 subject.figures |= {"rss_after": rss_mb(pid), "connections": len(subject.ports.seen)}
+            # The streaming path: a 2025-11-25 client in a session, whose every answer is an event stream.
+            streaming = [
+                await stack.enter_async_context(Client(streamable_http_client(url), mode="legacy"))
+                for url, _ in servers
+            ]
+            turns = list(zip(subjects, streaming, servers, strict=True))
+            for subject, client, _ in turns:
+                await creates(client, plan.warmup)
+                subject.figures["cpu_streamed"] = 0.0
+            for block in range(plan.streamed_calls // (plan.reuse // 10)):
+                for subject, client, (_, pid) in turns[:: 1 if block % 2 else -1]:
+                    cpu = cpu_seconds(pid)
+                    await creates(client, plan.reuse // 10)
+                    subject.figures["cpu_streamed"] += (cpu_seconds(pid) - cpu) / plan.streamed_calls
     if subjects[0].emulator.schema_violations:  # what the server should have refused
         raise RuntimeError(f"requests Tavus would refuse: {subjects[0].emulator.schema_violations[:3]}")
 
@@ -221,10 +239,11 @@ def ratios(ours: Subject, floor: Subject) -> dict[str, float]:
         "startup": statistics.median(ours.startup) / statistics.median(floor.startup),
         "call": statistics.median(ours.calls) / statistics.median(floor.calls),
         "cpu": ours.figures["cpu"] / floor.figures["cpu"],
+        "cpu_streamed": ours.figures["cpu_streamed"] / floor.figures["cpu_streamed"],
     }
 
 
-BUDGETS = {"startup": STARTUP, "call": PER_CALL, "cpu": CPU}
+BUDGETS = {"startup": STARTUP, "call": PER_CALL, "cpu": CPU, "cpu_streamed": CPU}
 
 
 def over_budget(ours: Subject, floor: Subject) -> list[str]:
@@ -259,8 +278,8 @@ def table(plan: Plan, rounds: Sequence[tuple[Subject, Subject]]) -> tuple[str, b
         return f"{subject.figures['reuse']:.0f} ({subject.figures['connections']:.0f} over all {plan.http_calls:,})"
 
     ours, floor = rounds[0]
-    startup, call, cpu = ratio("startup"), ratio("call"), ratio("cpu")
-    cpu_round = rounds[int(cpu[3])]
+    startup, call, cpu, streamed = ratio("startup"), ratio("call"), ratio("cpu"), ratio("cpu_streamed")
+    cpu_round, streamed_round = rounds[int(cpu[3])], rounds[int(streamed[3])]
     growth = ours.figures["rss_after"] - ours.figures["rss_before"]
     passed = "pass" if growth <= MEMORY_MB else "**FAIL**"
     reused = "pass" if ours.figures["reuse"] == 1 else "**FAIL**"
@@ -272,6 +291,8 @@ def table(plan: Plan, rounds: Sequence[tuple[Subject, Subject]]) -> tuple[str, b
          *call[:3]),
         ("CPU per call over HTTP: server process, sequential calls", ms(cpu_round[0].figures["cpu"]),
          ms(cpu_round[1].figures["cpu"]), *cpu[:3]),
+        ("CPU per call over HTTP, streamed: 2025-11-25 session, event streams",
+         ms(streamed_round[0].figures["cpu_streamed"]), ms(streamed_round[1].figures["cpu_streamed"]), *streamed[:3]),
         (f"memory over {plan.http_calls:,} calls over HTTP: RSS growth", memory(ours), memory(floor), "-",
          f"≤ +{MEMORY_MB:g} MB", passed),
         (f"connections to Tavus over {plan.reuse:,} sequential calls", connections(ours), connections(floor), "-",

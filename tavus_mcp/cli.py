@@ -125,6 +125,15 @@ HTTP_ENVIRONMENT = _table(
             "TAVUS_MCP_REQUEST_TIMEOUT",
             "seconds a connection has to send a complete request, 1 to 300 (default 10)",
         ),
+        (
+            "TAVUS_MCP_KEEPALIVE",
+            "longest silence, in seconds, of a streamed answer; keep it below any proxy's read timeout (default 10)",
+        ),
+        (
+            "TAVUS_MCP_SESSIONS",
+            "1: sessions for 2025-11-25 clients, so that they are asked before spending; replicas then need "
+            "proxy affinity. 0: none (default 1)",
+        ),
     ],
 )
 
@@ -520,7 +529,8 @@ def _serve_sandbox_api(host: str, port: int) -> int:
 
 def _check_users(settings: Settings) -> None:
     from tavus_mcp.team_sandbox import users_environment
-    from tavus_mcp.users import ENV_USERS_FILE, load_users
+    from tavus_mcp.users import ENV_USERS_FILE
+    from tavus_mcp.users_file import load_users
 
     path = os.environ.get(ENV_USERS_FILE, "").strip()
     if not path:

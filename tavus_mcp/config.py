@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Mapping
@@ -25,6 +26,9 @@ KEY_HELP = (
 # wait_for_conversation asks Tavus for the call's state this often (seconds); against the sandbox, more often.
 DEFAULT_POLL_INTERVAL = 5.0
 SANDBOX_POLL_INTERVAL = 0.5
+# A streamed answer (an HTTP event stream) carries something at least this often (seconds): an SSE comment, or a
+# progress notification of wait_for_conversation, so that a proxy's read timeout never ends a call that is alive.
+DEFAULT_KEEPALIVE = 10.0
 # How long the sandbox's scripted call takes, from creation until its transcript is ready (seconds).
 DEFAULT_SANDBOX_CALL_SECONDS = 6.0
 # TAVUS_CONFIRM_BILLED: ask the user before a billed call or an irreversible delete (where the client can), or not.
@@ -79,6 +83,8 @@ class Settings:
     poll_interval: float | None = None
     # The sandbox plays each non-test call through in this many seconds; 0 leaves calls active until ended.
     sandbox_call_seconds: float = DEFAULT_SANDBOX_CALL_SECONDS
+    # Seconds a streamed answer may go without sending anything (TAVUS_MCP_KEEPALIVE): below any proxy's read timeout.
+    keepalive: float = DEFAULT_KEEPALIVE
 
     @property
     def poll_seconds(self) -> float:
@@ -105,6 +111,7 @@ class Settings:
         poll = get("TAVUS_POLL_INTERVAL")
         call_seconds = get("TAVUS_SANDBOX_CALL_SECONDS")
         sandbox = get("TAVUS_SANDBOX")
+        keepalive = get("TAVUS_MCP_KEEPALIVE")
         settings = cls(
             api_key=SecretStr(key) if key else None,
             base_url=get("TAVUS_API_BASE_URL") or DEFAULT_BASE_URL,
@@ -128,6 +135,7 @@ class Settings:
                 else DEFAULT_SANDBOX_CALL_SECONDS
             ),
             sandbox=parse_flag(sandbox, "TAVUS_SANDBOX") if sandbox else False,
+            keepalive=parse_timeout(keepalive, "TAVUS_MCP_KEEPALIVE") if keepalive else DEFAULT_KEEPALIVE,
         )
         settings = replace(settings, **{name: value for name, value in overrides.items() if value is not None})
         return settings.validated()
@@ -185,6 +193,11 @@ class Settings:
             raise ConfigError(
                 "TAVUS_SANDBOX_CALL_SECONDS must be a number of seconds from 0 to 3600 (0: sandbox calls stay active "
                 f"until ended); got {self.sandbox_call_seconds!r}"
+            )
+        if not 1 <= self.keepalive <= 300:
+            raise ConfigError(
+                "TAVUS_MCP_KEEPALIVE must be a number of seconds from 1 to 300, below the read timeout of any proxy "
+                f"in front of the server (such as 10); got {self.keepalive!r}"
             )
         return replace(
             self,
@@ -246,3 +259,14 @@ def parse_seconds(value: str, setting: str) -> float:
     if not math.isfinite(seconds):
         raise ConfigError(f"{setting} must be a number of seconds, such as 6; got {value!r}")
     return seconds
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name, an address, or an IPv6 address in brackets) can only be this machine: binding to it
+    keeps a server reachable from here only, and a URL on it never crosses the network."""
+    if host.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost: it may resolve anywhere
