@@ -11,22 +11,33 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from tavus_mcp import __version__
-from tavus_mcp.config import KEY_HELP, ConfigError, Settings, parse_count, parse_timeout
+from tavus_mcp.config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    EXIT_BAD_SETTING,
+    EXIT_CANNOT_LISTEN,
+    KEY_HELP,
+    ConfigError,
+    Settings,
+    doc_url,
+    parse_count,
+    parse_timeout,
+)
 from tavus_mcp.logs import LEVELS, configure_logging
 
 logger = logging.getLogger("tavus_mcp")
 
 
 def _table(title: str, rows: Sequence[tuple[str, str]]) -> str:
-    """An epilog's table of environment variables, wrapped to 79 columns."""
+    """An epilog's table (environment variables, exit statuses), wrapped to 79 columns; a URL is never split."""
+    indent = 2 + max(len(name) for name, _ in rows) + 2
     lines = [title]
     for name, text in rows:
-        wrapped = textwrap.wrap(text, width=79 - 29)
-        lines.append(f"  {name:<26} {wrapped[0]}")
-        lines.extend(f"{'':29}{line}" for line in wrapped[1:])
+        wrapped = textwrap.wrap(text, width=79 - indent, break_on_hyphens=False, break_long_words=False)
+        lines.append(f"  {name:<{indent - 2}}{wrapped[0]}")
+        lines.extend(f"{'':{indent}}{line}" for line in wrapped[1:])
     return "\n".join(lines)
 
 
@@ -36,17 +47,53 @@ ENVIRONMENT = _table(
         (
             "TAVUS_API_KEY",
             "your Tavus API key, read only from the environment (never from a flag, so it does not show in process "
-            "listings). Create one in the Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar).",
+            "listings). Create one in the Tavus developer portal, https://platform.tavus.io (API Key, in the "
+            "sidebar). Without it every call says how to set it (no default)",
         ),
-        ("TAVUS_API_BASE_URL", "--api-base-url (default https://tavusapi.com)"),
-        ("TAVUS_DEFAULT_REPLICA_ID", "--default-replica-id"),
-        ("TAVUS_DEFAULT_PERSONA_ID", "--default-persona-id"),
-        ("TAVUS_TIMEOUT", "--timeout (default 30)"),
-        ("TAVUS_CONNECT_TIMEOUT", "--connect-timeout (default 10)"),
+        ("TAVUS_API_BASE_URL", "--api-base-url: base URL of the Tavus API (default https://tavusapi.com)"),
+        (
+            "TAVUS_DEFAULT_REPLICA_ID",
+            "--default-replica-id: replica for a call that gives neither replica_id nor persona_id (no default)",
+        ),
+        (
+            "TAVUS_DEFAULT_PERSONA_ID",
+            "--default-persona-id: persona for a call that gives neither replica_id nor persona_id (no default)",
+        ),
+        ("TAVUS_TIMEOUT", "--timeout: seconds a tool call waits for Tavus at most, retries included (default 30)"),
+        ("TAVUS_CONNECT_TIMEOUT", "--connect-timeout: seconds to wait for a connection to Tavus (default 10)"),
         ("TAVUS_MAX_RETRIES", "further attempts for a request that is safe to repeat, 0 to 10 (default 2)"),
-        ("TAVUS_TEST_MODE", "--test-mode: 1 or 0 (default 0)"),
-        ("TAVUS_MAX_CALL_DURATION", "--max-call-duration"),
-        ("TAVUS_LOG_LEVEL", "--log-level (default INFO; WARNING for check)"),
+        (
+            "TAVUS_TEST_MODE",
+            "--test-mode: 1 creates every conversation in test mode (nobody joins, nothing is charged), 0 does not "
+            "(default 0)",
+        ),
+        (
+            "TAVUS_MAX_CALL_DURATION",
+            "--max-call-duration: a cap in seconds on properties.max_call_duration, given to calls that set none "
+            "(no default)",
+        ),
+        (
+            "TAVUS_CONFIRM_BILLED",
+            "ask: a client that can show forms asks the person before a billed call or a hard delete; never: no "
+            "question, for agents that run unattended (default ask)",
+        ),
+        (
+            "TAVUS_PASSTHROUGH_FIELDS",
+            "fields Tavus added after this release, sent as given: properties.new_flag,new_top_field, name.* or * "
+            "(no default)",
+        ),
+        ("TAVUS_POLL_INTERVAL", "seconds between wait_for_conversation's requests (default 5; 0.5 in the sandbox)"),
+        (
+            "TAVUS_SANDBOX",
+            "--sandbox: 1 serves against the built-in Tavus emulator (no key, no network, nothing charged), 0 "
+            "against Tavus (default 0)",
+        ),
+        (
+            "TAVUS_SANDBOX_CALL_SECONDS",
+            "seconds a sandbox call takes to play through, from creation to transcript; 0 keeps calls active until "
+            "ended (default 6)",
+        ),
+        ("TAVUS_LOG_LEVEL", "--log-level: DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO; WARNING for check)"),
     ],
 )
 
@@ -56,21 +103,28 @@ HTTP_ENVIRONMENT = _table(
         (
             "TAVUS_MCP_AUTH_TOKENS",
             "comma-separated bearer tokens that clients send, read only from the environment; required to listen "
-            "beyond loopback or with allowed hosts or origins",
+            "beyond loopback or with allowed hosts or origins (no default)",
         ),
         (
             "TAVUS_MCP_USERS_FILE",
-            "a TOML file of users, each with their own sign-in and Tavus key, in place of shared tokens; SIGHUP "
-            "reloads it (docs/team.md)",
+            f"a TOML file of users, each with their own sign-in and Tavus key, in place of shared tokens; SIGHUP "
+            f"reloads it (no default; {doc_url('docs/team.md#the-users-file')})",
         ),
-        ("TAVUS_MCP_OAUTH_ISSUER", "sign users in through this OAuth issuer (with a users file)"),
-        ("TAVUS_MCP_OAUTH_AUDIENCE", "the audience the issuer's access tokens must name: this server's URL"),
-        ("TAVUS_MCP_HOST", "--host (default 127.0.0.1)"),
-        ("TAVUS_MCP_PORT", "--port (default 8000)"),
-        ("TAVUS_MCP_ALLOWED_HOSTS", "--allowed-hosts"),
-        ("TAVUS_MCP_ALLOWED_ORIGINS", "--allowed-origins"),
+        ("TAVUS_MCP_OAUTH_ISSUER", "sign users in through this OAuth issuer, with a users file (no default)"),
+        (
+            "TAVUS_MCP_OAUTH_AUDIENCE",
+            "the audience the issuer's access tokens must name: this server's URL (no default)",
+        ),
+        ("TAVUS_MCP_HOST", "--host: address to listen on (default 127.0.0.1)"),
+        ("TAVUS_MCP_PORT", "--port: port to listen on (default 8000)"),
+        ("TAVUS_MCP_ALLOWED_HOSTS", "--allowed-hosts (no default)"),
+        ("TAVUS_MCP_ALLOWED_ORIGINS", "--allowed-origins (no default)"),
         ("TAVUS_MCP_MAX_BODY_BYTES", "larger requests get 413 (default 1048576)"),
         ("TAVUS_MCP_SHUTDOWN_TIMEOUT", "seconds calls in flight may take to finish after SIGTERM (default 30)"),
+        (
+            "TAVUS_MCP_REQUEST_TIMEOUT",
+            "seconds a connection has to send a complete request, 1 to 300 (default 10)",
+        ),
         (
             "TAVUS_MCP_KEEPALIVE",
             "longest silence, in seconds, of a streamed answer; keep it below any proxy's read timeout (default 10)",
@@ -83,6 +137,38 @@ HTTP_ENVIRONMENT = _table(
     ],
 )
 
+# The exit statuses of each command, as they are (tests/test_cli.py checks each against what the command does).
+EXIT_SERVE = (
+    ("0", "stopped: the client closed stdin, or SIGTERM or Ctrl+C after a graceful stop"),
+    (str(EXIT_BAD_SETTING), "a setting or a flag it cannot use; one line names it"),
+    (str(EXIT_CANNOT_LISTEN), "--transport http cannot listen (the port is in use, the address is not this machine's)"),
+)
+EXIT_CHECK = (
+    ("0", "Tavus accepted the key (or, with --sandbox, the installation works)"),
+    ("1", "Tavus is not usable: no key, the key refused, Tavus unreachable"),
+    (str(EXIT_BAD_SETTING), "a setting or a flag it cannot use; one line names it"),
+)
+EXIT_CHECK_USERS = (
+    ("0", "the users file is usable"),
+    (str(EXIT_BAD_SETTING), "it is not (one line names the entry), or a setting or a flag it cannot use"),
+)
+EXIT_DEMO = (
+    ("0", "the demo ran through"),
+    ("1", "it failed; one line says why"),
+    (str(EXIT_BAD_SETTING), "a setting or a flag it cannot use; one line names it"),
+)
+EXIT_SANDBOX_API = (
+    ("0", "stopped by Ctrl+C or SIGTERM"),
+    (str(EXIT_BAD_SETTING), "a setting or a flag it cannot use; one line names it"),
+    (str(EXIT_CANNOT_LISTEN), "it cannot listen (the port is in use, the address is not this machine's)"),
+)
+DOCUMENTATION = f"documentation: {doc_url('README.md')}"
+
+
+def _epilog(*tables: str, codes: Sequence[tuple[str, str]]) -> str:
+    return "\n\n".join([*tables, _table("exit status:", codes), DOCUMENTATION])
+
+
 SERVE_DESCRIPTION = (
     "Serve MCP over stdio (the default, also what the command does with no COMMAND), or over Streamable HTTP at "
     "/mcp with --transport http. Over stdio it waits for an MCP client such as Claude Desktop, which starts it: "
@@ -91,14 +177,15 @@ SERVE_DESCRIPTION = (
 )
 
 
-SERVE_SANDBOX = "serve against the embedded Tavus emulator: no key, no network, nothing charged"
+SERVE_SANDBOX = "serve against the embedded Tavus emulator: no key, no network, nothing charged (TAVUS_SANDBOX=1)"
 
 
 class _HelpFormatter(argparse.HelpFormatter):
-    """Wraps descriptions to the terminal, and keeps the epilog's table of environment variables as written."""
+    """Wraps descriptions to the terminal, and keeps the epilog's tables (`_table`) as written."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if text.startswith("environment"):
+        first, _, rest = text.partition("\n")
+        if first.endswith(":") and rest.startswith("  "):
             return text
         return super()._fill_text(text, width, indent)
 
@@ -166,7 +253,7 @@ def _add_http(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "Bearer tokens are read only from TAVUS_MCP_AUTH_TOKENS (comma-separated), never from a flag; listening "
         "beyond loopback requires one, or a file of users in TAVUS_MCP_USERS_FILE (each with their own sign-in and "
         "Tavus key; SIGHUP reloads it), optionally signing in through OAuth (TAVUS_MCP_OAUTH_ISSUER, "
-        "TAVUS_MCP_OAUTH_AUDIENCE). See docs/team.md.",
+        f"TAVUS_MCP_OAUTH_AUDIENCE). See {doc_url('docs/team.md')}.",
     )
     http.add_argument(
         "--transport",
@@ -209,9 +296,10 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
         description=(
             "MCP server for Tavus conversational video. With no command it serves MCP over stdio (as `serve` "
-            "does), which is what Claude Desktop and other MCP clients run. Try it with `mcp-server-tavus demo`."
+            "does), which is what Claude Desktop and other MCP clients run. Try it with `mcp-server-tavus demo`. "
+            "Every flag below goes before or after the command."
         ),
-        epilog=f"{ENVIRONMENT}\n\n{HTTP_ENVIRONMENT}",
+        epilog=_epilog(ENVIRONMENT, HTTP_ENVIRONMENT, codes=EXIT_SERVE),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_settings(parser, suppress=False)
@@ -222,11 +310,11 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
         help="serve MCP over stdio (the default), or over Streamable HTTP with --transport http",
         description=SERVE_DESCRIPTION,
-        epilog=f"{ENVIRONMENT}\n\n{HTTP_ENVIRONMENT}",
+        epilog=_epilog(ENVIRONMENT, HTTP_ENVIRONMENT, codes=EXIT_SERVE),
     )
     _add_settings(serve, suppress=True)
     _add_http(serve, suppress=True)
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo",
         formatter_class=_HelpFormatter,
         help="run this server over stdio against its embedded Tavus sandbox, as a real MCP client would, and create "
@@ -234,49 +322,58 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Start this server as a subprocess over stdio, against its embedded Tavus sandbox (--sandbox), connect "
             "an MCP client to it as Claude Desktop would, list its tools and create a conversation, printing what "
-            "the model reads. It needs no key and no network, and nothing is charged. Exit 0 when the "
-            "conversation was created."
+            "the model reads. It needs no key and no network, and nothing is charged. The settings (variables and "
+            "flags) are the server's, and passed on to it."
         ),
+        epilog=_epilog(ENVIRONMENT, codes=EXIT_DEMO),
     )
+    _add_settings(demo, suppress=True, sandbox_help="the demo always runs against the embedded Tavus emulator")
     check = commands.add_parser(
         "check",
         formatter_class=_HelpFormatter,
-        help="call Tavus once with the configured key and say whether it works (exit 0) or what is wrong (exit 1)",
+        help="call Tavus once with the configured key and say whether it works (exit 0), what is wrong (exit 1), "
+        "or which setting is malformed (exit 2)",
         description=(
             "Call Tavus once (list replicas, limit 1) with the same settings the server would use, and print one "
-            "line: ok, or exactly what is wrong (no key, the key refused, Tavus unreachable). Exit 0 when Tavus "
-            "accepts the key, 1 when it is not usable, 2 when a setting is malformed. With --sandbox it checks the "
-            "installation against the embedded emulator instead, without a key."
+            "line: ok, or exactly what is wrong (no key, the key refused, Tavus unreachable). With --sandbox it "
+            "checks the installation against the embedded emulator instead, without a key."
         ),
-        epilog=ENVIRONMENT,
+        epilog=_epilog(ENVIRONMENT, codes=EXIT_CHECK),
     )
     _add_settings(
         check,
         suppress=True,
         sandbox_help="check the installation against the embedded Tavus emulator, which needs no key",
     )
-    commands.add_parser(
+    check_users = commands.add_parser(
         "check-users",
         formatter_class=_HelpFormatter,
         help="read TAVUS_MCP_USERS_FILE as a team server would (keys from this environment) and list its users "
         "(exit 0), or say what is wrong (exit 2): run it before a reload",
         description=(
             "Read the users file named by TAVUS_MCP_USERS_FILE as a team server would, with each user's Tavus key "
-            "taken from the variable the file names, and list its users: how each signs in, where their key comes "
-            "from, their limits. Exit 0 when the file is usable, 2 (naming the entry) when it is not: run it "
-            "before sending the server SIGHUP to reload the file. See docs/team.md."
+            "taken from the variable the file names (with --sandbox, as a sandboxed team server would: no key "
+            "needed), and list its users: how each signs in, where their key comes from, their limits. Run it "
+            f"before sending the server SIGHUP to reload the file. See {doc_url('docs/team.md#the-users-file')}."
         ),
-        epilog=_table(
-            "environment:",
-            [
-                ("TAVUS_MCP_USERS_FILE", "the users file to check"),
-                (
-                    "TAVUS_API_KEY",
-                    "the server's own key, for users without a key of their own. Keys are created in the Tavus "
-                    "developer portal, https://platform.tavus.io (API Key, in the sidebar).",
-                ),
-            ],
+        epilog=_epilog(
+            _table(
+                "environment:",
+                [
+                    ("TAVUS_MCP_USERS_FILE", "the users file to check (no default)"),
+                    (
+                        "TAVUS_API_KEY",
+                        "the server's own key, for users without a key of their own. Keys are created in the "
+                        "Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar) (no default)",
+                    ),
+                    ("TAVUS_SANDBOX", "--sandbox: 1 checks the file for a sandboxed team server (default 0)"),
+                ],
+            ),
+            codes=EXIT_CHECK_USERS,
         ),
+    )
+    _add_settings(
+        check_users, suppress=True, sandbox_help="check the file for a team server started with --sandbox: no keys"
     )
     sandbox_api = commands.add_parser(
         "sandbox-api",
@@ -287,10 +384,34 @@ def _parser() -> argparse.ArgumentParser:
             "base URL and the key it accepts, to set as TAVUS_API_BASE_URL and TAVUS_API_KEY for this server or any "
             "other program. Its conversations live in memory; nothing reaches Tavus."
         ),
+        epilog=_epilog(codes=EXIT_SANDBOX_API),
     )
-    sandbox_api.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    sandbox_api.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
+    # The same attributes as the server's --host and --port, so that they too go before or after the command.
+    sandbox_api.add_argument(
+        "--host",
+        dest="http_host",
+        metavar="HOST",
+        default=argparse.SUPPRESS,
+        help="address to listen on (default 127.0.0.1)",
+    )
+    sandbox_api.add_argument(
+        "--port", dest="http_port", metavar="PORT", default=argparse.SUPPRESS, help="port to listen on (default 8765)"
+    )
+    _add_settings(sandbox_api, suppress=True, sandbox_help="accepted, and changes nothing: this is the sandbox")
     return parser
+
+
+SANDBOX_API_PORT = 8765
+
+# The settings flags a demo passes on to the server it starts, by their attribute on the parsed arguments.
+_DEMO_FLAGS = {
+    "default_replica_id": "--default-replica-id",
+    "default_persona_id": "--default-persona-id",
+    "timeout": "--timeout",
+    "connect_timeout": "--connect-timeout",
+    "max_call_duration": "--max-call-duration",
+    "log_level": "--log-level",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -302,16 +423,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(f"TAVUS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got {level!r}")
     configure_logging(level)
 
-    if args.command == "demo":
-        from tavus_mcp.demo import run_demo
-
-        sys.exit(run_demo())
-    if args.command == "sandbox-api":
-        from tavus_mcp.sandbox.emulator import serve_forever
-
-        serve_forever(host=args.host, port=args.port)
-        return
-
     try:
         settings = Settings.from_env(
             os.environ,
@@ -320,7 +431,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             default_persona_id=args.default_persona_id,
             timeout=parse_timeout(args.timeout, "--timeout") if args.timeout is not None else None,
             connect_timeout=(
-                parse_timeout(args.connect_timeout, "--connect-timeout") if args.connect_timeout is not None else None
+                parse_timeout(args.connect_timeout, "--connect-timeout", example=DEFAULT_CONNECT_TIMEOUT)
+                if args.connect_timeout is not None
+                else None
             ),
             force_test_mode=args.test_mode or None,
             max_call_duration=(
@@ -336,6 +449,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         _fail(str(exc))
 
+    if args.command == "demo":
+        from tavus_mcp.demo import run_demo
+
+        flags = [
+            part for name, flag in _DEMO_FLAGS.items() if getattr(args, name) for part in (flag, getattr(args, name))
+        ]
+        sys.exit(run_demo([*flags, *(["--test-mode"] if args.test_mode else [])]))
+    if args.command == "sandbox-api":
+        try:
+            port = parse_count(args.http_port or str(SANDBOX_API_PORT), "--port", low=0, high=65535)
+        except ConfigError as exc:
+            _fail(str(exc))
+        sys.exit(_serve_sandbox_api(args.http_host or "127.0.0.1", port))
     if args.command == "check-users":
         _check_users(settings)
     if args.command in (None, "serve") and args.transport == "stdio" and sys.stdin.isatty():
@@ -362,9 +488,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             users = load_users(settings, http_settings, os.environ)
         except ConfigError as exc:
             _fail(str(exc))
-        if users is None:
-            _log_where_calls_go(settings)
-        code = serve_http(settings, http_settings, users=users)
+        announce = (lambda: _log_where_calls_go(settings)) if users is None else None
+        code = serve_http(settings, http_settings, users=users, announce=announce)
         if code:
             sys.exit(code)
         return
@@ -377,15 +502,45 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(code)
 
 
+def _serve_sandbox_api(host: str, port: int) -> int:
+    """`sandbox-api`: the emulator over HTTP until Ctrl+C or SIGTERM. The socket is listened on before anything is
+    said, so a port in use is one line (and EXIT_CANNOT_LISTEN) rather than an invitation to use it, then a
+    traceback."""
+    import uvicorn
+
+    from tavus_mcp.http import cannot_listen, listen, run_until_stopped
+    from tavus_mcp.sandbox.emulator import SANDBOX_API_KEY, TavusEmulator
+
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        _fail(cannot_listen(exc, host, port, port_setting="--port", host_setting="--host"), EXIT_CANNOT_LISTEN)
+    port = sock.getsockname()[1]  # the port given, or the one the system chose for --port 0
+    where = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    print(
+        f"Tavus API emulator on {where}\n"
+        f"Point the server at it with TAVUS_API_BASE_URL={where} TAVUS_API_KEY={SANDBOX_API_KEY}",
+        flush=True,
+    )
+    config = uvicorn.Config(TavusEmulator().app, log_config=None, log_level="warning")
+    run_until_stopped(uvicorn.Server(config), sock)
+    return 0
+
+
 def _check_users(settings: Settings) -> None:
+    from tavus_mcp.team_sandbox import users_environment
     from tavus_mcp.users import ENV_USERS_FILE
     from tavus_mcp.users_file import load_users
 
     path = os.environ.get(ENV_USERS_FILE, "").strip()
     if not path:
-        _fail(f"{ENV_USERS_FILE} is not set: set it to the users file to check (see docs/team.md)")
+        _fail(
+            f"{ENV_USERS_FILE} is not set: set it to the users file to check "
+            f"(see {doc_url('docs/team.md#the-users-file')})"
+        )
     try:
-        users = load_users(path, os.environ, server_key_set=settings.api_key is not None or settings.sandbox)
+        environ = users_environment(settings, os.environ)
+        users = load_users(path, environ, server_key_set=settings.api_key is not None or settings.sandbox)
     except ConfigError as exc:
         _fail(str(exc))
     print(f"{path}: {len(users)} users")
@@ -398,7 +553,8 @@ def _check_users(settings: Settings) -> None:
         limits = [f"test_mode={str(user.test_mode).lower()}"]
         if user.max_call_duration is not None:
             limits.append(f"max_call_duration={user.max_call_duration}")
-        print(f"{user.name}: signs in by {' or '.join(sign_in)}; key from {user.key_variable}; {', '.join(limits)}")
+        key = "the sandbox (an account of their own)" if settings.sandbox else user.key_variable
+        print(f"{user.name}: signs in by {' or '.join(sign_in)}; key from {key}; {', '.join(limits)}")
     sys.exit(0)
 
 
@@ -440,9 +596,9 @@ def _log_where_calls_go(settings: Settings) -> None:
         )
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = EXIT_BAD_SETTING) -> NoReturn:
     from tavus_mcp.redaction import redact_text
 
     # A setting's value may be quoted back (a malformed TAVUS_API_BASE_URL): never a password inside it.
     print(f"mcp-server-tavus: {redact_text(message)}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(code)

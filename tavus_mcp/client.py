@@ -82,10 +82,12 @@ class CallTrace:
 
 def sandboxed(settings: Settings) -> tuple[Settings, httpx2.AsyncBaseTransport]:
     """These settings pointed at a new in-process emulator of Tavus, and the transport that reaches it."""
-    from tavus_mcp.sandbox.emulator import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
+    from tavus_mcp.sandbox.accounts import SandboxAccounts
+    from tavus_mcp.sandbox.emulator import IN_PROCESS_BASE_URL, SANDBOX_API_KEY
 
-    # Its calls play themselves through (replica joins, a short exchange, transcript) in sandbox_call_seconds.
-    transport = httpx2.ASGITransport(app=TavusEmulator(call_seconds=settings.sandbox_call_seconds).app)
+    # Its calls play themselves through (replica joins, a short exchange, transcript) in sandbox_call_seconds. One
+    # account per key: each user of a sandboxed team server has their own (`tavus_mcp.team_sandbox`).
+    transport = httpx2.ASGITransport(app=SandboxAccounts(call_seconds=settings.sandbox_call_seconds))
     settings = replace(settings, api_key=SecretStr(SANDBOX_API_KEY), base_url=IN_PROCESS_BASE_URL, sandbox=True)
     return settings, transport
 

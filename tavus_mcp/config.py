@@ -33,6 +33,19 @@ DEFAULT_KEEPALIVE = 10.0
 DEFAULT_SANDBOX_CALL_SECONDS = 6.0
 # TAVUS_CONFIRM_BILLED: ask the user before a billed call or an irreversible delete (where the client can), or not.
 CONFIRM_CHOICES = ("ask", "never")
+# Where the pages the command's help and messages point to live: a name that exists wherever it is installed.
+DOCS_URL = "https://github.com/tavus-mcp/mcp-server-tavus/blob/main"
+# Exit statuses every command shares (`check` adds 1: Tavus is not usable; `demo` 1: the demo failed).
+EXIT_BAD_SETTING = 2
+# The server cannot listen (a port in use): uvicorn's own status for a server that cannot start, so that
+# `uvicorn --factory tavus_mcp.http:create_app` and this command agree.
+EXIT_CANNOT_LISTEN = 3
+
+
+def doc_url(page: str) -> str:
+    """The address of one of the project's pages (`docs/team.md#oauth`), for help and messages: a checkout's
+    relative path means nothing to someone who installed the command with uv or pipx."""
+    return f"{DOCS_URL}/{page}"
 
 
 class ConfigError(ValueError):
@@ -97,6 +110,7 @@ class Settings:
         confirm = get("TAVUS_CONFIRM_BILLED")
         poll = get("TAVUS_POLL_INTERVAL")
         call_seconds = get("TAVUS_SANDBOX_CALL_SECONDS")
+        sandbox = get("TAVUS_SANDBOX")
         keepalive = get("TAVUS_MCP_KEEPALIVE")
         settings = cls(
             api_key=SecretStr(key) if key else None,
@@ -105,19 +119,22 @@ class Settings:
             default_persona_id=get("TAVUS_DEFAULT_PERSONA_ID"),
             timeout=parse_timeout(timeout, "TAVUS_TIMEOUT") if timeout else DEFAULT_TIMEOUT,
             connect_timeout=(
-                parse_timeout(connect_timeout, "TAVUS_CONNECT_TIMEOUT") if connect_timeout else DEFAULT_CONNECT_TIMEOUT
+                parse_timeout(connect_timeout, "TAVUS_CONNECT_TIMEOUT", example=DEFAULT_CONNECT_TIMEOUT)
+                if connect_timeout
+                else DEFAULT_CONNECT_TIMEOUT
             ),
             max_retries=parse_count(retries, "TAVUS_MAX_RETRIES", low=0, high=10) if retries else DEFAULT_MAX_RETRIES,
             force_test_mode=parse_flag(test_mode, "TAVUS_TEST_MODE") if test_mode else False,
             max_call_duration=parse_count(cap, "TAVUS_MAX_CALL_DURATION", low=1, high=86_400) if cap else None,
             passthrough_fields=parse_field_names(passthrough) if passthrough else (),
             confirm_billed=confirm.casefold() if confirm else "ask",
-            poll_interval=parse_timeout(poll, "TAVUS_POLL_INTERVAL") if poll else None,
+            poll_interval=parse_timeout(poll, "TAVUS_POLL_INTERVAL", example=DEFAULT_POLL_INTERVAL) if poll else None,
             sandbox_call_seconds=(
                 parse_seconds(call_seconds, "TAVUS_SANDBOX_CALL_SECONDS")
                 if call_seconds
                 else DEFAULT_SANDBOX_CALL_SECONDS
             ),
+            sandbox=parse_flag(sandbox, "TAVUS_SANDBOX") if sandbox else False,
             keepalive=parse_timeout(keepalive, "TAVUS_MCP_KEEPALIVE") if keepalive else DEFAULT_KEEPALIVE,
         )
         settings = replace(settings, **{name: value for name, value in overrides.items() if value is not None})
@@ -206,12 +223,10 @@ def parse_field_names(value: str) -> tuple[str, ...]:
 
 
 def parse_flag(value: str, setting: str) -> bool:
-    lowered = value.strip().casefold()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{setting} must be 1 or 0 (true or false); got {value!r}")
+    """`1` or `0`, as documented: anything else (`yes`, `true`, `off`) is refused rather than guessed at."""
+    if value.strip() in ("1", "0"):
+        return value.strip() == "1"
+    raise ConfigError(f"{setting} must be 1 (on) or 0 (off); got {value!r}")
 
 
 def parse_count(value: str, setting: str, *, low: int, high: int) -> int:
@@ -224,13 +239,14 @@ def parse_count(value: str, setting: str, *, low: int, high: int) -> int:
     return number
 
 
-def parse_timeout(value: str, setting: str) -> float:
+def parse_timeout(value: str, setting: str, *, example: float = DEFAULT_TIMEOUT) -> float:
+    """A number of seconds above 0; the error suggests `example`, the setting's default."""
     try:
         seconds = float(value)
     except ValueError:
-        raise ConfigError(f"{setting} must be a number of seconds above 0, such as 30; got {value!r}") from None
-    if not seconds > 0 or seconds == float("inf"):
-        raise ConfigError(f"{setting} must be a number of seconds above 0, such as 30; got {value!r}")
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise ConfigError(f"{setting} must be a number of seconds above 0, such as {example:g}; got {value!r}")
     return seconds
 
 

@@ -9,8 +9,9 @@ This module is an MCP client of the server, so it imports the SDK's client side.
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -25,9 +26,20 @@ DEMO_ARGUMENTS: dict[str, Any] = {
 }
 
 
-async def _demo() -> int:
-    command = [sys.executable, "-m", "tavus_mcp", "--sandbox"]
-    server = StdioServerParameters(command=command[0], args=command[1:], env={"TAVUS_LOG_LEVEL": "WARNING"})
+def server_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings the demo's server gets: this process's TAVUS_* variables (none of a key or of a team server's:
+    the sandbox needs neither), its log lines quieter unless asked for."""
+    settings = {
+        name: value
+        for name, value in environ.items()
+        if name.startswith("TAVUS_") and not name.startswith("TAVUS_MCP_") and name != "TAVUS_API_KEY"
+    }
+    return {"TAVUS_LOG_LEVEL": "WARNING", **settings}
+
+
+async def _demo(flags: Sequence[str]) -> int:
+    command = [sys.executable, "-m", "tavus_mcp", "--sandbox", *flags]
+    server = StdioServerParameters(command=command[0], args=command[1:], env=server_environment(os.environ))
     print(f"Starting the server over stdio, against its embedded Tavus sandbox: {' '.join(command)}\n")
     async with Client(server) as client:
         tools = await client.list_tools()
@@ -73,5 +85,18 @@ def _text(blocks: Sequence[Any]) -> str:
     return "\n".join(block.text for block in blocks if block.type == "text")
 
 
-def run_demo() -> int:
-    return anyio.run(_demo)
+def run_demo(flags: Sequence[str] = ()) -> int:
+    """Run the demo with the server started with these settings flags; 0 when it ran through, 1 (saying why, in
+    one line) when it did not."""
+    try:
+        return anyio.run(_demo, flags)
+    except Exception as exc:  # whatever broke, a person reads one line, not a traceback
+        print(f"mcp-server-tavus: the demo failed: {_reason(exc)}", file=sys.stderr)
+        return 1
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost error of an exception group (the SDK's task groups wrap what went wrong)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return str(exc) or type(exc).__name__

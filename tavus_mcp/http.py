@@ -62,10 +62,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tavus_mcp import __version__
 from tavus_mcp.client import stop_calls_by
-from tavus_mcp.config import ConfigError, Settings, is_loopback, parse_flag
+from tavus_mcp.config import EXIT_CANNOT_LISTEN as EXIT_CANNOT_LISTEN  # the status when it cannot listen
+from tavus_mcp.config import ConfigError, Settings, doc_url, is_loopback, parse_flag
 from tavus_mcp.oauth import ENV_OAUTH_ISSUER, AccessTokenValidator, OAuthSettings, UserTokenVerifier
 from tavus_mcp.redaction import REDACTED, redact_text, register_secrets
 from tavus_mcp.server import build_server
+from tavus_mcp.team_sandbox import users_environment
 from tavus_mcp.users import ENV_USERS_FILE, HASH_HINT, token_digest
 from tavus_mcp.users_file import UserDirectory
 
@@ -90,9 +92,6 @@ FILE_DESCRIPTOR_RESERVE = 64
 # The listen queue, and so the most connections the event loop accepts in one go, before any of them can be
 # counted against the cap: room is kept for them too. (uvicorn's default, 2048, would need that many spare files.)
 LISTEN_BACKLOG = 128
-# Exit status when the server cannot listen (the port is in use, the address is not this machine's): uvicorn's own
-# for a server that cannot start, so that `uvicorn --factory tavus_mcp.http:create_app` and this command agree.
-EXIT_CANNOT_LISTEN = STARTUP_FAILURE
 MIN_TOKEN_LENGTH = 16
 
 ENV_HOST = "TAVUS_MCP_HOST"
@@ -105,7 +104,7 @@ ENV_SHUTDOWN_TIMEOUT = "TAVUS_MCP_SHUTDOWN_TIMEOUT"
 ENV_REQUEST_TIMEOUT = "TAVUS_MCP_REQUEST_TIMEOUT"
 ENV_SESSIONS = "TAVUS_MCP_SESSIONS"
 
-TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 - a command, not a token
+TOKEN_HINT = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 - a command, not a token
 
 # RFC 6750 b64token: what can follow "Bearer " in an Authorization header.
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -242,14 +241,15 @@ class HttpSettings:
         if self.oauth is not None and self.users_file is None:
             raise ConfigError(
                 f"{ENV_OAUTH_ISSUER} needs {ENV_USERS_FILE}: an access token signs in a user of that file (by its "
-                "subject or email), whose Tavus key the calls use; see docs/team.md"
+                "subject or email), whose Tavus key the calls use; see {doc_url('docs/team.md#oauth')}"
             )
         if not self.authenticated and not is_loopback(host):
             raise ConfigError(
                 f"refusing to listen on {host} without authentication: anyone who can reach the port could start "
                 f"billed Tavus conversations with this server's API key. Set {ENV_AUTH_TOKENS} to one or more secret "
                 "tokens, separated by commas, that clients send as 'Authorization: Bearer <token>' (generate one "
-                f"with {TOKEN_HINT}) or {ENV_USERS_FILE} to a file of users (docs/team.md), or listen on 127.0.0.1 "
+                f"with {TOKEN_HINT}) or {ENV_USERS_FILE} to a file of users ({doc_url('docs/team.md')}), or listen on "
+                "127.0.0.1 "
                 "only (--host 127.0.0.1)"
             )
         if not self.authenticated and (self.allowed_hosts or self.allowed_origins):
@@ -345,7 +345,11 @@ def load_users(settings: Settings, http: HttpSettings, environ: Mapping[str, str
     """The users of `http.users_file`, or None without one; raises ConfigError naming the entry and the problem."""
     if http.users_file is None:
         return None
-    return UserDirectory(http.users_file, environ, server_key_set=settings.api_key is not None or settings.sandbox)
+    return UserDirectory(
+        http.users_file,
+        users_environment(settings, environ),  # in the sandbox, no user needs a key
+        server_key_set=settings.api_key is not None or settings.sandbox,
+    )
 
 
 def build_app(
@@ -734,8 +738,12 @@ def serve_http(
     *,
     users: UserDirectory | None = None,
     transport: httpx2.AsyncBaseTransport | None = None,
+    announce: Callable[[], object] | None = None,
 ) -> int:
     """Serve MCP over Streamable HTTP in this process until SIGTERM or SIGINT, then stop gracefully; the exit status.
+
+    `announce` is called once the port is listened on (the CLI's word on where calls go): a server that cannot
+    listen says only that.
 
     On a signal the server stops accepting connections, lets requests in flight finish for up to
     `http.shutdown_timeout` seconds, closes the Tavus client and returns 0. A call still waiting for Tavus shortly
@@ -746,11 +754,13 @@ def serve_http(
     """
     _quiet_libraries()
     try:
-        sock = _listen(http.host, http.port)
+        sock = listen(http.host, http.port)
     except OSError as exc:
-        logger.error("%s", _cannot_listen(exc, http.host, http.port))
+        logger.error("%s", cannot_listen(exc, http.host, http.port))
         return EXIT_CANNOT_LISTEN
     port = sock.getsockname()[1]  # the port given, or the one the system chose for --port 0
+    if announce is not None:
+        announce()
     if users is None:
         users = load_users(settings, http, os.environ)
     if users is not None:
@@ -794,7 +804,13 @@ def serve_http(
         backlog=LISTEN_BACKLOG,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    run_until_stopped(uvicorn.Server(config), sock)
+    logger.info("stopped serving MCP over Streamable HTTP")
+    return 0
+
+
+def run_until_stopped(server: uvicorn.Server, sock: socket.socket) -> None:
+    """Run a uvicorn server on a listening socket until SIGTERM or SIGINT (Ctrl+C) stops it gracefully."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # Also what a signal uvicorn caught is re-raised to once it has stopped: the process then exits 0 rather
@@ -810,12 +826,13 @@ def serve_http(
         sock.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    logger.info("stopped serving MCP over Streamable HTTP")
-    return 0
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """A socket bound to `host` and `port` (as uvicorn binds one); OSError if it cannot be."""
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on `host` and `port` (as uvicorn binds one); OSError if it cannot be.
+
+    Listening at once, not only bound: two processes may both bind a port with SO_REUSEADDR while neither listens,
+    and the second would learn that the port is taken only later, from uvicorn, after saying it serves."""
     # IPPROTO_TCP named, so that asyncio sets TCP_NODELAY on every accepted connection (it checks the protocol):
     # without it, Nagle's algorithm holds each answer on a kept-alive connection for about 40 ms.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -823,6 +840,7 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()
         raise
@@ -830,19 +848,23 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _cannot_listen(exc: OSError, host: str, port: int) -> str:
+def cannot_listen(
+    exc: OSError, host: str, port: int, *, port_setting: str = f"--port or {ENV_PORT}", host_setting: str = ""
+) -> str:
+    """One line saying why `host:port` cannot be listened on and what to change (`port_setting`, `host_setting`)."""
+    host_setting = host_setting or f"--host or {ENV_HOST}"
     where = f"{_url_host(host)}:{port}"
     if exc.errno == errno.EADDRINUSE:
         why = (
             f"port {port} is already in use by another program. Stop that program, or choose another port with "
-            f"--port or {ENV_PORT}"
+            f"{port_setting}"
         )
     elif exc.errno == errno.EADDRNOTAVAIL:
-        why = f"{host} is not an address of this machine. Choose one of its addresses with --host or {ENV_HOST}"
+        why = f"{host} is not an address of this machine. Choose one of its addresses with {host_setting}"
     elif exc.errno == errno.EACCES:
         why = f"this user may not listen on port {port} (ports below 1024 need privileges). Choose a port above 1023"
     elif isinstance(exc, socket.gaierror):
-        why = f"the host name {host} does not resolve. Give an address such as 127.0.0.1 with --host or {ENV_HOST}"
+        why = f"the host name {host} does not resolve. Give an address such as 127.0.0.1 with {host_setting}"
     else:
         why = f"{exc.strerror or exc}"
     return f"cannot listen on {where}: {why}"

@@ -31,7 +31,7 @@ from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator
 from tests.conftest import text_of
 from tests.upstream import FaultInjector, serve_on_loopback
 
-START_TIMEOUT = 20.0
+START_TIMEOUT = 60.0  # a bound against hanging, not a speed: a 2-core machine under load starts a server in 20 s+
 STOP_TIMEOUT = 15.0
 READ_TIMEOUT = 30.0
 

@@ -196,3 +196,34 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     with serve_on_loopback(app) as base_url:
         fake.base_url = base_url
         yield fake
+
+
+def anchors(path: Path) -> set[str]:
+    """The #anchors GitHub gives the headings of a Markdown page (outside code blocks), repeats numbered."""
+    found: set[str] = set()
+    fenced = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        heading = re.match(r"^#{1,6} +(.*?) *#*$", line)
+        if heading and not fenced:
+            slug = re.sub(r"[^\w\- ]", "", heading.group(1).lower()).replace(" ", "-")
+            anchor, number = slug, 0
+            while anchor in found:
+                number += 1
+                anchor = f"{slug}-{number}"
+            found.add(anchor)
+    return found
+
+
+def without_python(home: Path, **extra: str) -> dict[str, str]:
+    """`reader_env`, on a machine with `python3` and no `python` (Debian, Ubuntu, macOS): `python` answers as a
+    shell does for a command that does not exist."""
+    stubs = home / "no-python-bin"
+    stubs.mkdir(exist_ok=True)
+    python = stubs / "python"
+    python.write_text('#!/bin/sh\necho "python: command not found" >&2\nexit 127\n', encoding="utf-8")
+    python.chmod(0o755)
+    env = reader_env(home, **extra)
+    env["PATH"] = f"{stubs}{os.pathsep}{env['PATH']}"
+    return env

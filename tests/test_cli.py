@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import json
 import os
 import pty
@@ -14,8 +17,11 @@ from pathlib import Path
 import pytest
 
 from tavus_mcp import __version__
+from tavus_mcp.cli import _parser
+from tavus_mcp.config import DOCS_URL, EXIT_BAD_SETTING, EXIT_CANNOT_LISTEN, doc_url
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import Sandbox
+from tests.snippets import ROOT, anchors
 
 TIMEOUT = 60
 
@@ -185,6 +191,11 @@ SETTINGS_HELP = {
     "TAVUS_MAX_RETRIES": None,
     "TAVUS_TEST_MODE": "--test-mode",
     "TAVUS_MAX_CALL_DURATION": "--max-call-duration",
+    "TAVUS_CONFIRM_BILLED": None,
+    "TAVUS_PASSTHROUGH_FIELDS": None,
+    "TAVUS_POLL_INTERVAL": None,
+    "TAVUS_SANDBOX": "--sandbox",
+    "TAVUS_SANDBOX_CALL_SECONDS": None,
     "TAVUS_LOG_LEVEL": "--log-level",
 }
 HTTP_HELP = {
@@ -198,9 +209,11 @@ HTTP_HELP = {
     "TAVUS_MCP_ALLOWED_ORIGINS": "--allowed-origins",
     "TAVUS_MCP_MAX_BODY_BYTES": None,
     "TAVUS_MCP_SHUTDOWN_TIMEOUT": None,
+    "TAVUS_MCP_REQUEST_TIMEOUT": None,
     "TAVUS_MCP_KEEPALIVE": None,
     "TAVUS_MCP_SESSIONS": None,
 }
+COMMANDS = ("serve", "demo", "check", "check-users", "sandbox-api")
 
 
 @pytest.mark.parametrize(
@@ -209,8 +222,8 @@ HTTP_HELP = {
         ((), {**SETTINGS_HELP, **HTTP_HELP}),
         (("serve",), {**SETTINGS_HELP, **HTTP_HELP}),
         (("check",), SETTINGS_HELP),
-        (("demo",), {}),
-        (("check-users",), {"TAVUS_MCP_USERS_FILE": None, "TAVUS_API_KEY": None}),
+        (("demo",), SETTINGS_HELP),
+        (("check-users",), {"TAVUS_MCP_USERS_FILE": None, "TAVUS_API_KEY": None, "TAVUS_SANDBOX": "--sandbox"}),
         (("sandbox-api",), {}),
     ],
     ids=["top", "serve", "check", "demo", "check-users", "sandbox-api"],
@@ -227,16 +240,100 @@ def test_every_help_page_is_complete(command: tuple[str, ...], documented: dict[
     assert options
     for line, continuation in options:
         assert re.search(r"\S  +\S", line) or continuation, f"option without help: {line!r}"
+    rows = help_rows(done.stdout)
     for variable, flag in documented.items():
-        rows = [row for row in done.stdout.splitlines() if row.startswith(f"  {variable} ")]
-        assert len(rows) == 1, f"{variable} missing from the help of {command}"
+        assert variable in rows, f"{variable} missing from the help of {command}"
+        assert re.search(r"\((default |no default)", rows[variable]), f"{variable} has no default in {command}"
         if flag:
-            assert flag in rows[0]
+            assert rows[variable].startswith(f"{flag}:") or flag in rows[variable]
             assert re.search(rf"^  {flag}\b", done.stdout, re.MULTILINE), f"{flag} missing from {command}"
     if "TAVUS_API_KEY" in documented:
         assert "https://platform.tavus.io" in done.stdout
     if command == ("sandbox-api",):
         assert re.search(r"^  --port PORT\s+port to listen on \(default 8765\)", done.stdout, re.MULTILINE)
+    # Every setting flag, before or after the command (--help lists the command's own).
+    for flag in ("--sandbox", "--timeout", "--log-level", "--test-mode", "--api-base-url"):
+        assert re.search(rf"^  {flag}\b", done.stdout, re.MULTILINE), f"{flag} missing from {command}"
+    # Pages are named by an address that exists wherever the command is installed, never a checkout's path.
+    assert not re.search(r"(?<![/\w])docs/\w+\.md", done.stdout), done.stdout
+    assert done.stdout.rstrip().endswith(f"documentation: {doc_url('README.md')}")
+    assert exit_statuses(done.stdout), f"no exit statuses in the help of {command}"
+
+
+def help_rows(text: str) -> dict[str, str]:
+    """The rows of a help page's epilog tables (`  NAME  text` and its continuation lines), name to text."""
+    rows: dict[str, str] = {}
+    name = None
+    for line in text.splitlines():
+        row = re.match(r"^  (\S+) +(\S.*)$", line)
+        if row and not line.startswith("  -"):
+            name = row.group(1)
+            rows[name] = row.group(2)
+        elif name and re.match(r"^ {5,}\S", line):
+            rows[name] += " " + line.strip()
+        else:
+            name = None
+    return rows
+
+
+def exit_statuses(help_text: str) -> dict[int, str]:
+    """The `exit status:` table of a help page."""
+    table = help_text.split("\nexit status:\n", 1)[1].split("\n\n", 1)[0]
+    return {int(code): text for code, text in help_rows("\n" + table).items()}
+
+
+@functools.cache
+def help_of(*command: str) -> str:
+    """`mcp-server-tavus COMMAND --help`, as printed (in this process: the page is the parser's alone)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), pytest.raises(SystemExit) as exited:
+        _parser().parse_args([*command, "--help"])
+    assert exited.value.code == 0
+    return printed.getvalue()
+
+
+def documented_exit(command: str) -> dict[int, str]:
+    return exit_statuses(help_of(*([command] if command else [])))
+
+
+def test_every_setting_the_readme_names_is_in_the_help_with_its_default() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    settings = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    table = re.findall(r"^\| `(TAVUS_\w+)` \| (.*?) \| (.*?) \|", settings, re.MULTILINE)
+    assert len(table) >= 15
+    deployment = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    http_table = re.findall(r"^\| `(TAVUS_MCP_\w+)` \| (.*?) \| (.*?) \|", deployment, re.MULTILINE)
+    assert len(http_table) >= 8
+    rows = help_rows(help_of())
+    for variable, flag, default in [*table, *http_table]:
+        assert variable in rows, f"{variable} (README) is missing from --help"
+        if flag != "(none)":
+            assert flag.strip("`") in rows[variable], (variable, rows[variable])
+        expected = "(no default" if default == "(none)" else f"(default {default.split()[0].strip('`')}"
+        assert expected in rows[variable], (variable, default, rows[variable])
+    assert set(rows) >= set(SETTINGS_HELP) | set(HTTP_HELP)
+
+
+def test_the_help_names_only_pages_that_exist() -> None:
+    """Every address of the project's pages in any help page (and the settings' errors) names a file of this
+    repository, and its #anchor a heading of that file."""
+    texts = [help_of(*command) for command in [(), *((c,) for c in COMMANDS)]]
+    addresses = {url for text in texts for url in re.findall(re.escape(DOCS_URL) + r"/[\w./#-]*[\w/-]", text)}
+    assert addresses
+    for address in addresses:
+        path, _, anchor = address.removeprefix(DOCS_URL + "/").partition("#")
+        page = ROOT / path
+        assert page.is_file(), address
+        if anchor:
+            assert anchor in anchors(page), address
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_the_help_lists_the_exit_statuses(command: str) -> None:
+    statuses = documented_exit(command)
+    assert 0 in statuses and EXIT_BAD_SETTING in statuses
+    assert (1 in statuses) == (command in ("check", "demo"))
+    assert (EXIT_CANNOT_LISTEN in statuses) == (command in ("", "serve", "sandbox-api"))
 
 
 @pytest.mark.parametrize(
@@ -402,3 +499,130 @@ def test_check_with_a_malformed_base_url() -> None:
         "mcp-server-tavus: TAVUS_API_BASE_URL (--api-base-url) must be an absolute http(s) URL such as "
         "'https://tavusapi.com', got 'tavusapi.com'\n"
     )
+
+
+# Flags before or after every command
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_bad_settings_flag_is_refused_before_or_after_every_command(command: str, where: str) -> None:
+    args = ("--timeout", "abc", command) if where == "before" else (command, "--timeout", "abc")
+    done = run_cli(*args, env={"TAVUS_MCP_USERS_FILE": "unused.toml"})
+    assert (done.returncode, done.stdout, done.stderr) == (
+        EXIT_BAD_SETTING,
+        "",
+        "mcp-server-tavus: --timeout must be a number of seconds above 0, such as 30; got 'abc'\n",
+    )
+    assert EXIT_BAD_SETTING in documented_exit(command)
+
+
+USERS_WITHOUT_KEYS = """
+[[users]]
+name = "alice"
+token_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+tavus_api_key_env = "ALICE_TAVUS_API_KEY"
+"""
+
+
+@pytest.mark.parametrize("args", [("--sandbox", "check-users"), ("check-users", "--sandbox")], ids=["before", "after"])
+def test_check_users_in_the_sandbox_needs_no_keys(args: tuple[str, ...], tmp_path: Path) -> None:
+    users = tmp_path / "users.toml"
+    users.write_text(USERS_WITHOUT_KEYS, encoding="utf-8")
+    done = run_cli(*args, env={"TAVUS_MCP_USERS_FILE": str(users)})
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == (
+        f"{users}: 1 users\nalice: signs in by token; key from the sandbox (an account of their own); test_mode=false\n"
+    )
+    # Without the sandbox, the same file needs alice's key.
+    refused = run_cli("check-users", env={"TAVUS_MCP_USERS_FILE": str(users)})
+    assert refused.returncode == EXIT_BAD_SETTING
+    assert "ALICE_TAVUS_API_KEY (tavus_api_key_env) is not set" in refused.stderr
+
+
+@pytest.mark.stdio
+@pytest.mark.parametrize(
+    "args", [("--test-mode", "demo", "--sandbox"), ("demo", "--test-mode")], ids=["before", "after"]
+)
+def test_the_demo_takes_the_settings_flags_and_passes_them_on(args: tuple[str, ...]) -> None:
+    done = run_cli(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # --test-mode reached the server the demo started: its conversation is a test, with no call to wait for.
+    structured = json.loads(re.search(r"\nStructured result:\n(\{\n.*?\n\})\n", done.stdout, re.DOTALL).group(1))  # type: ignore[union-attr]
+    assert structured["test_mode"] is True
+
+
+# One line for every start-up failure, and the status the help lists
+
+
+def _busy_port() -> tuple[socket.socket, int]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock, sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_sandbox_api_on_a_port_in_use_says_so_in_one_line(where: str) -> None:
+    sock, port = _busy_port()
+    with sock:
+        args = ("--port", str(port), "sandbox-api") if where == "before" else ("sandbox-api", "--port", str(port))
+        done = run_cli(*args)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        EXIT_CANNOT_LISTEN,
+        "",
+        f"mcp-server-tavus: cannot listen on 127.0.0.1:{port}: port {port} is already in use by another program. "
+        "Stop that program, or choose another port with --port\n",
+    )
+    assert "cannot listen" in documented_exit("sandbox-api")[EXIT_CANNOT_LISTEN]
+
+
+def test_serve_over_http_on_a_port_in_use_says_so_in_one_line() -> None:
+    sock, port = _busy_port()
+    with sock:
+        done = run_cli("serve", "--transport", "http", "--port", str(port))
+    assert (done.returncode, done.stdout) == (EXIT_CANNOT_LISTEN, "")
+    [line] = done.stderr.splitlines()
+    assert line.endswith(
+        f'msg="cannot listen on 127.0.0.1:{port}: port {port} is already in use by another program. Stop that '
+        'program, or choose another port with --port or TAVUS_MCP_PORT"'
+    )
+    assert "cannot listen" in documented_exit("serve")[EXIT_CANNOT_LISTEN]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("sandbox-api", "--port", "http"), {}, "--port must be a whole number from 0 to 65535; got 'http'"),
+        (("demo",), {"TAVUS_TEST_MODE": "yes"}, "TAVUS_TEST_MODE must be 1 (on) or 0 (off); got 'yes'"),
+        (("check",), {"TAVUS_SANDBOX": "true"}, "TAVUS_SANDBOX must be 1 (on) or 0 (off); got 'true'"),
+        (
+            ("serve",),
+            {"TAVUS_POLL_INTERVAL": "never"},
+            "TAVUS_POLL_INTERVAL must be a number of seconds above 0, such as 5; got 'never'",
+        ),
+        (
+            ("serve", "--transport", "http"),
+            {"TAVUS_MCP_USERS_FILE": "/nonexistent/users.toml"},
+            "TAVUS_MCP_USERS_FILE /nonexistent/users.toml cannot be read (No such file or directory)",
+        ),
+        (
+            ("check-users",),
+            {"TAVUS_MCP_USERS_FILE": "/nonexistent/users.toml"},
+            "TAVUS_MCP_USERS_FILE /nonexistent/users.toml cannot be read (No such file or directory)",
+        ),
+    ],
+    ids=["sandbox-api-port", "demo-test-mode", "check-sandbox", "serve-poll", "serve-users-file", "check-users-file"],
+)
+def test_every_command_refuses_a_bad_setting_or_a_missing_file_in_one_line(
+    args: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    done = run_cli(*args, env={"TAVUS_API_KEY": "fake-tavus-key-for-tests", **env})
+    assert (done.returncode, done.stdout, done.stderr) == (EXIT_BAD_SETTING, "", f"mcp-server-tavus: {message}\n")
+    assert EXIT_BAD_SETTING in documented_exit(args[0])
+
+
+def test_the_server_refuses_the_exit_status_uvicorn_takes_for_a_failed_start() -> None:
+    from uvicorn.config import STARTUP_FAILURE
+
+    assert EXIT_CANNOT_LISTEN == STARTUP_FAILURE

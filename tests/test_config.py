@@ -373,7 +373,7 @@ def test_confirmation_and_waiting_defaults() -> None:
         (
             "TAVUS_POLL_INTERVAL",
             "0",
-            "TAVUS_POLL_INTERVAL must be a number of seconds above 0, such as 30; got '0'",
+            "TAVUS_POLL_INTERVAL must be a number of seconds above 0, such as 5; got '0'",
         ),
         (
             "TAVUS_MCP_KEEPALIVE",

@@ -31,6 +31,7 @@ from tavus_mcp.config import Settings
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tavus_mcp.server import build_server
 from tests.conftest import Sandbox, text_of
+from tests.servers import START_TIMEOUT
 
 pytestmark = pytest.mark.anyio
 
@@ -450,7 +451,7 @@ def http_url(sandbox: Sandbox, tmp_path: Path) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + START_TIMEOUT
             while True:
                 assert process.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, f"the server did not start: {log.read_text()}"

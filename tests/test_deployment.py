@@ -219,3 +219,17 @@ def test_http_client_snippet_runs(block: CodeBlock, team_server: str, tmp_path: 
         [answer] = openai.answers
     assert done.stdout == f"{answer}\n"
     assert answer.startswith("Your practice call is ready: https://tavus-sandbox.invalid/sandbox/rooms/c")
+
+
+@pytest.mark.http
+def test_the_sdk_snippet_says_in_one_line_that_the_token_was_refused(team_server: str, tmp_path: Path) -> None:
+    [block] = [block for block in code_blocks(DEPLOYMENT) if block.lang == "python" and "from mcp import" in block.body]
+    script = tmp_path / "snippet.py"
+    script.write_text(block.body, encoding="utf-8")
+    env = reader_env(tmp_path, TAVUS_MCP_URL=team_server, TAVUS_MCP_TOKEN="not-the-token-0123456789")
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    stated = re.search(r"ends it with one line,\s+`(.*?)`, and exit status (\d)", DEPLOYMENT.read_text())
+    assert stated is not None
+    assert (done.returncode, done.stdout, done.stderr) == (int(stated.group(2)), "", stated.group(1) + "\n")

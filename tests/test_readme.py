@@ -187,9 +187,22 @@ def _tools_list_on_the_wire(era: str) -> bytes:
 def test_the_tools_list_answer_fits_the_budget_and_the_stated_size(era: str) -> None:
     size = len(_tools_list_on_the_wire(era))
     assert size < TOOLS_LIST_BUDGET, size
-    stated = re.search(r"The whole `tools/list` answer .*? is \*\*([\d,]+) bytes\*\*", README, re.DOTALL)
+
+
+@pytest.mark.stdio
+@pytest.mark.anyio
+async def test_the_stated_tools_list_size_is_what_a_client_measures() -> None:
+    """The README's figure is the `tools/list` result as an MCP client receives it, as compact JSON: what the SDK's
+    client returns (and bench/run.py reports), not the JSON-RPC envelope around it."""
+    server = StdioServerParameters(
+        command=sys.executable, args=["-m", "tavus_mcp", "--sandbox"], env={"TAVUS_LOG_LEVEL": "WARNING"}
+    )
+    async with Client(server, read_timeout_seconds=60) as client:
+        listed = await client.list_tools()
+    size = len(listed.model_dump_json(by_alias=True, exclude_none=True).encode())
+    stated = re.search(r"The `tools/list` result .*? is \*\*([\d,]+) bytes\*\*", README, re.DOTALL)
     assert stated is not None
-    assert abs(size - int(stated.group(1).replace(",", ""))) <= size * 0.05, size
+    assert f"{size:,}" == stated.group(1)
 
 
 # Shell blocks
@@ -369,3 +382,20 @@ def test_install_block_puts_the_command_on_path(tool: str, tmp_path: Path) -> No
     # The installed command serves: its check against the sandbox.
     checked = _run([str(installed), "check", "--sandbox"], env, tmp_path)
     assert checked.returncode == 0 and checked.stdout.startswith("ok: the installation works"), checked.stdout
+
+
+def test_the_pydantic_ai_snippet_names_a_model_its_provider_has_not_deprecated() -> None:
+    """pydantic-ai warns (twice) for a model its provider deprecated: the README names a current one."""
+    models = re.findall(r'Agent\("([a-z-]+:[\w.-]+)"', README)
+    assert models == ["openai:gpt-6.1-sol"]
+    if not CLIENTS_PYTHON.exists():
+        _missing("pydantic-ai and openai-agents")
+    check = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('error')\n"
+        "from pydantic_ai.models import infer_model\n"
+        "model = infer_model(sys.argv[1])\n"
+        "assert model.profile.get('deprecation') is None, model.profile.get('deprecation')\n"
+    )
+    done = _run([str(CLIENTS_PYTHON), "-c", check, models[0]], {**os.environ, "OPENAI_API_KEY": "sk-test"}, ROOT)
+    assert done.returncode == 0, done.stderr

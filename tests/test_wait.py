@@ -80,7 +80,9 @@ async def test_a_whole_call_waited_on_to_its_transcript(sandbox: Sandbox) -> Non
     assert structured["call_state"] == "transcript_ready" and structured["finished"] is True
     assert structured["status"] == "ended"
     assert 0 < structured["duration_seconds"] <= CALL_SECONDS
-    assert 0 < structured["waited_seconds"] <= waited
+    # Rounded to a tenth by the server, and measured by it from a little after this clock started: at most what
+    # this clock saw, give or take the rounding.
+    assert 0 < structured["waited_seconds"] <= round(waited, 1) + 0.05
     # The scripted exchange is built from the conversation's context, with Tavus's timing fields.
     stored = sandbox.emulator.conversations[conversation_id]
     [ready] = [e for e in stored["events"] if e["event_type"] == "application.transcription_ready"]

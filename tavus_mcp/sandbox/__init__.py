@@ -5,12 +5,12 @@ reference, so it catches what the server should have refused.
 - `reference`: the tables written from Tavus's reference (fields, types, values, query parameters, answers).
 - `checks`: the request checks built on those tables.
 - `calls`: how a played call moves, and the events Tavus adds after it.
-- `emulator`: `TavusEmulator`, its ASGI app and state, and `serve_forever`.
+- `emulator`: `TavusEmulator`, its ASGI app and state.
 
 The names below are re-exported for code written before the split; new code imports from the submodule.
 """
 
-from tavus_mcp.sandbox.emulator import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator, serve_forever
+from tavus_mcp.sandbox.emulator import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
 from tavus_mcp.sandbox.reference import (
     BODY_FIELDS,
     DEPRECATED_PROPERTY_FIELDS,
@@ -46,5 +46,4 @@ __all__ = [
     "RETRIEVAL_STRATEGIES",
     "SANDBOX_API_KEY",
     "TavusEmulator",
-    "serve_forever",
 ]

@@ -8,7 +8,7 @@ the server's models, so it catches what the server should have refused: every re
 is recorded in `schema_violations`. It also records every request it receives (`received`). The field tables
 (`tavus_mcp.sandbox.reference`) are checked against the OpenAPI document by tests/test_openapi.py.
 
-Serve it in-process through `httpx2.ASGITransport(app=emulator.app)`, or over HTTP with `serve_forever`.
+Serve it in-process through `httpx2.ASGITransport(app=emulator.app)`, or over HTTP (`mcp-server-tavus sandbox-api`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any
 
 import jsonpatch
 import jsonpointer
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -507,13 +506,3 @@ class TavusEmulator:
 def _public(stored: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """The fields of an answer that apply (the API leaves out what it has no value for), copied."""
     return copy.deepcopy({name: stored[name] for name in fields if stored.get(name) is not None})
-
-
-def serve_forever(host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve the emulator over HTTP until interrupted (`mcp-server-tavus sandbox-api`)."""
-    print(
-        f"Tavus API emulator on http://{host}:{port}\n"
-        f"Point the server at it with TAVUS_API_BASE_URL=http://{host}:{port} TAVUS_API_KEY={SANDBOX_API_KEY}",
-        flush=True,
-    )
-    uvicorn.run(TavusEmulator().app, host=host, port=port, log_level="warning")

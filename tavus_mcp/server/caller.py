@@ -7,6 +7,7 @@ from dataclasses import replace
 from mcp.server.auth.middleware.auth_context import get_access_token
 
 from tavus_mcp.client import CallTrace
+from tavus_mcp.team_sandbox import caller_key
 from tavus_mcp.tools.state import AppState, Progress
 from tavus_mcp.users import User
 
@@ -19,6 +20,6 @@ def as_caller(shared: AppState, trace: CallTrace | None = None, progress: Progre
     user = getattr(get_access_token(), "user", None)
     if not isinstance(user, User):
         user = None
-    key = user.api_key if user is not None and not shared.settings.sandbox else None
+    key = caller_key(user, shared.settings)  # in the sandbox, the user's own emulated account
     state = replace(shared, tavus=shared.tavus.traced(trace, api_key=key), user=user)
     return state if progress is None else replace(state, progress=progress)

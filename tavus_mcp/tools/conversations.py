@@ -263,10 +263,11 @@ async def list_conversations(state: AppState, request: ListConversationsRequest)
 
 async def end_conversation(state: AppState, request: EndConversationRequest) -> ToolOutput:
     await state.tavus.end_conversation(request)
+    billing = "" if state.settings.sandbox else "billing stops and "  # nothing is billed in the sandbox
     text = (
-        f"Ended conversation {request.conversation_id}: the replica leaves the call, billing stops and its "
-        "concurrency slot is free. Its transcript becomes available from get_conversation (verbose: true) once "
-        "Tavus has processed the call."
+        f"Ended conversation {request.conversation_id}: the replica leaves the call, {billing}its concurrency slot "
+        "is free. Its transcript becomes available from get_conversation (verbose: true) once Tavus has processed "
+        "the call."
     )
     return ToolOutput(text, _dump(ConversationEnded(conversation_id=request.conversation_id, status="ended")))
 

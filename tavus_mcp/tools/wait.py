@@ -104,10 +104,12 @@ async def wait_for_conversation(state: AppState, request: WaitForConversationReq
         # Asked again by the next heartbeat at the latest, which then carries the state as it is.
         if not await sleep_unless_stopping(min(interval, bound - waited, max(reported + heartbeat - waited, 0.0))):
             raise ToolFailure(STOPPING_TEXT)
-    return _call_outcome(details, now, finished=finished, waited=waited, bound=bound)
+    return _call_outcome(details, now, finished=finished, waited=waited, bound=bound, sandbox=state.settings.sandbox)
 
 
-def _call_outcome(details: ConversationDetails, now: str, *, finished: bool, waited: float, bound: int) -> ToolOutput:
+def _call_outcome(
+    details: ConversationDetails, now: str, *, finished: bool, waited: float, bound: int, sandbox: bool
+) -> ToolOutput:
     report = conversation_report(details, GetConversationRequest(conversation_id=details.conversation_id, verbose=True))
     duration = _call_seconds(details)
     # What get_conversation reports of how the call went, without the events it was read from.
@@ -128,11 +130,11 @@ def _call_outcome(details: ConversationDetails, now: str, *, finished: bool, wai
         lines.append(report.text)
     else:
         lines.append(f"Conversation {details.conversation_id}: {_details(details)}.")
-        lines.append(_how_to_continue(now, bound))
+        lines.append(_how_to_continue(now, bound, sandbox=sandbox))
     return ToolOutput("\n".join(lines), _dump(outcome))
 
 
-def _how_to_continue(now: str, bound: int) -> str:
+def _how_to_continue(now: str, bound: int, *, sandbox: bool) -> str:
     if now == "ended":
         return (
             f"Tavus has not sent the transcript within this wait's {bound} s. Call wait_for_conversation again in a "
@@ -141,9 +143,9 @@ def _how_to_continue(now: str, bound: int) -> str:
     if now == "no_call":
         return "Nothing more will happen to this conversation."
     return (
-        f"This wait's limit ({bound} s) was reached while the call is still active: it is billed until it ends. Ask "
-        "the user how it is going; call wait_for_conversation again once they say the call is done, or "
-        "end_conversation to stop it."
+        f"This wait's limit ({bound} s) was reached while the call is still active: it "
+        f"{'stays active' if sandbox else 'is billed'} until it ends. Ask the user how it is going; call "
+        "wait_for_conversation again once they say the call is done, or end_conversation to stop it."
     )
 
 
