@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from tavus_mcp import tools
 from tavus_mcp.advice import CREATES_PERSONA, READS, STARTS_CALL, Effect
+from tavus_mcp.config import ConfigError, Settings
 from tavus_mcp.models import (
     CreateConversationRequest,
     CreatePersonaRequest,
@@ -227,3 +228,73 @@ TOOLS = (
         confirm=tools.confirm_delete_persona,
     ),
 )
+
+
+# Toolsets: groups of tools a server offers (TAVUS_TOOLSETS, --toolsets). A tool that is off is never listed, so it
+# costs no context and no start-up.
+
+TOOLSETS: dict[str, tuple[str, ...]] = {
+    "conversations": (
+        "create_conversation",
+        "get_conversation",
+        "wait_for_conversation",
+        "list_conversations",
+        "end_conversation",
+        "delete_conversation",
+        "list_replicas",
+    ),
+    "personas": ("list_personas", "create_persona", "get_persona", "update_persona", "delete_persona"),
+    "knowledge": (
+        "create_document",
+        "get_document",
+        "list_documents",
+        "update_document",
+        "delete_document",
+        "wait_for_document",
+    ),
+    "objectives": (
+        "create_objectives",
+        "get_objectives",
+        "list_objectives",
+        "update_objectives",
+        "delete_objectives",
+    ),
+    "guardrails": (
+        "create_guardrails",
+        "get_guardrails",
+        "list_guardrails",
+        "update_guardrails",
+        "delete_guardrails",
+    ),
+}
+DEFAULT_TOOLSETS = ("conversations", "personas", "knowledge")
+
+
+def parse_toolsets(value: str, setting: str) -> tuple[str, ...]:
+    """The toolsets a comma-separated list names, in the table's order: names, `all`, `default` (such as
+    'default,objectives'). ConfigError, naming the setting, the unknown name and the valid ones, otherwise."""
+    chosen: set[str] = set()
+    for name in (part.strip().casefold() for part in value.split(",")):
+        if name == "all":
+            chosen.update(TOOLSETS)
+        elif name == "default":
+            chosen.update(DEFAULT_TOOLSETS)
+        elif name in TOOLSETS:
+            chosen.add(name)
+        elif name:
+            raise ConfigError(
+                f"{setting}: unknown toolset {name!r}; the toolsets are {', '.join(TOOLSETS)}, or 'all', or "
+                f"'default' ({','.join(DEFAULT_TOOLSETS)}) plus others, such as 'default,objectives'"
+            )
+    if not chosen:
+        raise ConfigError(f"{setting} names no toolset; give some of {', '.join(TOOLSETS)}, or 'all', or 'default'")
+    return tuple(name for name in TOOLSETS if name in chosen)
+
+
+def toolsets_on(settings: Settings) -> tuple[str, ...]:
+    return settings.toolsets if settings.toolsets is not None else DEFAULT_TOOLSETS
+
+
+def selected_tools(settings: Settings) -> frozenset[str]:
+    """The names of the tools these settings offer."""
+    return frozenset(name for toolset in toolsets_on(settings) for name in TOOLSETS[toolset])

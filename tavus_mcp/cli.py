@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tavus_mcp import __version__
-from tavus_mcp.config import KEY_HELP, ConfigError, Settings, parse_count, parse_timeout
+from tavus_mcp.config import KEY_HELP, ConfigError, Settings, parse_count, parse_timeout, parse_toolsets
 from tavus_mcp.logs import LEVELS, configure_logging
 
 logger = logging.getLogger("tavus_mcp")
@@ -47,6 +47,7 @@ ENVIRONMENT = _table(
         ("TAVUS_MAX_RETRIES", "further attempts for a request that is safe to repeat, 0 to 10 (default 2)"),
         ("TAVUS_TEST_MODE", "--test-mode: 1 or 0 (default 0)"),
         ("TAVUS_MAX_CALL_DURATION", "--max-call-duration"),
+        ("TAVUS_TOOLSETS", "--toolsets (default conversations,personas,knowledge)"),
         ("TAVUS_LOG_LEVEL", "--log-level (default INFO; WARNING for check)"),
     ],
 )
@@ -141,6 +142,13 @@ def _add_settings(parser: argparse.ArgumentParser, *, suppress: bool, sandbox_he
         metavar="SECONDS",
         default=none,
         help="cap on properties.max_call_duration, given to calls that set none (TAVUS_MAX_CALL_DURATION)",
+    )
+    parser.add_argument(
+        "--toolsets",
+        metavar="LIST",
+        default=none,
+        help="the tools to offer, by group: conversations, personas, knowledge, objectives, guardrails, all, or "
+        "default plus more, such as default,objectives (TAVUS_TOOLSETS, default conversations,personas,knowledge)",
     )
     parser.add_argument(
         "--log-level",
@@ -321,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 else None
             ),
             sandbox=args.sandbox or None,
+            toolsets=parse_toolsets(args.toolsets, "--toolsets") if args.toolsets is not None else None,
         )
         from tavus_mcp.client import check_proxy_environment
 

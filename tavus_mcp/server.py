@@ -57,7 +57,7 @@ from tavus_mcp.advice import (
     internal_error_text,
 )
 from tavus_mcp.arguments import InvalidArguments, parse_arguments, tool_schema
-from tavus_mcp.catalog import CONVERSATION_VIEW, TOOLS, ConfirmPolicy, ToolSpec
+from tavus_mcp.catalog import CONVERSATION_VIEW, TOOLS, ConfirmPolicy, ToolSpec, selected_tools, toolsets_on
 from tavus_mcp.client import CallTrace, TavusClient, sandboxed
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import BadRequestError, NotFoundError, TavusError
@@ -69,12 +69,13 @@ from tavus_mcp.models import (
     PersonaRef,
 )
 from tavus_mcp.prompts import (
-    COMPLETED_IDS,
     MAX_COMPLETIONS,
     PRACTICE_CALL_SECONDS,
     TRANSCRIPT_TEMPLATE,
+    completed_ids,
     practice_call_prompt,
-    review_call,
+    review_call_prompt,
+    toolset_instructions,
 )
 from tavus_mcp.redaction import scrub, scrub_value
 from tavus_mcp.tools import AppState, Confirmation, ToolFailure
@@ -355,7 +356,8 @@ async def complete(
         typed = argument.value.strip().casefold()
         values = [name for name in (*SUPPORTED_LANGUAGES, MULTILINGUAL) if name.casefold().startswith(typed)]
     else:
-        kind, shared = COMPLETED_IDS.get((where, argument.name)), _serving.get()
+        shared = _serving.get()
+        kind = completed_ids(toolsets_on(shared.settings)).get((where, argument.name)) if shared else None
         if kind is None or shared is None:
             return None
         values = await tools.recent_ids(as_caller(shared), kind, argument.value)
@@ -410,9 +412,11 @@ def build_server(
         SERVER_NAME,
         title="Tavus",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS + toolset_instructions(toolsets_on(settings)),
         lifespan=lifespan,
-        tools=[build_tool(spec, settings.passthrough_fields) for spec in TOOLS],
+        tools=[
+            build_tool(spec, settings.passthrough_fields) for spec in TOOLS if spec.name in selected_tools(settings)
+        ],
         extensions=[conversation_app(settings)],
         token_verifier=token_verifier,
         auth=auth,
@@ -420,8 +424,8 @@ def build_server(
         middleware=[serving_state],
     )
     call_length = min(PRACTICE_CALL_SECONDS, settings.max_call_duration or PRACTICE_CALL_SECONDS)
-    server.prompt(name="practice_call", title="Practice call")(practice_call_prompt(call_length))
-    server.prompt(name="review_call", title="Review a call")(review_call)
+    server.prompt(name="practice_call", title="Practice call")(practice_call_prompt(call_length, toolsets_on(settings)))
+    server.prompt(name="review_call", title="Review a call")(review_call_prompt(toolsets_on(settings)))
     server.resource(
         TRANSCRIPT_TEMPLATE,
         name="transcript",

@@ -317,6 +317,8 @@ async def test_prompts_are_listed(client: Client) -> None:
         ("language", False),
         ("replica_id", False),
         ("persona_id", False),
+        ("material_url", False),
+        ("document_id", False),
     ]
     review = prompts["review_call"].arguments or []
     assert [(a.name, a.required) for a in review] == [("conversation_id", True), ("goal", False)]
