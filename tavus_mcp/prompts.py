@@ -7,11 +7,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
 from tavus_mcp.catalog import DEFAULT_TOOLSETS
+from tavus_mcp.tools.completions import IdKind
 
 # How long the practice_call prompt asks a call to last, at most (within TAVUS_MAX_CALL_DURATION).
 PRACTICE_CALL_SECONDS = 900
@@ -246,7 +247,6 @@ TRANSCRIPT_TEMPLATE = "tavus://conversations/{conversation_id}/transcript"
 # Completions: prompt arguments and template parameters that take an id offer the account's, most recent first
 
 MAX_COMPLETIONS = 20
-IdKind = Literal["conversation", "persona", "replica", "document", "objectives", "guardrails"]
 COMPLETED_IDS: dict[tuple[str, str], IdKind] = {
     ("practice_call", "replica_id"): "replica",
     ("practice_call", "persona_id"): "persona",
