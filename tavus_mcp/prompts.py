@@ -71,7 +71,7 @@ class Material:
     guardrails_id: str = ""
 
 
-def _material_steps(material: Material) -> tuple[str, list[str]]:
+def _material_steps(material: Material) -> tuple[list[str], list[str]]:
     """The steps that prepare the material (before the call is created), and the create_conversation lines for it."""
     steps, fields = [], []
     if material.url.strip():

@@ -8,6 +8,7 @@ value at a known field is checked as it would be at creation.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -133,7 +134,7 @@ def _not_empty_patch(value: Any) -> Any:
 PatchList = BeforeValidator(_not_empty_patch)
 
 
-def check_unique_names(items: list[BaseModel], field: str) -> None:
+def check_unique_names(items: Sequence[BaseModel], field: str) -> None:
     names = [getattr(item, field) for item in items]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

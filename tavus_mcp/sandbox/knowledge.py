@@ -11,7 +11,7 @@ import copy
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -366,7 +366,11 @@ def _whole(raw: str, name: str, *, low: int) -> int:
 
 
 def _check_set(
-    body: Any, body_fields: dict[str, str], item_fields: dict[str, str], values: dict[str, tuple[str, ...]], item: str
+    body: Any,
+    body_fields: dict[str, str],
+    item_fields: dict[str, str],
+    values: Mapping[str, tuple[str, ...]],
+    item: str,
 ) -> list[dict[str, Any]]:
     """A set's body (or the set a patch leaves): its fields, and each item's, of their types and values."""
     if not isinstance(body, dict):
