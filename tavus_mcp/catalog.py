@@ -107,7 +107,7 @@ TOOLS = (
         name="create_conversation",
         title="Start a Tavus video conversation",
         description=(
-            "Start a real-time Tavus video call with an AI replica; returns the link to give the user.\n\n"
+            "Start a real-time Tavus video conversation with an AI replica and get the link to join it.\n\n"
             "Needs a replica_id (a Face), or a persona_id (a PAL) with a default replica. Set the scenario in "
             "conversational_context and a custom_greeting; call settings go under "
             "properties. A real call is billed and holds a concurrency slot until it ends; test_mode: true costs "
@@ -279,7 +279,7 @@ TOOLS = (
     ToolSpec(
         name="get_document",
         title="Get a Tavus document",
-        description="One document: ready, still being read, or failed (and why).",
+        description="One document: ready to pass in document_ids, still being read (how far), or failed and why.",
         handler=documents.get_document,
         input_model=GetDocumentRequest,
         output_model=Document,
@@ -288,7 +288,7 @@ TOOLS = (
     ToolSpec(
         name="list_documents",
         title="List Tavus documents",
-        description="The knowledge base's documents, one line each; pages count from 0.",
+        description="The knowledge base's documents, one line each with its status; pages count from 0, not 1.",
         handler=documents.list_documents,
         input_model=ListDocumentsRequest,
         output_model=documents.DocumentList,
@@ -297,7 +297,7 @@ TOOLS = (
     ToolSpec(
         name="update_document",
         title="Rename or retag a Tavus document",
-        description="Rename a document or replace its tags.",
+        description="Rename a document or replace its tags; what it says, and where it is used, stay the same.",
         handler=documents.update_document,
         input_model=UpdateDocumentRequest,
         output_model=Document,
@@ -306,7 +306,7 @@ TOOLS = (
     ToolSpec(
         name="delete_document",
         title="Delete a Tavus document",
-        description="Delete a document irreversibly. Only when the user asks.",
+        description="Delete a document irreversibly: no call or persona consults it any more. Only when the user asks.",
         handler=documents.delete_document,
         input_model=DeleteDocumentRequest,
         output_model=documents.DocumentDeleted,
@@ -343,7 +343,7 @@ TOOLS = (
     ToolSpec(
         name="get_objectives",
         title="Get Tavus objectives",
-        description="A set of objectives: each one's name, prompt and what follows it.",
+        description="A set of objectives: each one's name, prompt, the variables it collects and what follows it.",
         handler=behaviour.get_objectives,
         input_model=GetObjectivesRequest,
         output_model=ObjectivesSet,
@@ -352,7 +352,7 @@ TOOLS = (
     ToolSpec(
         name="list_objectives",
         title="List Tavus objectives",
-        description="The account's sets of objectives, one line each.",
+        description="The account's sets of objectives, one line each; pass an id as a persona's objectives_id.",
         handler=behaviour.list_objectives,
         input_model=ListObjectivesRequest,
         output_model=behaviour.ObjectivesList,
@@ -361,7 +361,9 @@ TOOLS = (
     ToolSpec(
         name="update_objectives",
         title="Update Tavus objectives",
-        description="Change a set of objectives by JSON Patch, for every persona that uses it.",
+        description=(
+            "Change a set of objectives by JSON Patch, for every persona that uses it. Paths follow get_objectives."
+        ),
         handler=behaviour.update_objectives,
         input_model=UpdateObjectivesRequest,
         output_model=behaviour.ObjectivesUpdated,
@@ -370,7 +372,9 @@ TOOLS = (
     ToolSpec(
         name="delete_objectives",
         title="Delete Tavus objectives",
-        description="Delete a set of objectives irreversibly. Only when the user asks.",
+        description=(
+            "Delete a set of objectives irreversibly: personas that name it stop following it. Only when asked."
+        ),
         handler=behaviour.delete_objectives,
         input_model=DeleteObjectivesRequest,
         output_model=behaviour.ObjectivesDeleted,
@@ -394,7 +398,7 @@ TOOLS = (
     ToolSpec(
         name="get_guardrails",
         title="Get Tavus guardrails",
-        description="A set of guardrails: each one's name and prompt.",
+        description="A set of guardrails: each one's name, prompt and whether it watches what is said or seen.",
         handler=behaviour.get_guardrails,
         input_model=GetGuardrailsRequest,
         output_model=GuardrailsSet,
@@ -403,7 +407,7 @@ TOOLS = (
     ToolSpec(
         name="list_guardrails",
         title="List Tavus guardrails",
-        description="The account's sets of guardrails, one line each.",
+        description="The account's sets of guardrails, one line each; pass an id as a persona's guardrails_id.",
         handler=behaviour.list_guardrails,
         input_model=ListGuardrailsRequest,
         output_model=behaviour.GuardrailsList,
@@ -412,7 +416,9 @@ TOOLS = (
     ToolSpec(
         name="update_guardrails",
         title="Update Tavus guardrails",
-        description="Change a set of guardrails by JSON Patch, for every persona that uses it.",
+        description=(
+            "Change a set of guardrails by JSON Patch, for every persona that uses it. Paths follow get_guardrails."
+        ),
         handler=behaviour.update_guardrails,
         input_model=UpdateGuardrailsRequest,
         output_model=behaviour.GuardrailsUpdated,
@@ -421,7 +427,7 @@ TOOLS = (
     ToolSpec(
         name="delete_guardrails",
         title="Delete Tavus guardrails",
-        description="Delete a set of guardrails irreversibly. Only when the user asks.",
+        description="Delete a set of guardrails irreversibly: personas that name it stop keeping it. Only when asked.",
         handler=behaviour.delete_guardrails,
         input_model=DeleteGuardrailsRequest,
         output_model=behaviour.GuardrailsDeleted,

@@ -190,6 +190,8 @@ class Settings:
             )
         return replace(
             self,
+            # Names as a flag or variable gives them ("all", "default,objectives"), as the toolsets they stand for.
+            toolsets=parse_toolsets(",".join(self.toolsets), "TAVUS_TOOLSETS") if self.toolsets is not None else None,
             base_url=self.base_url.rstrip("/"),
             # A flag given as "" means no default, as an empty variable does.
             default_replica_id=(self.default_replica_id or "").strip() or None,

@@ -135,12 +135,15 @@ def test_inline_commands_parse() -> None:
             pytest.fail(f"`{command}` does not parse (exit {exit_.code})")
 
 
-# Everything the server lists costs context in every conversation: its tools/list answer stays under this.
+# Everything the server lists costs context in every conversation: its tools/list answer stays under this, with the
+# default toolsets; with every toolset on (28 tools), under the second (half the official Tavus server's 81 KB).
 TOOLS_LIST_BUDGET = 28_000
+ALL_TOOLSETS_BUDGET = 42_000
 
 
-def _tools_list_on_the_wire(era: str) -> bytes:
-    """The JSON-RPC answer to tools/list exactly as the server writes it to stdout, in one protocol era."""
+def _tools_list_on_the_wire(era: str, toolsets: str | None = None) -> bytes:
+    """The JSON-RPC answer to tools/list exactly as the server writes it to stdout, in one protocol era (with
+    TAVUS_TOOLSETS set to `toolsets`, if given)."""
     if era == "2025-11-25":
         initialize = {"protocolVersion": era, "capabilities": {}, "clientInfo": {"name": "measure", "version": "1"}}
         messages: list[dict[str, Any]] = [
@@ -160,7 +163,11 @@ def _tools_list_on_the_wire(era: str) -> bytes:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env={"PATH": os.environ.get("PATH", ""), "TAVUS_LOG_LEVEL": "WARNING"},
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "TAVUS_LOG_LEVEL": "WARNING",
+            **({"TAVUS_TOOLSETS": toolsets} if toolsets else {}),
+        },
     )
     assert process.stdin is not None and process.stdout is not None
     # Stdin stays open until the answer is in: a server whose stdin closes stops, answered or not.
@@ -185,9 +192,23 @@ def _tools_list_on_the_wire(era: str) -> bytes:
 @pytest.mark.stdio
 @pytest.mark.parametrize("era", ["2025-11-25", "2026-07-28"])
 def test_the_tools_list_answer_fits_the_budget_and_the_stated_size(era: str) -> None:
-    size = len(_tools_list_on_the_wire(era))
+    answer = _tools_list_on_the_wire(era)
+    size = len(answer)
     assert size < TOOLS_LIST_BUDGET, size
+    assert len(json.loads(answer)["result"]["tools"]) == 18
     stated = re.search(r"The whole `tools/list` answer .*? is \*\*([\d,]+) bytes\*\*", README, re.DOTALL)
+    assert stated is not None
+    assert abs(size - int(stated.group(1).replace(",", ""))) <= size * 0.05, size
+
+
+@pytest.mark.stdio
+@pytest.mark.parametrize("era", ["2025-11-25", "2026-07-28"])
+def test_with_every_toolset_the_tools_list_answer_fits_its_budget_and_the_stated_size(era: str) -> None:
+    answer = _tools_list_on_the_wire(era, "all")
+    size = len(answer)
+    assert size < ALL_TOOLSETS_BUDGET, size
+    assert len(json.loads(answer)["result"]["tools"]) == 28
+    stated = re.search(r"with every toolset on \(28 tools\), \*\*([\d,]+) bytes\*\*", README)
     assert stated is not None
     assert abs(size - int(stated.group(1).replace(",", ""))) <= size * 0.05, size
 

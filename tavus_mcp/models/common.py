@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,8 +29,17 @@ def _not_a_boolean(value: Any) -> Any:
 MAX_WHOLE_NUMBER = 2**31 - 1
 
 
-# The bound comes before the validator, so that the JSON schema shows it as `minimum`.
-NonNegativeSeconds = Annotated[int, Field(ge=0, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)]
+def _within_whole_numbers(value: int) -> int:
+    # A validator rather than `le`: a bound no real value meets would cost every conversation context in the schema.
+    if value > MAX_WHOLE_NUMBER:
+        raise ValueError(f"must be at most {MAX_WHOLE_NUMBER}, got {value}")
+    return value
+
+
+# Whole numbers from 0, 1 and 2: the bound comes before the validators, so that the JSON schema shows it as `minimum`.
+NonNegative = Annotated[int, Field(ge=0), BeforeValidator(_not_a_boolean), AfterValidator(_within_whole_numbers)]
+NonNegativeSeconds = NonNegative
+AtLeastTwo = Annotated[int, Field(ge=2), BeforeValidator(_not_a_boolean), AfterValidator(_within_whole_numbers)]
 
 
 # Not blank: a name or id of spaces is as empty to Tavus as no name at all.
@@ -42,7 +52,9 @@ MAX_URL_LENGTH = 2048
 _URL_EXAMPLE = "such as 'https://example.com/tavus/webhook'"
 
 
-def check_http_url(value: str, *, what: str = "that receives the webhooks", example: str = _URL_EXAMPLE) -> str:
+def check_http_url(
+    value: str, *, what: str = "that receives the webhooks", example: str = _URL_EXAMPLE, noun: str = "webhook URL"
+) -> str:
     """Accept only an absolute http(s) URL with a host and a usable port, as Tavus needs for webhooks (or, with
     `what` and `example`, for what else it fetches, such as a document).
 
@@ -52,7 +64,7 @@ def check_http_url(value: str, *, what: str = "that receives the webhooks", exam
     url = value.strip()
     shown = repr(url) if len(url) <= 80 else repr(url[:77] + "...")
     if len(url) > MAX_URL_LENGTH:
-        raise ValueError(f"is {len(url)} characters long; a URL can be at most {MAX_URL_LENGTH}")
+        raise ValueError(f"is {len(url)} characters long; a {noun} can be at most {MAX_URL_LENGTH}")
     if any(char.isspace() or not char.isprintable() for char in url):
         raise ValueError(
             f"{shown} contains a space, line break or control character; give the URL on one line, without "
@@ -113,10 +125,10 @@ class _Response(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-PageLimit = Annotated[int, Field(ge=1, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)]
+PageLimit = Annotated[int, Field(ge=1), BeforeValidator(_not_a_boolean), AfterValidator(_within_whole_numbers)]
 
 
-PageNumber = Annotated[int, Field(ge=1, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)]
+PageNumber = PageLimit
 
 
 _LIMIT_DESCRIPTION = "Items per page (default 10)."

@@ -18,8 +18,8 @@ from pydantic import (
 from tavus_mcp.models.common import (
     _LIMIT_DESCRIPTION,
     _PAGE_DESCRIPTION,
-    MAX_WHOLE_NUMBER,
     ApiRequest,
+    AtLeastTwo,
     NonEmptyString,
     NonNegativeSeconds,
     PageLimit,
@@ -95,7 +95,7 @@ STORAGE_PROVIDER_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 DEPRECATED_S3_FIELDS = ("recording_s3_bucket_name", "recording_s3_bucket_region", "aws_assume_role_arn")
 
 
-_DEPRECATED_S3 = "Deprecated (use recording_storage); all three or none: "
+_DEPRECATED_S3 = "Deprecated: use recording_storage. All three or none: "
 
 
 class ConversationProperties(ApiRequest):
@@ -240,12 +240,11 @@ class CreateConversationRequest(ApiRequest):
     test_mode: bool | None = Field(
         None,
         description=(
-            "true: created without the replica joining or any charge (status 'ended'), to try a setup. Unset for a "
-            "real call."
+            "true: created without the replica joining and without any charge (status 'ended'), to try a setup."
         ),
     )
     require_auth: bool | None = Field(None, description="true: a private room; the join link carries a meeting token.")
-    max_participants: Annotated[int, Field(ge=2, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)] | None = Field(
+    max_participants: AtLeastTwo | None = Field(
         None,
         description="Most people in the call, the replica included: at least 2.",
     )

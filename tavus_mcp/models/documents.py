@@ -10,9 +10,9 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from tavus_mcp.models.common import (
-    MAX_WHOLE_NUMBER,
     ApiRequest,
     NonEmptyString,
+    NonNegative,
     PageLimit,
     _merged,
     _not_a_boolean,
@@ -32,7 +32,9 @@ MAX_CRAWL_PAGES = 100
 
 
 def _document_url(value: str) -> str:
-    return check_http_url(value, what="of the document", example="such as 'https://example.com/product-sheet.pdf'")
+    return check_http_url(
+        value, what="of the document", example="such as 'https://example.com/product-sheet.pdf'", noun="document URL"
+    )
 
 
 def _callback_url(value: str | None) -> str | None:
@@ -87,9 +89,7 @@ class ListDocumentsRequest(ApiRequest):
     """GET /v2/documents. Its pages count from 0, as the reference has it."""
 
     limit: PageLimit | None = None
-    page: Annotated[int, Field(ge=0, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)] | None = Field(
-        None, description="From 0."
-    )
+    page: NonNegative | None = Field(None, description="From 0.")
     sort: Literal["ascending", "descending"] | None = None
     status: DocumentStatus | None = None
     name_or_uuid: _Text | None = None
