@@ -268,8 +268,13 @@ def test_the_emulators_answers_are_the_references() -> None:
         pytest.skip(ABSENT)
     emulator = TavusEmulator(document_seconds=0)
     with http_to(emulator) as request:
-        crawled = {"document_url": "https://docs.example.com/", "document_name": "Docs", "tags": ["docs"],
-                   "callback_url": "https://example.com/hook", "crawl": {"depth": 2, "max_pages": 10}}  # fmt: skip
+        crawled = {
+            "document_url": "https://docs.example.com/",
+            "document_name": "Docs",
+            "tags": ["docs"],
+            "callback_url": "https://example.com/hook",
+            "crawl": {"depth": 2, "max_pages": 10},
+        }
         created = request("POST", "/v2/documents", json=crawled).json()
         one = f"/v2/documents/{created['document_id']}"
         answers = {
@@ -278,11 +283,21 @@ def test_the_emulators_answers_are_the_references() -> None:
             "list_documents": [request("GET", "/v2/documents").json()],
             "update_document": [request("PATCH", one, json={"document_name": "Renamed"}).json()],
         }
-        objective = {"objective_name": "ask", "objective_prompt": "Ask.", "confirmation_mode": "manual",
-                     "output_variables": ["x"], "modality": "verbal", "callback_url": "https://example.com/o"}  # fmt: skip
+        objective = {
+            "objective_name": "ask",
+            "objective_prompt": "Ask.",
+            "confirmation_mode": "manual",
+            "output_variables": ["x"],
+            "modality": "verbal",
+            "callback_url": "https://example.com/o",
+        }
         objectives = request("POST", "/v2/objectives", json={"data": [objective]}).json()
-        guardrail = {"guardrail_name": "calm", "guardrail_prompt": "Stay calm.", "modality": "verbal",
-                     "callback_url": "https://example.com/g"}  # fmt: skip
+        guardrail = {
+            "guardrail_name": "calm",
+            "guardrail_prompt": "Stay calm.",
+            "modality": "verbal",
+            "callback_url": "https://example.com/g",
+        }
         guardrails = request("POST", "/v2/guardrails", json={"name": "Calm", "data": [guardrail]}).json()
         answers |= {
             "create_objectives": [objectives],
