@@ -305,7 +305,7 @@ async def test_deleting_a_persona_is_confirmed(sandbox: Sandbox, era: str) -> No
 # Deleting a document, or a set of objectives or guardrails: each made first, then its delete declined and accepted.
 OBJECTIVE = {"objective_name": "ask", "objective_prompt": "Ask."}
 GUARDRAIL = {"guardrail_name": "calm", "guardrail_prompt": "Calm."}
-DELETES = {
+DELETES: dict[str, tuple[str, dict[str, Any], str]] = {
     "document": ("create_document", {"document_url": "https://example.com/sheet.pdf"}, "/v2/documents"),
     "objectives": ("create_objectives", {"data": [OBJECTIVE]}, "/v2/objectives"),
     "guardrails": ("create_guardrails", {"data": [GUARDRAIL]}, "/v2/guardrails"),
