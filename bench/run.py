@@ -13,7 +13,9 @@ emulator on loopback (tests/upstream.py's `serve_on_loopback`, behind `Ports`), 
   each from the SDK's client, taking turns in blocks of 100: the server process's CPU time per call (utime +
   stime in /proc/PID/stat), its RSS growth (VmRSS after the warm-up and after the last call), and the
   connections it opened to Tavus (distinct client ports the emulator saw) over the first 1,000 calls and all;
-- the size of the `tools/list` result as compact JSON (issue #15).
+- the size of the `tools/list` result as compact JSON (issue #15);
+- start-up and the `tools/list` size again with every toolset on (`TAVUS_TOOLSETS=all`, 28 tools; issue #22), the
+  spawns taking turns with the other two.
 
 Ratios against the minimal server hold on a noisy machine where absolute times do not, so there is no wall-clock
 budget. Exit status 1 when a budget is missed (or on an error).
@@ -51,6 +53,7 @@ sys.path.insert(0, str(ROOT))  # `tests` is not installed; run as a script, only
 from tests.upstream import serve_on_loopback  # noqa: E402
 
 STARTUP, PER_CALL, CPU, MEMORY_MB, TOOLS_LIST_BYTES = 1.15, 1.2, 1.2, 5.0, 28_000  # budgets, from issue #12
+ALL_TOOLS_LIST_BYTES = 42_000  # with every toolset on (issue #22)
 ARGUMENTS: dict[str, Any] = {  # a realistic create, in test mode so that no conversation holds a slot
     "persona_id": "p9a95912",
     "conversation_name": "Sales practice: price objections",
@@ -160,9 +163,9 @@ def rss_mb(pid: int) -> float:
     return int(status[status.index("VmRSS:") + 1]) / 1024
 
 
-async def measure(plan: Plan, subjects: list[Subject]) -> None:
+async def measure(plan: Plan, subjects: list[Subject], spawned_only: Subject) -> None:
     for turn in range(plan.spawns + 1):  # the first, uncounted, warms the page cache
-        for subject in subjects[:: 1 if turn % 2 else -1]:
+        for subject in [*subjects, spawned_only][:: 1 if turn % 2 else -1]:
             started = time.perf_counter()
             async with over_stdio(subject) as client:
                 listed = await client.list_tools()
@@ -199,7 +202,7 @@ async def measure(plan: Plan, subjects: list[Subject]) -> None:
         raise RuntimeError(f"requests Tavus would refuse: {subjects[0].emulator.schema_violations[:3]}")
 
 
-def table(plan: Plan, ours: Subject, floor: Subject) -> tuple[str, bool]:
+def table(plan: Plan, ours: Subject, floor: Subject, everything: Subject) -> tuple[str, bool]:
     def ms(seconds: float) -> str:
         return f"{seconds * 1000:.2f} ms" if seconds < 0.01 else f"{seconds * 1000:.0f} ms"
 
@@ -214,6 +217,7 @@ def table(plan: Plan, ours: Subject, floor: Subject) -> tuple[str, bool]:
         return f"{subject.figures['reuse']:.0f} ({subject.figures['connections']:.0f} over all {plan.http_calls:,})"
 
     a, b = ({"startup": statistics.median(s.startup), "call": statistics.median(s.calls)} for s in (ours, floor))
+    every_startup = statistics.median(everything.startup)
     growth = ours.figures["rss_after"] - ours.figures["rss_before"]
     rows = [
         ("start-up over stdio: spawn to `tools/list` answered, median", ms(a["startup"]), ms(b["startup"]),
@@ -229,6 +233,11 @@ def table(plan: Plan, ours: Subject, floor: Subject) -> tuple[str, bool]:
         ("`tools/list` result as compact JSON", f"{ours.figures['tools_list']:,.0f} bytes",
          f"{floor.figures['tools_list']:,.0f} bytes (one tool)", "-", f"< {TOOLS_LIST_BYTES:,} bytes",
          ours.figures["tools_list"] < TOOLS_LIST_BYTES),
+        ("start-up with every toolset on (28 tools), median", ms(every_startup), ms(b["startup"]),
+         *ratio(every_startup, b["startup"], STARTUP)),
+        ("`tools/list` with every toolset on", f"{everything.figures['tools_list']:,.0f} bytes",
+         f"{floor.figures['tools_list']:,.0f} bytes (one tool)", "-", f"< {ALL_TOOLS_LIST_BYTES:,} bytes",
+         everything.figures["tools_list"] < ALL_TOOLS_LIST_BYTES),
     ]  # fmt: skip
     lines = ["| Metric | mcp-server-tavus | minimal server | Ratio | Budget | Result |", "| --- " * 6 + "|"]
     lines += [f"| {' | '.join(row[:5])} | {'pass' if row[5] else '**FAIL**'} |" for row in rows]
@@ -257,19 +266,22 @@ def main() -> int:
             "mcp-server-tavus", [str(script)], [str(script), "--transport", "http", "--port", "{port}"], log["tavus"]
         )
         floor = Subject("minimal server", minimal, [*minimal, "--http-port", "{port}"], log["minimal"])
-        for subject in (ours, floor):
+        # Only spawned, to list its tools: what every toolset costs at start-up and in context.
+        everything = Subject("every toolset", [str(script)], [], log["tavus"])
+        for subject in (ours, floor, everything):
             url = stack.enter_context(serve_on_loopback(subject.ports))
             subject.env = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
             subject.env |= {"TAVUS_API_BASE_URL": url, "TAVUS_API_KEY": SANDBOX_API_KEY, "TAVUS_LOG_LEVEL": "INFO"}
+        everything.env["TAVUS_TOOLSETS"] = "all"
         try:
-            anyio.run(measure, plan, [ours, floor])
+            anyio.run(measure, plan, [ours, floor], everything)
         except BaseException:
             for name, file in log.items():
                 file.flush()
                 tail = Path(file.name).read_text(errors="replace").splitlines()[-20:]
                 print(f"--- {name} server's log, last lines:", *tail, sep="\n", file=sys.stderr)
             raise
-    text, passed = table(plan, ours, floor)
+    text, passed = table(plan, ours, floor, everything)
     kind = "`--quick` (tiny counts: indicative only)" if plan is QUICK else "full run"
     run = f"`.venv/bin/python bench/run.py`, {kind}, {started:%Y-%m-%d %H:%M} UTC, {time.perf_counter() - clock:.0f} s"
     load = f"load average {loads} at the start, {', '.join(f'{value:.2f}' for value in os.getloadavg())} at the end"
