@@ -71,10 +71,13 @@ class SetPatchOperation(ApiRequest):
             raise ValueError(f"op {self.op!r} takes no from; leave it out")
         segments = self._segments(self.path, "path")
         annotation = self._typed_at(segments)
+        # What a remove or move takes away must not be a field every item needs (its name, its prompt).
+        emptied = self.path if self.op == "remove" else self.from_ if self.op == "move" else None
         required = [name for name, field in self.item.model_fields.items() if field.is_required()]
-        if self.op in ("remove", "move") and segments[-1] in required and len(segments) in (1, 3):
+        taken = self._segments(emptied, "from") if emptied is not None else []
+        if taken and taken[-1] in required and len(taken) in (1, 3):
             raise ValueError(
-                f"op {self.op!r} on {self.path!r}: every {self.item.__name__.lower()} needs its {segments[-1]}; "
+                f"op {self.op!r} on {emptied!r}: every {self.item.__name__.lower()} needs its {taken[-1]}; "
                 "replace it instead"
             )
         if self.from_ is not None:
