@@ -104,8 +104,8 @@ class ConversationProperties(ApiRequest):
     max_call_duration: NonNegativeSeconds | None = Field(
         None,
         description=(
-            "Seconds until the call shuts down (default 3600, reportedly also the plan's maximum: promise no more "
-            "than an hour). Caps cost, e.g. 600."
+            "Longest call in seconds (default 3600, reportedly also the plan's maximum: promise no more than an "
+            "hour). Caps cost, e.g. 600."
         ),
     )
     participant_left_timeout: NonNegativeSeconds | None = Field(
