@@ -218,6 +218,11 @@ async def test_a_persona_carries_objectives_and_guardrails(everything: Client, s
             "/data/N/guardrail_name, /data/N/guardrail_prompt, /data/N/modality, /data/N/callback_url",
         ),
         (
+            "update_guardrails",
+            {"guardrails_id": "g1", "operations": [{"op": "remove", "path": "/data/0/callback_url"}] * 101},
+            "- operations: 101 operations; a patch takes at most 100: split it into several calls",
+        ),
+        (
             "get_guardrails",
             {"guardrails_id": "g/../x"},
             "- guardrails_id: 'g/../x' is not a guardrails id: ids are letters, digits, '-' and '_', such as "

@@ -126,10 +126,19 @@ class SetPatchOperation(ApiRequest):
         return known.annotation if known is not None else None
 
 
+# Operations in one patch: a set has a few items of a few fields. Each operation is checked on the event loop every
+# user shares, so thousands would stall everyone's calls; they are refused before any is checked.
+MAX_PATCH_OPERATIONS = 100
+
+
 def _not_empty_patch(value: Any) -> Any:
     if value == []:
         raise ValueError(
             "give at least one operation, such as {'op': 'replace', 'path': '/data/0/...', 'value': '...'}"
+        )
+    if isinstance(value, list) and len(value) > MAX_PATCH_OPERATIONS:
+        raise ValueError(
+            f"{len(value)} operations; a patch takes at most {MAX_PATCH_OPERATIONS}: split it into several calls"
         )
     return value
 
