@@ -4,11 +4,14 @@ or nothing when the arguments are refused."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+import anyio
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 
+from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import Sandbox, connect, text_of
 from tests.test_wait import Progress
 
@@ -227,3 +230,34 @@ async def test_invalid_arguments_name_the_field_and_send_nothing(
         problem,
     ]
     assert sandbox.emulator.received == []
+
+
+@pytest.mark.stdio
+async def test_a_cancelled_wait_stops_asking_tavus(sandbox: Sandbox) -> None:
+    """Over stdio: the client gives up on wait_for_document (notifications/cancelled) and the server stops polling."""
+    sandbox.emulator.knowledge.document_seconds = 600
+    env = {
+        "TAVUS_API_KEY": SANDBOX_API_KEY,
+        "TAVUS_API_BASE_URL": sandbox.base_url,
+        "TAVUS_POLL_INTERVAL": "0.05",
+        "TAVUS_LOG_LEVEL": "WARNING",
+    }
+    server = StdioServerParameters(command=sys.executable, args=["-m", "tavus_mcp"], env=env)
+    async with Client(server, read_timeout_seconds=30) as client:
+        document_id = await _create(client)
+        path = f"/v2/documents/{document_id}"
+        with anyio.move_on_after(10) as scope:
+            async with anyio.create_task_group() as group:
+                group.start_soon(client.call_tool, "wait_for_document", {"document_id": document_id})
+                # The emulator counts requests on its own thread: there is no event to wait on.
+                while len(sandbox.requests_to("GET", path)) < 3:  # noqa: ASYNC110
+                    await anyio.sleep(0.02)
+                group.cancel_scope.cancel()
+        assert not scope.cancelled_caught, "the wait never polled"
+        # Let a poll already under way land, then check that no more come.
+        await anyio.sleep(0.5)
+        polled = len(sandbox.requests_to("GET", path))
+        await anyio.sleep(1.0)
+        assert len(sandbox.requests_to("GET", path)) == polled
+        listed = await client.call_tool("list_documents", {})
+        assert not listed.is_error
