@@ -208,7 +208,7 @@ def test_with_every_toolset_the_tools_list_answer_fits_its_budget_and_the_stated
     size = len(answer)
     assert size < ALL_TOOLSETS_BUDGET, size
     assert len(json.loads(answer)["result"]["tools"]) == 28
-    stated = re.search(r"with every toolset on \(28 tools\), \*\*([\d,]+) bytes\*\*", README)
+    stated = re.search(r"with every\s+toolset on \(28 tools\),\s+\*\*([\d,]+) bytes\*\*", README)
     assert stated is not None
     assert abs(size - int(stated.group(1).replace(",", ""))) <= size * 0.05, size
 
