@@ -23,19 +23,12 @@ from tavus_mcp.advice import (
     Effect,
 )
 from tavus_mcp.config import ConfigError, Settings
-from tavus_mcp.models import (
+from tavus_mcp.models.conversations import (
     CreateConversationRequest,
-    CreatePersonaRequest,
     DeleteConversationRequest,
-    DeletePersonaRequest,
     EndConversationRequest,
     GetConversationRequest,
-    GetPersonaRequest,
     ListConversationsRequest,
-    ListPersonasRequest,
-    ListReplicasRequest,
-    Persona,
-    UpdatePersonaRequest,
     WaitForConversationRequest,
 )
 from tavus_mcp.models.documents import (
@@ -63,6 +56,15 @@ from tavus_mcp.models.objectives import (
     ObjectivesSet,
     UpdateObjectivesRequest,
 )
+from tavus_mcp.models.patches import UpdatePersonaRequest
+from tavus_mcp.models.personas import (
+    CreatePersonaRequest,
+    DeletePersonaRequest,
+    GetPersonaRequest,
+    ListPersonasRequest,
+    Persona,
+)
+from tavus_mcp.models.replicas import ListReplicasRequest
 from tavus_mcp.tools import AppState, Confirmation, ToolOutput, behaviour, documents
 
 # MCP Apps: hosts that support the extension show the call itself, in the chat, instead of a link.

@@ -596,6 +596,23 @@ def stop_calls_by(deadline: float) -> None:
         scope.deadline = min(scope.deadline, deadline)
 
 
+def stopping() -> bool:
+    """Whether the process is stopping (`stop_calls_by` was called)."""
+    return _stopping.deadline < math.inf
+
+
+async def sleep_unless_stopping(seconds: float) -> bool:
+    """Sleep for `seconds`, or less if the process's deadline for calls (`stop_calls_by`) comes first: whether the
+    whole time was slept. Lets a call that waits between requests to Tavus end with an answer before it is cut."""
+    with anyio.CancelScope(deadline=_stopping.deadline) as scope:
+        _stopping.scopes.add(scope)
+        try:
+            await anyio.sleep(seconds)
+        finally:
+            _stopping.scopes.discard(scope)
+    return not scope.cancelled_caught
+
+
 def _retry_delay(error: TavusError, attempt: int, *, idempotent: bool) -> float | None:
     """How long to wait before repeating a failed request, or None when it must not be repeated."""
     if isinstance(error, RateLimitError):

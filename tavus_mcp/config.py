@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Mapping
@@ -25,6 +26,9 @@ KEY_HELP = (
 # wait_for_conversation asks Tavus for the call's state this often (seconds); against the sandbox, more often.
 DEFAULT_POLL_INTERVAL = 5.0
 SANDBOX_POLL_INTERVAL = 0.5
+# A streamed answer (an HTTP event stream) carries something at least this often (seconds): an SSE comment, or a
+# progress notification of wait_for_conversation, so that a proxy's read timeout never ends a call that is alive.
+DEFAULT_KEEPALIVE = 10.0
 # How long the sandbox's scripted call takes, from creation until its transcript is ready (seconds).
 DEFAULT_SANDBOX_CALL_SECONDS = 6.0
 # How long the sandbox takes to make a document ready, from creation (seconds).
@@ -72,6 +76,8 @@ class Settings:
     sandbox_document_seconds: float = DEFAULT_SANDBOX_DOCUMENT_SECONDS
     # The groups of tools offered (TAVUS_TOOLSETS, --toolsets; see tavus_mcp.catalog): None for the default ones.
     toolsets: tuple[str, ...] | None = None
+    # Seconds a streamed answer may go without sending anything (TAVUS_MCP_KEEPALIVE): below any proxy's read timeout.
+    keepalive: float = DEFAULT_KEEPALIVE
 
     @property
     def poll_seconds(self) -> float:
@@ -99,6 +105,7 @@ class Settings:
         call_seconds = get("TAVUS_SANDBOX_CALL_SECONDS")
         document_seconds = get("TAVUS_SANDBOX_DOCUMENT_SECONDS")
         toolsets = get("TAVUS_TOOLSETS")
+        keepalive = get("TAVUS_MCP_KEEPALIVE")
         settings = cls(
             api_key=SecretStr(key) if key else None,
             base_url=get("TAVUS_API_BASE_URL") or DEFAULT_BASE_URL,
@@ -125,6 +132,7 @@ class Settings:
                 else DEFAULT_SANDBOX_DOCUMENT_SECONDS
             ),
             toolsets=parse_toolsets(toolsets, "TAVUS_TOOLSETS") if toolsets else None,
+            keepalive=parse_timeout(keepalive, "TAVUS_MCP_KEEPALIVE") if keepalive else DEFAULT_KEEPALIVE,
         )
         settings = replace(settings, **{name: value for name, value in overrides.items() if value is not None})
         return settings.validated()
@@ -187,6 +195,11 @@ class Settings:
             raise ConfigError(
                 "TAVUS_SANDBOX_DOCUMENT_SECONDS must be a number of seconds from 0 to 3600 (0: ready at once); "
                 f"got {self.sandbox_document_seconds!r}"
+            )
+        if not 1 <= self.keepalive <= 300:
+            raise ConfigError(
+                "TAVUS_MCP_KEEPALIVE must be a number of seconds from 1 to 300, below the read timeout of any proxy "
+                f"in front of the server (such as 10); got {self.keepalive!r}"
             )
         return replace(
             self,
@@ -259,3 +272,14 @@ def parse_seconds(value: str, setting: str) -> float:
     if not math.isfinite(seconds):
         raise ConfigError(f"{setting} must be a number of seconds, such as 6; got {value!r}")
     return seconds
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name, an address, or an IPv6 address in brackets) can only be this machine: binding to it
+    keeps a server reachable from here only, and a URL on it never crosses the network."""
+    if host.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost: it may resolve anywhere

@@ -9,7 +9,8 @@ Two kinds of redaction, for two kinds of secret:
   process-wide set that `scrub` (log lines, tool results) uses.
 - Third-party credentials (an LLM provider's key inside a persona) are not known, only recognisable:
   `redact_secrets` removes fields named like a credential and values shaped like one (bearer tokens, JWTs,
-  `NAME_API_KEY=...`, passwords in URLs, well-known key formats), wherever they are in a structure.
+  `NAME_API_KEY=...`, passwords in URLs, well-known key formats), wherever they are in a structure. What a request
+  of ours carries of them (`secrets_in`) is then known exactly, and scrubbed from its answers and errors.
 
 A leaf module: imports nothing from the package.
 """
@@ -17,10 +18,11 @@ A leaf module: imports nothing from the package.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -124,6 +126,16 @@ class Scrubber:
         if isinstance(value, list | tuple):
             return [self.value(item) for item in value]
         return value
+
+    @contextlib.contextmanager
+    def scrubbing_errors(self, kind: type[BaseException]) -> Iterator[None]:
+        """An exception of `kind` raised inside leaves without these secrets in its arguments (its message): an
+        API's error that quotes the request (a 400 repeating the body, say) never repeats what it carried."""
+        try:
+            yield
+        except kind as error:
+            error.args = tuple(self(str(arg)) for arg in error.args)
+            raise
 
 
 # The process's configured secrets, for whatever leaves it without passing through a client: log lines, tool
@@ -309,3 +321,50 @@ def redact_secrets(value: Any) -> Any:
             return REDACTED  # an Authorization header's value, whatever follows
         return redact_text(value)
     return value
+
+
+# What a request carries: the credentials `redact_secrets` would remove from it, known exactly from then on
+
+
+def secrets_in(body: Any) -> list[str]:
+    """The credentials a request body carries (a provider key in a persona's layers, or a JSON Patch's value at
+    such a path): what `redact_secrets` would remove from it, so that a `Scrubber` of them keeps any answer or
+    error from repeating them."""
+    if isinstance(body, list):  # a JSON Patch: the value's name is the last segment of its path
+        body = [{str(op.get("path", "")).rsplit("/", 1)[-1]: op.get("value")} for op in body if isinstance(op, dict)]
+
+    def removed(original: Any, redacted: Any) -> list[str]:
+        if redacted == REDACTED and original != REDACTED:
+            return [text for text in _strings(original) if text]
+        if isinstance(original, str) and isinstance(redacted, str) and original != redacted:
+            return [*_cut_out(original, redacted), *url_secrets(original)]  # a URL's password, also on its own
+        if isinstance(original, dict) and isinstance(redacted, dict):
+            return [found for key in original for found in removed(original[key], redacted.get(key))]
+        if isinstance(original, list) and isinstance(redacted, list):
+            return [found for pair in zip(original, redacted, strict=False) for found in removed(*pair)]
+        return []
+
+    return removed(body, redact_secrets(body))
+
+
+def _cut_out(original: str, redacted: str) -> list[str]:
+    """The parts of `original` that `redacted` replaced by REDACTED (a URL's password, a token in a prompt); all
+    of it when they cannot be lined up."""
+    kept = redacted.split(REDACTED)
+    if not original.startswith(kept[0]):
+        return [original]
+    parts, at = [], len(kept[0])
+    for index, piece in enumerate(kept[1:], start=1):
+        end = len(original) - len(piece) if index == len(kept) - 1 else original.find(piece, at)
+        if end < at or not original.startswith(piece, end):
+            return [original]
+        parts.append(original[at:end])
+        at = end + len(piece)
+    return [part for part in parts if part]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in items for text in _strings(item)]

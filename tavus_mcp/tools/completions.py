@@ -8,14 +8,12 @@ from typing import Literal
 import anyio
 
 from tavus_mcp.errors import TavusError
-from tavus_mcp.models import (
-    ListConversationsRequest,
-    ListPersonasRequest,
-    ListReplicasRequest,
-)
+from tavus_mcp.models.conversations import ListConversationsRequest
 from tavus_mcp.models.documents import Document, ListDocumentsRequest
 from tavus_mcp.models.guardrails import ListGuardrailsRequest
 from tavus_mcp.models.objectives import ListObjectivesRequest
+from tavus_mcp.models.personas import ListPersonasRequest
+from tavus_mcp.models.replicas import ListReplicasRequest
 from tavus_mcp.tools.state import AppState
 
 # One page of each list is read: more than a person picks from, in one request.

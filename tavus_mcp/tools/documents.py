@@ -27,8 +27,6 @@ from tavus_mcp.tools.state import AppState, ToolOutput, naming
 # The reference's list pages count from 0, its page size is 10 by default.
 FIRST_DOCUMENT_PAGE = 0
 DEFAULT_DOCUMENT_LIMIT = 10
-# A progress notification at least this often (seconds) while a document's state does not change.
-HEARTBEAT_SECONDS = 30.0
 
 
 class DocumentList(BaseModel):
@@ -155,13 +153,15 @@ async def wait_for_document(state: AppState, request: WaitForDocumentRequest) ->
     ref = DocumentRef(document_id=request.document_id)
     started = time.monotonic()
     previous: tuple[str | None, int | None] | None = None
+    # A progress notification at least every `keepalive` seconds while nothing changes, as wait_for_conversation's.
+    heartbeat = state.settings.keepalive
     reported, progress = -math.inf, 0.0
     while True:
         with naming(state, "document", request.document_id):
             document = await state.tavus.get_document(ref)
         now = (document.status, document.progress)
         waited = time.monotonic() - started
-        if now != previous or waited - reported >= HEARTBEAT_SECONDS:
+        if now != previous or waited - reported >= heartbeat:
             # MCP wants each notification's progress above the last one's.
             progress = max(round(waited, 3), progress + 0.001)
             await state.progress(progress, float(bound), f"Document {_line(document)}")

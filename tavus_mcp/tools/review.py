@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tavus_mcp.models import (
+from tavus_mcp.models.conversations import (
     Conversation,
     ConversationDetails,
     ConversationEvent,
