@@ -16,7 +16,9 @@ emulator on loopback (tests/upstream.py's `serve_on_loopback`, behind `Ports`), 
   to Tavus (distinct client ports the emulator saw) over the first 1,000 calls and all;
 - the streaming path: 2,000 more sequential calls each from a 2025-11-25 client in a session, every answer an
   event stream (`text/event-stream`), taking turns in blocks of 100: the server process's CPU time per call;
-- the size of the `tools/list` result as compact JSON (issue #15).
+- the size of the `tools/list` result as compact JSON (issue #15);
+- start-up and the `tools/list` size again with every toolset on (`TAVUS_TOOLSETS=all`, 28 tools; issue #22), the
+  spawns taking turns with the other two.
 
 Ratios against the minimal server hold on a noisy machine where absolute times do not, so there is no wall-clock
 budget. A round whose ratio looks over its budget is measured again (at most MAX_ROUNDS rounds in all); a ratio is
@@ -60,6 +62,7 @@ STARTUP, PER_CALL, CPU, MEMORY_MB, TOOLS_LIST_BYTES = 1.15, 1.2, 1.2, 5.0, 28_00
 # Rounds measured at most when a ratio looks over its budget; how far above its budget one round's ratio may be
 # and still be noise (a shared machine's run-to-run spread of start-up and per-call ratios is a few percent).
 MAX_ROUNDS, NOISE = 3, 0.03
+ALL_TOOLS_LIST_BYTES = 42_000  # with every toolset on (issue #22)
 ARGUMENTS: dict[str, Any] = {  # a realistic create, in test mode so that no conversation holds a slot
     "persona_id": "p9a95912",
     "conversation_name": "Sales practice: price objections",
@@ -170,9 +173,9 @@ def rss_mb(pid: int) -> float:
     return int(status[status.index("VmRSS:") + 1]) / 1024
 
 
-async def measure(plan: Plan, subjects: list[Subject]) -> None:
+async def measure(plan: Plan, subjects: list[Subject], spawned_only: Subject) -> None:
     for turn in range(plan.spawns + 1):  # the first, uncounted, warms the page cache
-        for subject in subjects[:: 1 if turn % 2 else -1]:
+        for subject in [*subjects, spawned_only][:: 1 if turn % 2 else -1]:
             started = time.perf_counter()
             async with over_stdio(subject) as client:
                 listed = await client.list_tools()
@@ -233,31 +236,35 @@ def verdict(ratios: Sequence[float], budget: float) -> str:
     return "within noise" if best - budget <= noise else "**FAIL**"
 
 
-def ratios(ours: Subject, floor: Subject) -> dict[str, float]:
+Round = tuple[Subject, Subject, Subject]  # this server, the minimal one, this server with every toolset on
+
+
+def ratios(ours: Subject, floor: Subject, everything: Subject) -> dict[str, float]:
     """The ratio metrics of one round, by name."""
     return {
         "startup": statistics.median(ours.startup) / statistics.median(floor.startup),
+        "startup_all": statistics.median(everything.startup) / statistics.median(floor.startup),
         "call": statistics.median(ours.calls) / statistics.median(floor.calls),
         "cpu": ours.figures["cpu"] / floor.figures["cpu"],
         "cpu_streamed": ours.figures["cpu_streamed"] / floor.figures["cpu_streamed"],
     }
 
 
-BUDGETS = {"startup": STARTUP, "call": PER_CALL, "cpu": CPU, "cpu_streamed": CPU}
+BUDGETS = {"startup": STARTUP, "startup_all": STARTUP, "call": PER_CALL, "cpu": CPU, "cpu_streamed": CPU}
 
 
-def over_budget(ours: Subject, floor: Subject) -> list[str]:
-    return [name for name, ratio in ratios(ours, floor).items() if ratio > BUDGETS[name]]
+def over_budget(ours: Subject, floor: Subject, everything: Subject) -> list[str]:
+    return [name for name, ratio in ratios(ours, floor, everything).items() if ratio > BUDGETS[name]]
 
 
-def table(plan: Plan, rounds: Sequence[tuple[Subject, Subject]]) -> tuple[str, bool]:
+def table(plan: Plan, rounds: Sequence[Round]) -> tuple[str, bool]:
     """The table of one or more rounds: each ratio from its best round, with the rounds' spread; the other
     figures from the first round."""
 
     def ms(seconds: float) -> str:
         return f"{seconds * 1000:.2f} ms" if seconds < 0.01 else f"{seconds * 1000:.0f} ms"
 
-    per_round = [ratios(ours, floor) for ours, floor in rounds]
+    per_round = [ratios(*subjects) for subjects in rounds]
 
     def ratio(name: str) -> tuple[str, str, str, str]:
         values = [figures[name] for figures in per_round]
@@ -277,8 +284,9 @@ def table(plan: Plan, rounds: Sequence[tuple[Subject, Subject]]) -> tuple[str, b
     def connections(subject: Subject) -> str:
         return f"{subject.figures['reuse']:.0f} ({subject.figures['connections']:.0f} over all {plan.http_calls:,})"
 
-    ours, floor = rounds[0]
+    ours, floor, everything = rounds[0]
     startup, call, cpu, streamed = ratio("startup"), ratio("call"), ratio("cpu"), ratio("cpu_streamed")
+    startup_all = ratio("startup_all")
     cpu_round, streamed_round = rounds[int(cpu[3])], rounds[int(streamed[3])]
     growth = ours.figures["rss_after"] - ours.figures["rss_before"]
     passed = "pass" if growth <= MEMORY_MB else "**FAIL**"
@@ -299,6 +307,11 @@ def table(plan: Plan, rounds: Sequence[tuple[Subject, Subject]]) -> tuple[str, b
          "1", reused),
         ("`tools/list` result as compact JSON", f"{ours.figures['tools_list']:,.0f} bytes",
          f"{floor.figures['tools_list']:,.0f} bytes (one tool)", "-", f"< {TOOLS_LIST_BYTES:,} bytes", small),
+        ("start-up with every toolset on (28 tools), median", at(startup_all[3], 2, "startup"),
+         at(startup_all[3], 1, "startup"), *startup_all[:3]),
+        ("`tools/list` with every toolset on", f"{everything.figures['tools_list']:,.0f} bytes",
+         f"{floor.figures['tools_list']:,.0f} bytes (one tool)", "-", f"< {ALL_TOOLS_LIST_BYTES:,} bytes",
+         "pass" if everything.figures["tools_list"] < ALL_TOOLS_LIST_BYTES else "**FAIL**"),
     ]  # fmt: skip
     lines = ["| Metric | mcp-server-tavus | minimal server | Ratio | Budget | Result |", "| --- " * 6 + "|"]
     lines += [f"| {' | '.join(row)} |" for row in rows]
@@ -313,27 +326,30 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores; {system}; {versions}"
 
 
-def one_round(plan: Plan, stack: ExitStack, logs: Path, script: Path, minimal: list[str]) -> tuple[Subject, Subject]:
-    """Both subjects measured once, each in front of an emulator of its own, logging into `logs`."""
+def one_round(plan: Plan, stack: ExitStack, logs: Path, script: Path, minimal: list[str]) -> Round:
+    """Both subjects measured once, each in front of an emulator of its own, logging into `logs`; and this server
+    with every toolset on, only spawned to list its tools (what every toolset costs at start-up and in context)."""
     logs.mkdir()
     log = {name: stack.enter_context((logs / f"{name}.log").open("w")) for name in ("tavus", "minimal")}
     ours = Subject(
         "mcp-server-tavus", [str(script)], [str(script), "--transport", "http", "--port", "{port}"], log["tavus"]
     )
     floor = Subject("minimal server", minimal, [*minimal, "--http-port", "{port}"], log["minimal"])
-    for subject in (ours, floor):
+    everything = Subject("every toolset", [str(script)], [], log["tavus"])
+    for subject in (ours, floor, everything):
         url = stack.enter_context(serve_on_loopback(subject.ports))
         subject.env = {k: v for k, v in os.environ.items() if not k.startswith("TAVUS_")}
         subject.env |= {"TAVUS_API_BASE_URL": url, "TAVUS_API_KEY": SANDBOX_API_KEY, "TAVUS_LOG_LEVEL": "INFO"}
+    everything.env["TAVUS_TOOLSETS"] = "all"
     try:
-        anyio.run(measure, plan, [ours, floor])
+        anyio.run(measure, plan, [ours, floor], everything)
     except BaseException:
         for name, file in log.items():
             file.flush()
             tail = Path(file.name).read_text(errors="replace").splitlines()[-20:]
             print(f"--- {name} server's log, last lines:", *tail, sep="\n", file=sys.stderr)
         raise
-    return ours, floor
+    return ours, floor, everything
 
 
 def main() -> int:
@@ -345,7 +361,7 @@ def main() -> int:
     script = Path(sys.executable).with_name("mcp-server-tavus")  # the console script MCP clients run
     minimal = [sys.executable, str(ROOT / "bench" / "minimal_server.py")]
     with tempfile.TemporaryDirectory() as logs, ExitStack() as stack:
-        rounds: list[tuple[Subject, Subject]] = []
+        rounds: list[Round] = []
         while not rounds or (len(rounds) < MAX_ROUNDS and over_budget(*rounds[-1])):
             if rounds:
                 print(f"round {len(rounds)}: {', '.join(over_budget(*rounds[-1]))} over budget; measuring again",

@@ -38,6 +38,11 @@ class Effect:
     #: Whether what it creates is billed while it lasts (a live call), so a duplicate costs money.
     billed: bool = False
 
+    @property
+    def lister(self) -> str:
+        """The tool that lists what it creates ("objectives" is its own plural)."""
+        return listing(self.creates or "")
+
 
 #: A tool that only reads, or changes something that already exists.
 READS = Effect()
@@ -45,6 +50,15 @@ READS = Effect()
 STARTS_CALL = Effect(creates="conversation", billed=True)
 #: A tool that creates a persona (no cost, but a duplicate clutters the account).
 CREATES_PERSONA = Effect(creates="persona")
+#: Tools that create a document, a set of objectives or of guardrails (no cost either).
+CREATES_DOCUMENT = Effect(creates="document")
+CREATES_OBJECTIVES = Effect(creates="objectives")
+CREATES_GUARDRAILS = Effect(creates="guardrails")
+
+
+def listing(kind: str) -> str:
+    """The tool that lists a kind of thing: list_personas, list_objectives."""
+    return f"list_{kind}" if kind.endswith("s") else f"list_{kind}s"
 
 
 def internal_error_text(tool: str, effect: Effect) -> str:
@@ -71,13 +85,18 @@ def describe_tavus_error(
     conversation_id: str | None = None,
     key_variable: str = "TAVUS_API_KEY",
     persona_id: str | None = None,
+    about: tuple[str, str] | None = None,
 ) -> str:
     """The text a model reads when a call to Tavus failed: what happened, and what to do about it.
 
     `key_variable` names where the key the call sent comes from (a team server's user may have a key of their own).
-    The conversation or persona the call was about, if any, is named, and an unknown id said to be one.
+    The conversation, persona or other thing (`about`: its kind and id) the call was about, if any, is named, and
+    an unknown id said to be one.
     """
-    about = ("conversation", conversation_id) if conversation_id else ("persona", persona_id) if persona_id else None
+    if about is None:
+        about = (
+            ("conversation", conversation_id) if conversation_id else ("persona", persona_id) if persona_id else None
+        )
     text = _describe_tavus_error(error, effect=effect, settings=settings, about=about, key_variable=key_variable)
     return " ".join(text.split())  # the optional sentences leave no double spaces behind
 
@@ -85,9 +104,7 @@ def describe_tavus_error(
 def _may_exist(effect: Effect) -> str:
     if effect.billed:
         return f"The {effect.creates} may have been created anyway. {CHECK_ACTIVE}"
-    return (
-        f"The {effect.creates} may have been created anyway: check with list_{effect.creates}s before creating another."
-    )
+    return f"The {effect.creates} may have been created anyway: check with {effect.lister} before creating another."
 
 
 def _describe_tavus_error(
@@ -131,7 +148,7 @@ def _describe_tavus_error(
     if about and isinstance(error, BadRequestError | NotFoundError) and _unknown_id(error, about[0]):
         return (
             f"{subject}Tavus does not know this id (HTTP {error.status_code}: {error.message}). It may be "
-            f"mistyped or deleted: find the right id with list_{about[0]}s."
+            f"mistyped or deleted: find the right id with {listing(about[0])}."
         )
     if isinstance(error, BadRequestError):
         return (

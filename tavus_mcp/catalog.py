@@ -13,7 +13,16 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel
 
 from tavus_mcp import tools
-from tavus_mcp.advice import CREATES_PERSONA, READS, STARTS_CALL, Effect
+from tavus_mcp.advice import (
+    CREATES_DOCUMENT,
+    CREATES_GUARDRAILS,
+    CREATES_OBJECTIVES,
+    CREATES_PERSONA,
+    READS,
+    STARTS_CALL,
+    Effect,
+)
+from tavus_mcp.config import ConfigError, Settings
 from tavus_mcp.models.conversations import (
     CreateConversationRequest,
     DeleteConversationRequest,
@@ -21,6 +30,31 @@ from tavus_mcp.models.conversations import (
     GetConversationRequest,
     ListConversationsRequest,
     WaitForConversationRequest,
+)
+from tavus_mcp.models.documents import (
+    CreateDocumentRequest,
+    DeleteDocumentRequest,
+    Document,
+    GetDocumentRequest,
+    ListDocumentsRequest,
+    UpdateDocumentRequest,
+    WaitForDocumentRequest,
+)
+from tavus_mcp.models.guardrails import (
+    CreateGuardrailsRequest,
+    DeleteGuardrailsRequest,
+    GetGuardrailsRequest,
+    GuardrailsSet,
+    ListGuardrailsRequest,
+    UpdateGuardrailsRequest,
+)
+from tavus_mcp.models.objectives import (
+    CreateObjectivesRequest,
+    DeleteObjectivesRequest,
+    GetObjectivesRequest,
+    ListObjectivesRequest,
+    ObjectivesSet,
+    UpdateObjectivesRequest,
 )
 from tavus_mcp.models.patches import UpdatePersonaRequest
 from tavus_mcp.models.personas import (
@@ -31,12 +65,21 @@ from tavus_mcp.models.personas import (
     Persona,
 )
 from tavus_mcp.models.replicas import ListReplicasRequest
-from tavus_mcp.tools import AppState, Confirmation, ToolOutput
+from tavus_mcp.tools import AppState, Confirmation, ToolOutput, behaviour, documents
 
 # MCP Apps: hosts that support the extension show the call itself, in the chat, instead of a link.
 CONVERSATION_VIEW = "ui://tavus/conversation.html"
 
-READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+# Read-only: whether a tool is destructive or idempotent means something only for one that writes (MCP's spec), so
+# those hints are left out (every hint costs every conversation context).
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+# Makes something new each time (a document, a set of objectives or guardrails): nothing is lost, nothing billed.
+CREATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+# Sets fields to the values given: what they held is gone, and the same call again changes nothing more.
+CHANGES = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+# A JSON Patch: what it replaces is gone, and some operations (add to a list) do more each time.
+PATCHES = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
+DELETES = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 
 
 Handler = Callable[[AppState, Any], Awaitable[ToolOutput]]
@@ -67,13 +110,10 @@ TOOLS = (
         title="Start a Tavus video conversation",
         description=(
             "Start a real-time Tavus video conversation with an AI replica and get the link to join it.\n\n"
-            "Needs a replica_id (a Face), or a persona_id (a PAL) whose persona has a default replica (unless the "
-            "server has defaults). Describe the scenario in conversational_context and set custom_greeting for a "
-            "focused call; put call settings (max_call_duration, language, timeouts, recording) under properties. "
-            "A real call is "
-            "billed and holds one of the account's concurrent-conversation slots until it ends; test_mode: true "
-            "creates it without charge and without the replica joining. Returns the join URL to give the user, "
-            "and the conversation id."
+            "Needs a replica_id (a Face), or a persona_id (a PAL) with a default replica. Set the scenario in "
+            "conversational_context and a custom_greeting; call settings go under "
+            "properties. A real call is billed and holds a concurrency slot until it ends; test_mode: true costs "
+            "nothing (no replica joins)."
         ),
         handler=tools.create_conversation,
         input_model=CreateConversationRequest,
@@ -89,10 +129,9 @@ TOOLS = (
         name="get_conversation",
         title="Get a Tavus conversation",
         description=(
-            "Get one conversation: its status, link, replica and persona. With verbose: true, also what happened: "
-            "the transcript as timed turns (once the call has ended and Tavus has processed it), why it shut down, "
-            "the recording and perception analysis if any; use that to review a call. Long transcripts are "
-            "shortened in the text, saying how to get the rest (full: true); the structured result has everything."
+            "One conversation: status, link, replica, persona. verbose: true adds what happened, to review a "
+            "call: timed transcript (once Tavus has processed it), shutdown reason, recording, perception "
+            "analysis; full: true, all of it uncut."
         ),
         handler=tools.get_conversation,
         input_model=GetConversationRequest,
@@ -103,10 +142,9 @@ TOOLS = (
         name="wait_for_conversation",
         title="Wait for a Tavus call to finish",
         description=(
-            "Follow one conversation until its call has ended and the transcript is ready, or until "
-            "max_wait_seconds, with progress updates as its state changes. Use it once, when the user says the "
-            "call is done or asks you to wait; not in a loop. Returns the status, duration, shutdown reason, timed "
-            "transcript, recording and perception analysis; at the limit, where the call stands."
+            "Follow one call until its transcript is ready (or max_wait_seconds), with progress updates. Call it "
+            "once, when the user says the call is done or asks you to wait; not in a loop. Returns the review "
+            "get_conversation gives."
         ),
         handler=tools.wait_for_conversation,
         input_model=WaitForConversationRequest,
@@ -117,8 +155,8 @@ TOOLS = (
         name="list_conversations",
         title="List Tavus conversations",
         description=(
-            "List the account's conversations, newest first, one line each (id, status, name). Use status: "
-            "'active' to see the calls still running: each is billed and holds a concurrency slot until it ends."
+            "The account's conversations, newest first, one line each. status: 'active' shows the calls still "
+            "running, each billed until it ends."
         ),
         handler=tools.list_conversations,
         input_model=ListConversationsRequest,
@@ -129,8 +167,8 @@ TOOLS = (
         name="end_conversation",
         title="End a Tavus conversation",
         description=(
-            "End an active conversation: the replica leaves, billing stops and the concurrency slot is freed. "
-            "Anyone still in the call is disconnected, so end a call only when the user is done with it or asks."
+            "End an active call: the replica leaves, billing stops. Anyone still in it is disconnected: only when"
+            " the user is done or asks."
         ),
         handler=tools.end_conversation,
         input_model=EndConversationRequest,
@@ -143,8 +181,8 @@ TOOLS = (
         name="delete_conversation",
         title="Delete a Tavus conversation",
         description=(
-            "Delete a conversation's record from the account. hard: true deletes it irreversibly. Only when the "
-            "user asks for it; to stop a running call, use end_conversation instead."
+            "Delete a conversation's record (hard: true, irreversibly). Only when the user asks; end_conversation"
+            " stops a running call."
         ),
         handler=tools.delete_conversation,
         input_model=DeleteConversationRequest,
@@ -158,9 +196,8 @@ TOOLS = (
         name="list_replicas",
         title="List Tavus replicas",
         description=(
-            "List the replicas (Faces, in Tavus's newer docs: the AI faces and voices) the account can use, one "
-            "line each: id, name, type, model and whether it is ready ('completed'). Filter by replica_type, "
-            "replica_ids or model_name. Pass an id as replica_id to create_conversation."
+            "The replicas (Faces: AI faces and voices) the account can use, one line each; only status "
+            "'completed' can join. Pass an id as replica_id to create_conversation."
         ),
         handler=tools.list_replicas,
         input_model=ListReplicasRequest,
@@ -171,9 +208,8 @@ TOOLS = (
         name="list_personas",
         title="List Tavus personas",
         description=(
-            "List the personas (PALs, in Tavus's newer docs: behaviour, knowledge and voice pipeline of a replica) "
-            "the account can use, one line each: id, name and default replica. Pass an id as persona_id to "
-            "create_conversation; a persona without a default replica needs a replica_id as well."
+            "The personas (PALs) the account can use, one line each, with its default replica. Pass an id as "
+            "persona_id to create_conversation (with a replica_id if it has no default replica)."
         ),
         handler=tools.list_personas,
         input_model=ListPersonasRequest,
@@ -185,8 +221,8 @@ TOOLS = (
         title="Create a Tavus persona",
         description=(
             "Create a persona (a PAL): how a replica behaves in every call that uses it. For practice: a "
-            "system_prompt written from the scenario and a default_replica_id (list_replicas, status 'completed'). "
-            "Returns the persona_id for create_conversation."
+            "system_prompt written from the scenario and a default_replica_id (list_replicas, status "
+            "'completed'). Returns its persona_id."
         ),
         handler=tools.create_persona,
         input_model=CreatePersonaRequest,
@@ -228,4 +264,246 @@ TOOLS = (
         ),
         confirm=tools.confirm_delete_persona,
     ),
+    # knowledge: documents
+    ToolSpec(
+        name="create_document",
+        title="Add a Tavus document",
+        description=(
+            "Add a file or web page to the knowledge base replicas consult in calls. Tavus reads it in the "
+            "background: call wait_for_document once, then pass the id in document_ids. Free."
+        ),
+        handler=documents.create_document,
+        input_model=CreateDocumentRequest,
+        output_model=Document,
+        annotations=CREATES,
+        effect=CREATES_DOCUMENT,
+    ),
+    ToolSpec(
+        name="get_document",
+        title="Get a Tavus document",
+        description="One document: ready to pass in document_ids, still being read (how far), or failed and why.",
+        handler=documents.get_document,
+        input_model=GetDocumentRequest,
+        output_model=Document,
+        annotations=READ,
+    ),
+    ToolSpec(
+        name="list_documents",
+        title="List Tavus documents",
+        description="The knowledge base's documents, one line each with its status; pages count from 0, not 1.",
+        handler=documents.list_documents,
+        input_model=ListDocumentsRequest,
+        output_model=documents.DocumentList,
+        annotations=READ,
+    ),
+    ToolSpec(
+        name="update_document",
+        title="Rename or retag a Tavus document",
+        description="Rename a document or replace its tags; what it says, and where it is used, stay the same.",
+        handler=documents.update_document,
+        input_model=UpdateDocumentRequest,
+        output_model=Document,
+        annotations=CHANGES,
+    ),
+    ToolSpec(
+        name="delete_document",
+        title="Delete a Tavus document",
+        description="Delete a document irreversibly: no call or persona consults it any more. Only when the user asks.",
+        handler=documents.delete_document,
+        input_model=DeleteDocumentRequest,
+        output_model=documents.DocumentDeleted,
+        annotations=DELETES,
+        confirm=documents.confirm_delete_document,
+    ),
+    ToolSpec(
+        name="wait_for_document",
+        title="Wait for a Tavus document to be ready",
+        description=(
+            "Follow a new document until Tavus has read it or failed (or max_wait_seconds), with progress updates. "
+            "Call it once after create_document, not in a loop."
+        ),
+        handler=documents.wait_for_document,
+        input_model=WaitForDocumentRequest,
+        output_model=documents.DocumentWait,
+        annotations=READ,
+    ),
+    # objectives
+    ToolSpec(
+        name="create_objectives",
+        title="Create Tavus objectives",
+        description=(
+            "Create objectives: the steps a replica steers a call through, each a goal prompt, optional variables "
+            "to collect and the objective that follows (next_* name objectives of the same data). A persona follows "
+            "them once its objectives_id names the returned id. Free."
+        ),
+        handler=behaviour.create_objectives,
+        input_model=CreateObjectivesRequest,
+        output_model=ObjectivesSet,
+        annotations=CREATES,
+        effect=CREATES_OBJECTIVES,
+    ),
+    ToolSpec(
+        name="get_objectives",
+        title="Get Tavus objectives",
+        description="A set of objectives: each one's name, prompt, the variables it collects and what follows it.",
+        handler=behaviour.get_objectives,
+        input_model=GetObjectivesRequest,
+        output_model=ObjectivesSet,
+        annotations=READ,
+    ),
+    ToolSpec(
+        name="list_objectives",
+        title="List Tavus objectives",
+        description="The account's sets of objectives, one line each; pass an id as a persona's objectives_id.",
+        handler=behaviour.list_objectives,
+        input_model=ListObjectivesRequest,
+        output_model=behaviour.ObjectivesList,
+        annotations=READ,
+    ),
+    ToolSpec(
+        name="update_objectives",
+        title="Update Tavus objectives",
+        description=(
+            "Change a set of objectives by JSON Patch, for every persona that uses it. Paths follow get_objectives."
+        ),
+        handler=behaviour.update_objectives,
+        input_model=UpdateObjectivesRequest,
+        output_model=behaviour.ObjectivesUpdated,
+        annotations=PATCHES,
+    ),
+    ToolSpec(
+        name="delete_objectives",
+        title="Delete Tavus objectives",
+        description=(
+            "Delete a set of objectives irreversibly: personas that name it stop following it. Only when asked."
+        ),
+        handler=behaviour.delete_objectives,
+        input_model=DeleteObjectivesRequest,
+        output_model=behaviour.ObjectivesDeleted,
+        annotations=DELETES,
+        confirm=behaviour.confirm_delete_objectives,
+    ),
+    # guardrails
+    ToolSpec(
+        name="create_guardrails",
+        title="Create Tavus guardrails",
+        description=(
+            "Create guardrails: limits a replica keeps in every call (stay in role, never give advice on X), each a "
+            "named prompt. A persona keeps them once its guardrails_id names the returned id. Free."
+        ),
+        handler=behaviour.create_guardrails,
+        input_model=CreateGuardrailsRequest,
+        output_model=GuardrailsSet,
+        annotations=CREATES,
+        effect=CREATES_GUARDRAILS,
+    ),
+    ToolSpec(
+        name="get_guardrails",
+        title="Get Tavus guardrails",
+        description="A set of guardrails: each one's name, prompt and whether it watches what is said or seen.",
+        handler=behaviour.get_guardrails,
+        input_model=GetGuardrailsRequest,
+        output_model=GuardrailsSet,
+        annotations=READ,
+    ),
+    ToolSpec(
+        name="list_guardrails",
+        title="List Tavus guardrails",
+        description="The account's sets of guardrails, one line each; pass an id as a persona's guardrails_id.",
+        handler=behaviour.list_guardrails,
+        input_model=ListGuardrailsRequest,
+        output_model=behaviour.GuardrailsList,
+        annotations=READ,
+    ),
+    ToolSpec(
+        name="update_guardrails",
+        title="Update Tavus guardrails",
+        description=(
+            "Change a set of guardrails by JSON Patch, for every persona that uses it. Paths follow get_guardrails."
+        ),
+        handler=behaviour.update_guardrails,
+        input_model=UpdateGuardrailsRequest,
+        output_model=behaviour.GuardrailsUpdated,
+        annotations=PATCHES,
+    ),
+    ToolSpec(
+        name="delete_guardrails",
+        title="Delete Tavus guardrails",
+        description="Delete a set of guardrails irreversibly: personas that name it stop keeping it. Only when asked.",
+        handler=behaviour.delete_guardrails,
+        input_model=DeleteGuardrailsRequest,
+        output_model=behaviour.GuardrailsDeleted,
+        annotations=DELETES,
+        confirm=behaviour.confirm_delete_guardrails,
+    ),
 )
+
+
+# Toolsets: groups of tools a server offers (TAVUS_TOOLSETS, --toolsets). A tool that is off is never listed, so it
+# costs no context and no start-up.
+
+TOOLSETS: dict[str, tuple[str, ...]] = {
+    "conversations": (
+        "create_conversation",
+        "get_conversation",
+        "wait_for_conversation",
+        "list_conversations",
+        "end_conversation",
+        "delete_conversation",
+        "list_replicas",
+    ),
+    "personas": ("list_personas", "create_persona", "get_persona", "update_persona", "delete_persona"),
+    "knowledge": (
+        "create_document",
+        "get_document",
+        "list_documents",
+        "update_document",
+        "delete_document",
+        "wait_for_document",
+    ),
+    "objectives": (
+        "create_objectives",
+        "get_objectives",
+        "list_objectives",
+        "update_objectives",
+        "delete_objectives",
+    ),
+    "guardrails": (
+        "create_guardrails",
+        "get_guardrails",
+        "list_guardrails",
+        "update_guardrails",
+        "delete_guardrails",
+    ),
+}
+DEFAULT_TOOLSETS = ("conversations", "personas", "knowledge")
+
+
+def parse_toolsets(value: str, setting: str) -> tuple[str, ...]:
+    """The toolsets a comma-separated list names, in the table's order: names, `all`, `default` (such as
+    'default,objectives'). ConfigError, naming the setting, the unknown name and the valid ones, otherwise."""
+    chosen: set[str] = set()
+    for name in (part.strip().casefold() for part in value.split(",")):
+        if name == "all":
+            chosen.update(TOOLSETS)
+        elif name == "default":
+            chosen.update(DEFAULT_TOOLSETS)
+        elif name in TOOLSETS:
+            chosen.add(name)
+        elif name:
+            raise ConfigError(
+                f"{setting}: unknown toolset {name!r}; the toolsets are {', '.join(TOOLSETS)}, or 'all', or "
+                f"'default' ({','.join(DEFAULT_TOOLSETS)}) plus others, such as 'default,objectives'"
+            )
+    if not chosen:
+        raise ConfigError(f"{setting} names no toolset; give some of {', '.join(TOOLSETS)}, or 'all', or 'default'")
+    return tuple(name for name in TOOLSETS if name in chosen)
+
+
+def toolsets_on(settings: Settings) -> tuple[str, ...]:
+    return settings.toolsets if settings.toolsets is not None else DEFAULT_TOOLSETS
+
+
+def selected_tools(settings: Settings) -> frozenset[str]:
+    """The names of the tools these settings offer."""
+    return frozenset(name for toolset in toolsets_on(settings) for name in TOOLSETS[toolset])

@@ -24,6 +24,7 @@ from tavus_mcp.config import (
     doc_url,
     parse_count,
     parse_timeout,
+    parse_toolsets,
 )
 from tavus_mcp.logs import LEVELS, configure_logging
 
@@ -73,6 +74,11 @@ ENVIRONMENT = _table(
             "(no default)",
         ),
         (
+            "TAVUS_TOOLSETS",
+            "--toolsets: the tools offered, by group: conversations, personas, knowledge, objectives, guardrails; all; "
+            "or default (the first three) plus more, such as default,objectives (default default)",
+        ),
+        (
             "TAVUS_CONFIRM_BILLED",
             "ask: a client that can show forms asks the person before a billed call or a hard delete; never: no "
             "question, for agents that run unattended (default ask)",
@@ -92,6 +98,10 @@ ENVIRONMENT = _table(
             "TAVUS_SANDBOX_CALL_SECONDS",
             "seconds a sandbox call takes to play through, from creation to transcript; 0 keeps calls active until "
             "ended (default 6)",
+        ),
+        (
+            "TAVUS_SANDBOX_DOCUMENT_SECONDS",
+            "seconds a sandbox document takes to be ready; 0 makes it ready at once (default 3)",
         ),
         ("TAVUS_LOG_LEVEL", "--log-level: DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO; WARNING for check)"),
     ],
@@ -236,6 +246,13 @@ def _add_settings(parser: argparse.ArgumentParser, *, suppress: bool, sandbox_he
         metavar="SECONDS",
         default=none,
         help="cap on properties.max_call_duration, given to calls that set none (TAVUS_MAX_CALL_DURATION)",
+    )
+    parser.add_argument(
+        "--toolsets",
+        metavar="LIST",
+        default=none,
+        help="the tools to offer, by group: conversations, personas, knowledge, objectives, guardrails, all, or "
+        "default plus more, such as default,objectives (TAVUS_TOOLSETS, default conversations,personas,knowledge)",
     )
     parser.add_argument(
         "--log-level",
@@ -442,6 +459,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 else None
             ),
             sandbox=args.sandbox or None,
+            toolsets=parse_toolsets(args.toolsets, "--toolsets") if args.toolsets is not None else None,
         )
         from tavus_mcp.client import check_proxy_environment
 

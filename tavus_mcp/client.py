@@ -46,6 +46,31 @@ from tavus_mcp.models.conversations import (
     GetConversationRequest,
     ListConversationsRequest,
 )
+from tavus_mcp.models.documents import (
+    CreateDocumentRequest,
+    DeleteDocumentRequest,
+    Document,
+    DocumentPage,
+    DocumentRef,
+    ListDocumentsRequest,
+    UpdateDocumentRequest,
+)
+from tavus_mcp.models.guardrails import (
+    CreateGuardrailsRequest,
+    GuardrailsPage,
+    GuardrailsRef,
+    GuardrailsSet,
+    ListGuardrailsRequest,
+    UpdateGuardrailsRequest,
+)
+from tavus_mcp.models.objectives import (
+    CreateObjectivesRequest,
+    ListObjectivesRequest,
+    ObjectivesPage,
+    ObjectivesRef,
+    ObjectivesSet,
+    UpdateObjectivesRequest,
+)
 from tavus_mcp.models.patches import UpdatePersonaRequest
 from tavus_mcp.models.personas import DeletePersonaRequest, GetPersonaRequest, ListPersonasRequest, Persona, PersonaPage
 from tavus_mcp.models.replicas import ListReplicasRequest, ReplicaPage
@@ -85,9 +110,14 @@ def sandboxed(settings: Settings) -> tuple[Settings, httpx2.AsyncBaseTransport]:
     from tavus_mcp.sandbox.accounts import SandboxAccounts
     from tavus_mcp.sandbox.emulator import IN_PROCESS_BASE_URL, SANDBOX_API_KEY
 
-    # Its calls play themselves through (replica joins, a short exchange, transcript) in sandbox_call_seconds. One
-    # account per key: each user of a sandboxed team server has their own (`tavus_mcp.team_sandbox`).
-    transport = httpx2.ASGITransport(app=SandboxAccounts(call_seconds=settings.sandbox_call_seconds))
+    # Its calls play themselves through (replica joins, a short exchange, transcript) in sandbox_call_seconds, its
+    # documents are ready in sandbox_document_seconds. One account per key: each user of a sandboxed team server has
+    # their own (`tavus_mcp.team_sandbox`).
+    transport = httpx2.ASGITransport(
+        app=SandboxAccounts(
+            call_seconds=settings.sandbox_call_seconds, document_seconds=settings.sandbox_document_seconds
+        )
+    )
     settings = replace(settings, api_key=SecretStr(SANDBOX_API_KEY), base_url=IN_PROCESS_BASE_URL, sandbox=True)
     return settings, transport
 
@@ -290,7 +320,95 @@ class TavusClient:
 
     async def update_persona(self, request: UpdatePersonaRequest) -> bool:
         """PATCH /v2/personas/{id} with the request's JSON Patch. False when Tavus made no change (HTTP 304)."""
+        return await self._patch(f"/v2/personas/{_segment(request.persona_id)}", request)
+
+    async def delete_persona(self, request: DeletePersonaRequest) -> None:
+        """DELETE /v2/personas/{id}."""
         path = f"/v2/personas/{_segment(request.persona_id)}"
+        await self._request("DELETE", path, params=query_params(request))
+
+    # Documents, objectives and guardrails: what a persona or a call draws on (none of it is billed)
+
+    async def create_document(self, request: CreateDocumentRequest) -> Document:
+        """POST /v2/documents: Tavus starts reading the document, and answers at once."""
+        data = await self._request("POST", "/v2/documents", json_body=request.to_body(), idempotent=False)
+        return _parse(Document, data, "POST /v2/documents")
+
+    async def get_document(self, request: DocumentRef) -> Document:
+        """GET /v2/documents/{id}."""
+        path = f"/v2/documents/{_segment(request.document_id)}"
+        return _parse(Document, await self._request("GET", path, params=query_params(request)), f"GET {path}")
+
+    async def list_documents(self, request: ListDocumentsRequest) -> DocumentPage:
+        """GET /v2/documents (pages from 0)."""
+        data = await self._request("GET", "/v2/documents", params=query_params(request))
+        return _parse(DocumentPage, data, "GET /v2/documents")
+
+    async def update_document(self, request: UpdateDocumentRequest) -> Document:
+        """PATCH /v2/documents/{id} with a new name or tags (setting them twice sets them once)."""
+        path = f"/v2/documents/{_segment(request.document_id)}"
+        return _parse(Document, await self._request("PATCH", path, json_body=request.to_body()), f"PATCH {path}")
+
+    async def delete_document(self, request: DeleteDocumentRequest) -> None:
+        """DELETE /v2/documents/{id}."""
+        await self._request("DELETE", f"/v2/documents/{_segment(request.document_id)}", params=query_params(request))
+
+    async def create_objectives(self, request: CreateObjectivesRequest) -> ObjectivesSet:
+        """POST /v2/objectives."""
+        data = await self._request("POST", "/v2/objectives", json_body=request.to_body(), idempotent=False)
+        return _parse(ObjectivesSet, data, "POST /v2/objectives")
+
+    async def get_objectives(self, request: ObjectivesRef) -> ObjectivesSet:
+        """GET /v2/objectives/{id}, as a set whatever shape Tavus gives it."""
+        path = f"/v2/objectives/{_segment(request.objectives_id)}"
+        data = _one_set(
+            await self._request("GET", path, params=query_params(request)), "objectives_id", request.objectives_id
+        )
+        return _parse(ObjectivesSet, data, f"GET {path}")
+
+    async def list_objectives(self, request: ListObjectivesRequest) -> ObjectivesPage:
+        """GET /v2/objectives."""
+        data = await self._request("GET", "/v2/objectives", params=query_params(request))
+        return _parse(ObjectivesPage, data, "GET /v2/objectives")
+
+    async def update_objectives(self, request: UpdateObjectivesRequest) -> bool:
+        """PATCH /v2/objectives/{id} with the request's JSON Patch. False when Tavus made no change (HTTP 304)."""
+        return await self._patch(f"/v2/objectives/{_segment(request.objectives_id)}", request)
+
+    async def delete_objectives(self, request: ObjectivesRef) -> None:
+        """DELETE /v2/objectives/{id}."""
+        await self._request("DELETE", f"/v2/objectives/{_segment(request.objectives_id)}", params=query_params(request))
+
+    async def create_guardrails(self, request: CreateGuardrailsRequest) -> GuardrailsSet:
+        """POST /v2/guardrails."""
+        data = await self._request("POST", "/v2/guardrails", json_body=request.to_body(), idempotent=False)
+        return _parse(GuardrailsSet, data, "POST /v2/guardrails")
+
+    async def get_guardrails(self, request: GuardrailsRef) -> GuardrailsSet:
+        """GET /v2/guardrails/{id}, as a set whatever shape Tavus gives it."""
+        path = f"/v2/guardrails/{_segment(request.guardrails_id)}"
+        data = _one_set(
+            await self._request("GET", path, params=query_params(request)), "guardrails_id", request.guardrails_id
+        )
+        return _parse(GuardrailsSet, data, f"GET {path}")
+
+    async def list_guardrails(self, request: ListGuardrailsRequest) -> GuardrailsPage:
+        """GET /v2/guardrails."""
+        data = await self._request("GET", "/v2/guardrails", params=query_params(request))
+        return _parse(GuardrailsPage, data, "GET /v2/guardrails")
+
+    async def update_guardrails(self, request: UpdateGuardrailsRequest) -> bool:
+        """PATCH /v2/guardrails/{id} with the request's JSON Patch. False when Tavus made no change (HTTP 304)."""
+        return await self._patch(f"/v2/guardrails/{_segment(request.guardrails_id)}", request)
+
+    async def delete_guardrails(self, request: GuardrailsRef) -> None:
+        """DELETE /v2/guardrails/{id}."""
+        await self._request("DELETE", f"/v2/guardrails/{_segment(request.guardrails_id)}", params=query_params(request))
+
+    async def _patch(
+        self, path: str, request: UpdatePersonaRequest | UpdateObjectivesRequest | UpdateGuardrailsRequest
+    ) -> bool:
+        """PATCH the request's JSON Patch; False when Tavus made no change (HTTP 304)."""
         try:
             # Not repeated when it may have reached Tavus: adding to a list twice adds twice.
             await self._request(
@@ -301,11 +419,6 @@ class TavusClient:
                 return False
             raise
         return True
-
-    async def delete_persona(self, request: DeletePersonaRequest) -> None:
-        """DELETE /v2/personas/{id}."""
-        path = f"/v2/personas/{_segment(request.persona_id)}"
-        await self._request("DELETE", path, params=query_params(request))
 
     # Plumbing
 
@@ -552,3 +665,18 @@ def _parse(model: type[ModelT], data: Any, where: str) -> ModelT:
         raise InvalidResponseError(
             f"Tavus answered {where} with a body of an unexpected shape ({problems})", status_code=200
         ) from None
+
+
+def _one_set(data: Any, id_field: str, identifier: str) -> Any:
+    """A set of objectives or guardrails from GET, in whichever shape Tavus wraps it: the set inside `data`, the set
+    itself, or (as the reference shows it) one item inside `data`, read as a set of one."""
+    inner = data.get("data") if isinstance(data, dict) and id_field not in data else data
+    if isinstance(inner, list):
+        inner = {"data": inner}
+    if isinstance(inner, dict) and not isinstance(inner.get("data"), list):
+        times = {key: inner[key] for key in ("created_at", "updated_at") if key in inner}
+        items = {key: value for key, value in inner.items() if key not in times and key != id_field}
+        inner = {**times, "data": [items] if items else []}
+    if isinstance(inner, dict):
+        inner.setdefault(id_field, identifier)
+    return inner

@@ -31,6 +31,8 @@ SANDBOX_POLL_INTERVAL = 0.5
 DEFAULT_KEEPALIVE = 10.0
 # How long the sandbox's scripted call takes, from creation until its transcript is ready (seconds).
 DEFAULT_SANDBOX_CALL_SECONDS = 6.0
+# How long the sandbox takes to make a document ready, from creation (seconds).
+DEFAULT_SANDBOX_DOCUMENT_SECONDS = 3.0
 # TAVUS_CONFIRM_BILLED: ask the user before a billed call or an irreversible delete (where the client can), or not.
 CONFIRM_CHOICES = ("ask", "never")
 # Where the pages the command's help and messages point to live: a name that exists wherever it is installed.
@@ -83,6 +85,10 @@ class Settings:
     poll_interval: float | None = None
     # The sandbox plays each non-test call through in this many seconds; 0 leaves calls active until ended.
     sandbox_call_seconds: float = DEFAULT_SANDBOX_CALL_SECONDS
+    # A sandbox document is ready this many seconds after it is created.
+    sandbox_document_seconds: float = DEFAULT_SANDBOX_DOCUMENT_SECONDS
+    # The groups of tools offered (TAVUS_TOOLSETS, --toolsets; see tavus_mcp.catalog): None for the default ones.
+    toolsets: tuple[str, ...] | None = None
     # Seconds a streamed answer may go without sending anything (TAVUS_MCP_KEEPALIVE): below any proxy's read timeout.
     keepalive: float = DEFAULT_KEEPALIVE
 
@@ -111,6 +117,8 @@ class Settings:
         poll = get("TAVUS_POLL_INTERVAL")
         call_seconds = get("TAVUS_SANDBOX_CALL_SECONDS")
         sandbox = get("TAVUS_SANDBOX")
+        document_seconds = get("TAVUS_SANDBOX_DOCUMENT_SECONDS")
+        toolsets = get("TAVUS_TOOLSETS")
         keepalive = get("TAVUS_MCP_KEEPALIVE")
         settings = cls(
             api_key=SecretStr(key) if key else None,
@@ -135,6 +143,12 @@ class Settings:
                 else DEFAULT_SANDBOX_CALL_SECONDS
             ),
             sandbox=parse_flag(sandbox, "TAVUS_SANDBOX") if sandbox else False,
+            sandbox_document_seconds=(
+                parse_seconds(document_seconds, "TAVUS_SANDBOX_DOCUMENT_SECONDS")
+                if document_seconds
+                else DEFAULT_SANDBOX_DOCUMENT_SECONDS
+            ),
+            toolsets=parse_toolsets(toolsets, "TAVUS_TOOLSETS") if toolsets else None,
             keepalive=parse_timeout(keepalive, "TAVUS_MCP_KEEPALIVE") if keepalive else DEFAULT_KEEPALIVE,
         )
         settings = replace(settings, **{name: value for name, value in overrides.items() if value is not None})
@@ -194,6 +208,11 @@ class Settings:
                 "TAVUS_SANDBOX_CALL_SECONDS must be a number of seconds from 0 to 3600 (0: sandbox calls stay active "
                 f"until ended); got {self.sandbox_call_seconds!r}"
             )
+        if not 0 <= self.sandbox_document_seconds <= 3600:
+            raise ConfigError(
+                "TAVUS_SANDBOX_DOCUMENT_SECONDS must be a number of seconds from 0 to 3600 (0: ready at once); "
+                f"got {self.sandbox_document_seconds!r}"
+            )
         if not 1 <= self.keepalive <= 300:
             raise ConfigError(
                 "TAVUS_MCP_KEEPALIVE must be a number of seconds from 1 to 300, below the read timeout of any proxy "
@@ -201,6 +220,8 @@ class Settings:
             )
         return replace(
             self,
+            # Names as a flag or variable gives them ("all", "default,objectives"), as the toolsets they stand for.
+            toolsets=parse_toolsets(",".join(self.toolsets), "TAVUS_TOOLSETS") if self.toolsets is not None else None,
             base_url=self.base_url.rstrip("/"),
             # A flag given as "" means no default, as an empty variable does.
             default_replica_id=(self.default_replica_id or "").strip() or None,
@@ -220,6 +241,14 @@ _FIELD_PATTERN = re.compile(r"\*|[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*(\.\*)?")
 def parse_field_names(value: str) -> tuple[str, ...]:
     """Comma-separated field names (checked by `Settings.validated`), without blanks or repeats."""
     return tuple(dict.fromkeys(name.strip() for name in value.split(",") if name.strip()))
+
+
+def parse_toolsets(value: str, setting: str) -> tuple[str, ...]:
+    """TAVUS_TOOLSETS or --toolsets, as the toolsets it names (`tavus_mcp.catalog.parse_toolsets`)."""
+    # Imported here: the tool table imports the tools, which read these settings.
+    from tavus_mcp.catalog import parse_toolsets as parse
+
+    return parse(value, setting)
 
 
 def parse_flag(value: str, setting: str) -> bool:

@@ -20,7 +20,7 @@ from tavus_mcp.server import build_server
 from tests.upstream import Fault, FaultInjector, Seen, serve_on_loopback
 
 CREATE_PATH = "/v2/conversations"
-# Every tool the server lists, in order.
+# Every tool the server lists with the default toolsets, in order.
 TOOL_NAMES = [
     "create_conversation",
     "get_conversation",
@@ -34,6 +34,12 @@ TOOL_NAMES = [
     "get_persona",
     "update_persona",
     "delete_persona",
+    "create_document",
+    "get_document",
+    "list_documents",
+    "update_document",
+    "delete_document",
+    "wait_for_document",
 ]
 
 

@@ -27,6 +27,8 @@ METRICS = (
     "memory over 200 calls over HTTP: RSS growth",
     "connections to Tavus over 100 sequential calls",
     "`tools/list` result as compact JSON",
+    "start-up with every toolset on (28 tools), median",
+    "`tools/list` with every toolset on",
 )
 
 

@@ -303,6 +303,50 @@ async def test_deleting_a_persona_is_confirmed(sandbox: Sandbox, era: str) -> No
     assert len(user.asked) == 2
 
 
+# Deleting a document, or a set of objectives or guardrails: each made first, then its delete declined and accepted.
+OBJECTIVE = {"objective_name": "ask", "objective_prompt": "Ask."}
+GUARDRAIL = {"guardrail_name": "calm", "guardrail_prompt": "Calm."}
+DELETES: dict[str, tuple[str, dict[str, Any], str]] = {
+    "document": ("create_document", {"document_url": "https://example.com/sheet.pdf"}, "/v2/documents"),
+    "objectives": ("create_objectives", {"data": [OBJECTIVE]}, "/v2/objectives"),
+    "guardrails": ("create_guardrails", {"data": [GUARDRAIL]}, "/v2/guardrails"),
+}
+LOST = {
+    "document": "Replicas no longer consult it, in any call or persona that names it.",
+    "objectives": "Personas that name them no longer follow them.",
+    "guardrails": "Personas that name them no longer follow them.",
+}
+
+
+@pytest.mark.parametrize("era", ERAS)
+@pytest.mark.parametrize("kind", list(DELETES))
+async def test_deleting_a_document_objectives_or_guardrails_is_confirmed(sandbox: Sandbox, era: str, kind: str) -> None:
+    create, arguments, collection = DELETES[kind]
+    user = User(action="decline")
+    every = ("conversations", "personas", "knowledge", "objectives", "guardrails")
+    async with client_for(sandbox, "memory", era, user, toolsets=every) as client:
+        created = await client.call_tool(create, arguments)
+        assert created.structured_content is not None, text_of(created)
+        identifier = created.structured_content[f"{kind}_id"]
+        path = f"{collection}/{identifier}"
+
+        refused = await client.call_tool(f"delete_{kind}", {f"{kind}_id": identifier})
+        assert refused.is_error
+        unchanged = "The document is unchanged." if kind == "document" else f"The {kind} are unchanged."
+        assert text_of(refused) == (
+            f"Not done: asked to confirm (delete {kind} {identifier}), the user declined, so nothing was sent to "
+            f"Tavus. {unchanged} Do not try again unless the user asks."
+        )
+        assert sandbox.requests_to("DELETE", path) == []
+        [asked] = user.asked
+        assert asked.message == f"Delete {kind} {identifier} irreversibly? {LOST[kind]}"
+
+        user.action = "accept"
+        deleted = await client.call_tool(f"delete_{kind}", {f"{kind}_id": identifier})
+        assert not deleted.is_error, text_of(deleted)
+        assert len(sandbox.requests_to("DELETE", path)) == 1
+
+
 # The 2026-07-28 round, driven by hand
 
 

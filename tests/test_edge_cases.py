@@ -188,7 +188,7 @@ async def test_the_practice_prompt_keeps_within_the_call_length_cap(sandbox: San
         arguments = [a.name for a in (await mcp.list_prompts()).prompts[0].arguments or []]
     text = prompt.messages[0].content.text if prompt.messages[0].content.type == "text" else ""
     assert "max_call_duration 300," in text
-    assert arguments == ["scenario", "language", "replica_id", "persona_id"]
+    assert arguments == ["scenario", "language", "replica_id", "persona_id", "material_url", "document_id"]
 
 
 async def test_http_status_of_a_redirect_is_an_error_at_the_client() -> None:

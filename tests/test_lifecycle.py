@@ -52,19 +52,26 @@ async def test_every_tool_has_title_description_annotations_and_output_schema(cl
         for name, tool in tools.items()
         if tool.annotations is not None
     }
+    # A read-only tool says only that: whether it is destructive or idempotent means nothing for it (MCP's spec).
     assert hints == {
         "create_conversation": (False, False, False),
-        "get_conversation": (True, False, True),
-        "wait_for_conversation": (True, False, True),
-        "list_conversations": (True, False, True),
+        "get_conversation": (True, None, None),
+        "wait_for_conversation": (True, None, None),
+        "list_conversations": (True, None, None),
         "end_conversation": (False, True, True),
         "delete_conversation": (False, True, True),
-        "list_replicas": (True, False, True),
-        "list_personas": (True, False, True),
+        "list_replicas": (True, None, None),
+        "list_personas": (True, None, None),
         "create_persona": (False, False, False),
-        "get_persona": (True, False, True),
+        "get_persona": (True, None, None),
         "update_persona": (False, True, False),
         "delete_persona": (False, True, True),
+        "create_document": (False, False, False),
+        "get_document": (True, None, None),
+        "list_documents": (True, None, None),
+        "update_document": (False, True, True),
+        "delete_document": (False, True, True),
+        "wait_for_document": (True, None, None),
     }
 
 
@@ -317,6 +324,8 @@ async def test_prompts_are_listed(client: Client) -> None:
         ("language", False),
         ("replica_id", False),
         ("persona_id", False),
+        ("material_url", False),
+        ("document_id", False),
     ]
     review = prompts["review_call"].arguments or []
     assert [(a.name, a.required) for a in review] == [("conversation_id", True), ("goal", False)]

@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,8 +29,17 @@ def _not_a_boolean(value: Any) -> Any:
 MAX_WHOLE_NUMBER = 2**31 - 1
 
 
-# The bound comes before the validator, so that the JSON schema shows it as `minimum`.
-NonNegativeSeconds = Annotated[int, Field(ge=0, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)]
+def _within_whole_numbers(value: int) -> int:
+    # A validator rather than `le`: a bound no real value meets would cost every conversation context in the schema.
+    if value > MAX_WHOLE_NUMBER:
+        raise ValueError(f"must be at most {MAX_WHOLE_NUMBER}, got {value}")
+    return value
+
+
+# Whole numbers from 0, 1 and 2: the bound comes before the validators, so that the JSON schema shows it as `minimum`.
+NonNegative = Annotated[int, Field(ge=0), BeforeValidator(_not_a_boolean), AfterValidator(_within_whole_numbers)]
+NonNegativeSeconds = NonNegative
+AtLeastTwo = Annotated[int, Field(ge=2), BeforeValidator(_not_a_boolean), AfterValidator(_within_whole_numbers)]
 
 
 # Not blank: a name or id of spaces is as empty to Tavus as no name at all.
@@ -42,8 +52,11 @@ MAX_URL_LENGTH = 2048
 _URL_EXAMPLE = "such as 'https://example.com/tavus/webhook'"
 
 
-def check_http_url(value: str) -> str:
-    """Accept only an absolute http(s) URL with a host and a usable port, as Tavus needs for webhooks.
+def check_http_url(
+    value: str, *, what: str = "that receives the webhooks", example: str = _URL_EXAMPLE, noun: str = "webhook URL"
+) -> str:
+    """Accept only an absolute http(s) URL with a host and a usable port, as Tavus needs for webhooks (or, with
+    `what` and `example`, for what else it fetches, such as a document).
 
     Whitespace inside is refused rather than dropped (urlsplit drops line breaks and tabs, so the URL Tavus calls
     would not be the one written); surrounding whitespace is trimmed.
@@ -51,23 +64,21 @@ def check_http_url(value: str) -> str:
     url = value.strip()
     shown = repr(url) if len(url) <= 80 else repr(url[:77] + "...")
     if len(url) > MAX_URL_LENGTH:
-        raise ValueError(f"is {len(url)} characters long; a webhook URL can be at most {MAX_URL_LENGTH}")
+        raise ValueError(f"is {len(url)} characters long; a {noun} can be at most {MAX_URL_LENGTH}")
     if any(char.isspace() or not char.isprintable() for char in url):
         raise ValueError(
             f"{shown} contains a space, line break or control character; give the URL on one line, without "
-            f"spaces (write a space in a path as %20), {_URL_EXAMPLE}"
+            f"spaces (write a space in a path as %20), {example}"
         )
     try:
         parts = urlsplit(url)
         port = parts.port  # ValueError for a port that is not a number from 0 to 65535
     except ValueError as exc:
-        raise ValueError(f"{shown} is not a valid URL ({exc}); give the full address, {_URL_EXAMPLE}") from None
+        raise ValueError(f"{shown} is not a valid URL ({exc}); give the full address, {example}") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise ValueError(
-            f"{shown} is not an absolute http(s) URL; give the full address that receives the webhooks, {_URL_EXAMPLE}"
-        )
+        raise ValueError(f"{shown} is not an absolute http(s) URL; give the full address {what}, {example}")
     if not parts.hostname:
-        raise ValueError(f"{shown} has no host name; give the full address, {_URL_EXAMPLE}")
+        raise ValueError(f"{shown} has no host name; give the full address, {example}")
     if port == 0:
         raise ValueError(f"{shown} has port 0, which nothing listens on; give a port from 1 to 65535 or none")
     return url
@@ -114,16 +125,16 @@ class _Response(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-PageLimit = Annotated[int, Field(ge=1, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)]
+PageLimit = Annotated[int, Field(ge=1), BeforeValidator(_not_a_boolean), AfterValidator(_within_whole_numbers)]
 
 
-PageNumber = Annotated[int, Field(ge=1, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)]
+PageNumber = PageLimit
 
 
-_LIMIT_DESCRIPTION = "How many items per page: a whole number, at least 1 (Tavus's default is 10)."
+_LIMIT_DESCRIPTION = "Items per page (default 10)."
 
 
-_PAGE_DESCRIPTION = "Which page to return, from 1 (the default). The answer says how many pages there are."
+_PAGE_DESCRIPTION = "From 1 (the default)."
 
 
 def path_id(value: str, kind: str, example: str, source: str) -> str:

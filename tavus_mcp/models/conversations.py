@@ -18,8 +18,8 @@ from pydantic import (
 from tavus_mcp.models.common import (
     _LIMIT_DESCRIPTION,
     _PAGE_DESCRIPTION,
-    MAX_WHOLE_NUMBER,
     ApiRequest,
+    AtLeastTwo,
     NonEmptyString,
     NonNegativeSeconds,
     PageLimit,
@@ -95,7 +95,7 @@ STORAGE_PROVIDER_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 DEPRECATED_S3_FIELDS = ("recording_s3_bucket_name", "recording_s3_bucket_region", "aws_assume_role_arn")
 
 
-_DEPRECATED_S3 = "Deprecated, still accepted: use recording_storage instead. All three flat S3 fields or none: "
+_DEPRECATED_S3 = "Deprecated: use recording_storage. All three or none: "
 
 
 class ConversationProperties(ApiRequest):
@@ -104,53 +104,40 @@ class ConversationProperties(ApiRequest):
     max_call_duration: NonNegativeSeconds | None = Field(
         None,
         description=(
-            "Longest the call may last, in seconds (whole number >= 0); it then shuts down. Default 3600. Tavus "
-            "gives 3600 as the maximum on one page and reportedly cuts longer values to the plan's maximum: do "
-            "not promise more than an hour. Use it to cap cost, e.g. 600."
+            "Longest call in seconds (default 3600, reportedly also the plan's maximum: promise no more than an "
+            "hour). Caps cost, e.g. 600."
         ),
     )
     participant_left_timeout: NonNegativeSeconds | None = Field(
         None,
-        description=(
-            "Seconds (whole number >= 0) the call stays up after the last participant leaves. Default 0: it ends "
-            "as soon as everyone has left."
-        ),
+        description="Seconds the call stays up after the last participant leaves (default 0).",
     )
     participant_absent_timeout: NonNegativeSeconds | None = Field(
         None,
         description=(
-            "Seconds (whole number >= 0) after which the call shuts down if nobody joins; Tavus's reference "
-            "counts from creation, one of its pages from inactivity. Default 300. With require_auth, the meeting "
-            "token expires after this long too."
+            "Seconds until the call shuts down if nobody joins (default 300); with require_auth, the meeting token's "
+            "lifetime too."
         ),
     )
     enable_recording: bool | None = Field(
         None,
-        description="true lets the participant record the call; recording_storage sends recordings to your bucket.",
+        description="true lets the participant record; recording_storage sends recordings to your bucket.",
     )
-    enable_closed_captions: bool | None = Field(
-        None, description="true lets the participant show closed captions (subtitles) during the call."
-    )
+    enable_closed_captions: bool | None = Field(None, description="true lets the participant show captions.")
     apply_greenscreen: bool | None = Field(
         None,
-        description=(
-            "true replaces the replica's background with a green screen (RGB 0,255,155), for apps that key it out. "
-            "Leave it unset for a normal call."
-        ),
+        description="true: a green background (RGB 0,255,155) for apps that key it out. Unset for a normal call.",
     )
-    require_auth: bool | None = Field(
-        None, description="Same as the top-level require_auth: Tavus documents it in both places."
-    )
+    require_auth: bool | None = Field(None, description="Same as the top-level require_auth.")
     language: str | None = Field(
         None,
         description=(
-            "Language the replica speaks and listens in: the FULL English name of the language, such as "
-            "'English', 'Spanish', 'French', 'German', 'Japanese' (never a two-letter code like 'es'), or "
-            "'multilingual' to detect the speaker's language automatically. Default: English."
+            "The FULL English name of the language, such as 'English', 'Spanish', 'Japanese' (never a code like "
+            "'es'), or 'multilingual' to detect it. Default English."
         ),
     )
     recording_storage: RecordingStorage | None = Field(
-        None, description="Your own bucket for recordings (with enable_recording true): S3, GCS or Azure Blob."
+        None, description="Your bucket for recordings (with enable_recording): S3, GCS or Azure Blob."
     )
     recording_s3_bucket_name: NonEmptyString | None = Field(
         None,
@@ -202,87 +189,68 @@ class CreateConversationRequest(ApiRequest):
     replica_id: NonEmptyString | None = Field(
         None,
         description=(
-            "Id of the replica (a Face, in Tavus's newer docs: the AI face and voice) who joins, such as "
-            "'rfe12d8b9597'; see list_replicas. Overrides the persona's default replica. Needed unless the persona "
-            "has one or the server has a default."
+            "Replica (a Face: face and voice) who joins, such as 'rfe12d8b9597' (list_replicas); overrides the "
+            "persona's default replica."
         ),
     )
     persona_id: NonEmptyString | None = Field(
         None,
         description=(
-            "Id of the persona (a PAL, in Tavus's newer docs: behaviour, knowledge, voice pipeline), such as "
-            "'p9a95912'; see list_personas. A persona with a default replica needs no replica_id."
+            "Persona (a PAL: behaviour and voice pipeline), such as 'p9a95912' (list_personas); one with a default "
+            "replica needs no replica_id."
         ),
     )
-    audio_only: bool | None = Field(
-        None, description="true for a voice-only call with no video. Leave unset for a normal video call."
-    )
+    audio_only: bool | None = Field(None, description="true: a voice-only call, no video.")
     callback_url: str | None = Field(
         None,
-        description=(
-            "Absolute http(s) URL that receives webhooks about the conversation (replica joined, shutdown, "
-            "transcript ready). Only give one the user supplied."
-        ),
+        description="http(s) URL for webhooks (replica joined, shutdown, transcript ready); only one the user gave.",
     )
     conversation_name: NonEmptyString | None = Field(
-        None, description="A short name for the conversation, such as 'Sales practice: price objections'."
+        None, description="A short name, such as 'Sales practice: price objections'."
     )
     conversational_context: str | None = Field(
         None,
         description=(
-            "What this call is about, appended to the persona's context: the scenario, the user's goal, the role "
-            "the replica plays, e.g. 'The user is practising handling price objections; play a skeptical buyer.'"
+            "The call's scenario, added to the persona's context: the user's goal and the replica's role, e.g. 'The"
+            " user practises price objections; play a skeptical buyer.'"
         ),
     )
     custom_greeting: str | None = Field(
-        None, description="What the replica says first when someone joins, e.g. 'Hi! Ready to practise your pitch?'"
+        None, description="The replica's first line, e.g. 'Hi! Ready to practise your pitch?'"
     )
-    enable_dynamic_greeting: bool | None = Field(
-        None, description="true lets the persona's model write the opening line instead of a fixed greeting."
-    )
+    enable_dynamic_greeting: bool | None = Field(None, description="true: the persona's model writes the opening line.")
     memory_stores: list[NonEmptyString] | None = Field(
         None,
-        description=(
-            "Memory store names the persona reads and adds memories to across calls, e.g. ['anna']. Usually one."
-        ),
+        description="Memory stores the persona reads and adds to across calls, e.g. ['anna'].",
     )
     document_ids: list[NonEmptyString] | None = Field(
-        None, description="Ids of Tavus documents the replica can consult during the call, e.g. ['doc_1234567890']."
+        None, description="Documents the replica consults (create_document), e.g. ['d8-5c71baca86fc']."
     )
     document_retrieval_strategy: RetrievalStrategy | None = Field(
         None,
         description=(
-            "How documents are searched: 'speed', 'quality' or 'balanced'. Tavus's pages disagree on the default "
-            "(its API reference says 'balanced'): set it if it matters. Only with document_ids or document_tags."
+            "'speed', 'quality' or 'balanced' (the reference's default; other pages differ), with document_ids or "
+            "document_tags."
         ),
     )
     document_tags: list[NonEmptyString] | None = Field(
         None,
-        description="Tags of Tavus documents the replica can consult, e.g. ['sales', 'marketing'].",
+        description="Tags of documents the replica consults, e.g. ['sales'].",
     )
     test_mode: bool | None = Field(
         None,
         description=(
-            "true creates the conversation without the replica joining and without any charge (status comes back "
-            "'ended'); use it to try the setup. Leave unset for a real call someone will join."
+            "true: created without the replica joining and without any charge (status 'ended'), to try a setup."
         ),
     )
-    require_auth: bool | None = Field(
+    require_auth: bool | None = Field(None, description="true: a private room; the join link carries a meeting token.")
+    max_participants: AtLeastTwo | None = Field(
         None,
-        description=(
-            "true makes the room private: the join link then carries a meeting token, and only people with that "
-            "link can join."
-        ),
-    )
-    max_participants: Annotated[int, Field(ge=2, le=MAX_WHOLE_NUMBER), BeforeValidator(_not_a_boolean)] | None = Field(
-        None,
-        description="Most people allowed in the call, counting the replica as one: a whole number, at least 2.",
+        description="Most people in the call, the replica included: at least 2.",
     )
     properties: ConversationProperties | None = Field(
         None,
-        description=(
-            "Optional call settings: max_call_duration, timeouts, language, captions, recording, green screen."
-        ),
+        description="Call settings: length, timeouts, language, captions, recording.",
     )
 
     @field_validator("callback_url")
@@ -299,21 +267,18 @@ class CreateConversationRequest(ApiRequest):
         return body
 
 
+# A conversation as Tavus returns it from create and get (a comment: a docstring would be in every list's schema).
 class Conversation(_Response):
-    """A conversation as Tavus returns it from create and get."""
-
     # Answers' fields say what they are by their names: only what a name does not say is described (every
     # description is context that every conversation with the server pays for).
     conversation_id: str
-    conversation_url: str | None = Field(None, description="The link to join, without the meeting token.")
+    conversation_url: str | None = Field(None, description="Without the meeting token.")
     conversation_name: str | None = None
-    status: str | None = Field(None, description="'active' while the call can be joined, 'ended' after.")
+    status: str | None = Field(None, description="'active' or 'ended'.")
     replica_id: str | None = None
     persona_id: str | None = None
     callback_url: str | None = None
-    meeting_token: str | None = Field(
-        None, description="With require_auth: the private token a participant appends to the link as ?t=TOKEN."
-    )
+    meeting_token: str | None = Field(None, description="With require_auth: add it to the link as ?t=TOKEN.")
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -348,20 +313,9 @@ class GetConversationRequest(ConversationRef):
     not_sent: ClassVar[frozenset[str]] = frozenset({"conversation_id", "full"})
 
     verbose: bool | None = Field(
-        None,
-        description=(
-            "true also returns what happened: the transcript with timing (once the call has ended and Tavus has "
-            "processed it), why it shut down, the recording and the perception analysis when there are any. Use "
-            "it to review a finished call."
-        ),
+        None, description="true adds what happened: timed transcript, shutdown reason, recording, perception."
     )
-    full: bool | None = Field(
-        None,
-        description=(
-            "true (implies verbose) shows everything uncut: every transcript turn and event. By default long "
-            "transcripts are shortened in the text, saying what was cut."
-        ),
-    )
+    full: bool | None = Field(None, description="true (implies verbose): everything, uncut, in the text.")
 
 
 # wait_for_conversation's bound: "a few minutes" by default, never longer than a call can be billed for nothing.
@@ -377,11 +331,7 @@ class WaitForConversationRequest(ConversationRef):
     not_sent: ClassVar[frozenset[str]] = frozenset({"conversation_id", "max_wait_seconds"})
 
     max_wait_seconds: Annotated[int, Field(ge=1, le=MAX_WAIT_SECONDS), BeforeValidator(_not_a_boolean)] | None = Field(
-        None,
-        description=(
-            f"How long to wait at most, in seconds: from 1 to {MAX_WAIT_SECONDS} (default {DEFAULT_WAIT_SECONDS}). "
-            "At the limit the result says where the call stands."
-        ),
+        None, description=f"Default {DEFAULT_WAIT_SECONDS}."
     )
 
 
@@ -391,11 +341,7 @@ class ListConversationsRequest(ApiRequest):
     limit: PageLimit | None = Field(None, description=_LIMIT_DESCRIPTION)
     page: PageNumber | None = Field(None, description=_PAGE_DESCRIPTION)
     status: ConversationStatus | None = Field(
-        None,
-        description=(
-            "'active' for calls still running (each holds a concurrency slot and is billed), 'ended' for finished "
-            "ones. Leave unset for both."
-        ),
+        None, description="'active': calls still running, each billed and holding a slot."
     )
 
 
@@ -407,16 +353,12 @@ class DeleteConversationRequest(ConversationRef):
     """DELETE /v2/conversations/{conversation_id}."""
 
     hard: bool | None = Field(
-        None,
-        description=(
-            "true deletes the conversation and everything about it irreversibly (transcript, recordings' metadata). "
-            "Leave unset for a normal (soft) delete. Only with the user's explicit request."
-        ),
+        None, description="true: irreversibly, with its transcript; only when the user explicitly asks."
     )
 
 
 class TranscriptTurn(_Response):
-    role: str = Field(description="'user' (the participant), 'assistant' (the replica), 'system' or 'tool'.")
+    role: str = Field(description="'user' is the participant, 'assistant' the replica.")
     content: str
     seconds_from_start: float | None = None
     duration: float | None = None
@@ -466,7 +408,7 @@ class Recording(_Response):
 
 
 class ConversationEvent(_Response):
-    event_type: str = Field(description="Such as system.replica_joined, system.shutdown.")
+    event_type: str = Field(description="Such as system.shutdown.")
     # ISO 8601 in the reference; webhook payloads use Unix seconds, and either may turn up.
     timestamp: Any = None
     properties: dict[str, Any] | None = None
@@ -475,9 +417,7 @@ class ConversationEvent(_Response):
 class ConversationDetails(Conversation):
     """A conversation as GET /v2/conversations/{id} returns it, with events when verbose."""
 
-    events: list[ConversationEvent] | None = Field(
-        None, description="With verbose: what happened, the transcript included."
-    )
+    events: list[ConversationEvent] | None = Field(None, description="With verbose.")
 
     def _event_properties(self, event_type: str) -> dict[str, Any] | None:
         for event in self.events or []:

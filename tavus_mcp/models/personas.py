@@ -37,7 +37,7 @@ class ListPersonasRequest(ApiRequest):
     page: PageNumber | None = Field(None, description=_PAGE_DESCRIPTION)
     persona_type: Literal["user", "system"] | None = Field(
         None,
-        description="'system' for Tavus's stock personas, 'user' for the account's own. Leave unset for both.",
+        description="'system': Tavus's stock; 'user': the account's own.",
     )
 
 
@@ -179,8 +179,8 @@ class CreatePersonaRequest(ApiRequest):
     system_prompt: _Text | None = Field(
         None,
         description=(
-            "The replica's instructions: who it plays, how it behaves, to stay in character and speak in short "
-            "turns. Needed unless pipeline_mode is 'echo'."
+            "Who the replica plays and how, to stay in character and speak in short turns. Needed unless "
+            "pipeline_mode is 'echo'."
         ),
     )
     pipeline_mode: Literal["full", "echo"] | None = Field(

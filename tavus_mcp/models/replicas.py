@@ -34,15 +34,13 @@ class ListReplicasRequest(ApiRequest):
     page: PageNumber | None = Field(None, description=_PAGE_DESCRIPTION)
     replica_type: Literal["user", "system"] | None = Field(
         None,
-        description="'system' for Tavus's stock replicas, 'user' for the account's own. Leave unset for both.",
+        description="'system': Tavus's stock; 'user': the account's own.",
     )
     replica_ids: Annotated[NonEmptyString, AfterValidator(_comma_separated_ids)] | None = Field(
-        None, description="Only these replicas: ids separated by commas, such as 'rfe12d8b9597,r79e1c033f'."
+        None, description="Comma-separated, such as 'rfe12d8b9597,r79e1c033f'."
     )
-    model_name: NonEmptyString | None = Field(
-        None, description="Only replicas trained on this Phoenix model, such as 'phoenix-4'."
-    )
-    verbose: bool | None = Field(None, description="true also returns each replica's type (user or system).")
+    model_name: NonEmptyString | None = Field(None, description="Such as 'phoenix-4'.")
+    verbose: bool | None = Field(None, description="true adds each replica's type.")
 
 
 class Replica(_Response):

@@ -5,6 +5,7 @@ raises `ApiError` with a violation, which the emulator records.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -215,3 +216,8 @@ def _paging(request: Request) -> tuple[int, int]:
         return int(raw)
 
     return number("limit", 10), number("page", 1)
+
+
+def _public(stored: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of an answer that apply (the API leaves out what it has no value for), copied."""
+    return copy.deepcopy({name: stored[name] for name in fields if stored.get(name) is not None})

@@ -41,8 +41,11 @@ from tavus_mcp.sandbox.checks import (
     _check_query,
     _check_recording_storage,
     _paging,
+    _public,
     _query_bool,
 )
+from tavus_mcp.sandbox.knowledge import QUERY_PARAMETERS as KNOWLEDGE_QUERY_PARAMETERS
+from tavus_mcp.sandbox.knowledge import Knowledge
 from tavus_mcp.sandbox.reference import (
     BODY_FIELDS,
     CONVERSATION_FIELDS,
@@ -152,6 +155,7 @@ class TavusEmulator:
         max_concurrent_conversations: int = DEFAULT_MAX_CONCURRENT,
         credits: int | None = None,
         call_seconds: float = 0.0,
+        document_seconds: float = 0.0,
     ) -> None:
         self.api_keys = api_keys
         self._initial_api_keys = api_keys
@@ -171,6 +175,8 @@ class TavusEmulator:
         self.added_fields: set[str] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        # Documents (ready `document_seconds` after creation), objectives and guardrails.
+        self.knowledge = Knowledge(self._lock, document_seconds)
         conversation = "/v2/conversations/{conversation_id}"
         routes = [
             ("POST", "/v2/conversations", self._create_conversation),
@@ -184,6 +190,7 @@ class TavusEmulator:
             ("GET", "/v2/personas/{persona_id}", self._get_persona),
             ("PATCH", "/v2/personas/{persona_id}", self._update_persona),
             ("DELETE", "/v2/personas/{persona_id}", self._delete_persona),
+            *self.knowledge.routes(),
         ]
         self.app = Starlette(
             routes=[
@@ -209,6 +216,7 @@ class TavusEmulator:
             self.credits = None
             self.max_concurrent_conversations = DEFAULT_MAX_CONCURRENT
             self.call_seconds = self._initial_call_seconds
+            self.knowledge.reset()
 
     def requests_to(self, method: str, path: str) -> list[ReceivedRequest]:
         return [r for r in self.received if r.method == method and r.path == path]
@@ -262,7 +270,8 @@ class TavusEmulator:
                 response = JSONResponse({"error": "Invalid request body: not valid JSON"}, status_code=400)
             else:
                 try:
-                    _check_query(request.query_params, QUERY_PARAMETERS[operation], self.added_fields)
+                    parameters = QUERY_PARAMETERS.get(operation, KNOWLEDGE_QUERY_PARAMETERS.get(operation, {}))
+                    _check_query(request.query_params, parameters, self.added_fields)
                     response = await handler(request, body)
                 except ApiError as error:
                     if error.violation:
@@ -501,8 +510,3 @@ class TavusEmulator:
             "No replica will join and nothing is charged. With a real Tavus key, this link opens a live video call.</p>"
             f"<p>Status: {stored['status']}</p>"
         )
-
-
-def _public(stored: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    """The fields of an answer that apply (the API leaves out what it has no value for), copied."""
-    return copy.deepcopy({name: stored[name] for name in fields if stored.get(name) is not None})

@@ -204,9 +204,11 @@ CONVERSATION_FIELDS = (
 )  # fmt: skip
 
 
+# objectives_id and guardrails_id, which create takes, are not in the reference's answers; a persona given them
+# shows them, as Tavus's objectives and guardrails pages describe a persona carrying them.
 PERSONA_FIELDS = (
-    "persona_id", "persona_name", "system_prompt", "default_replica_id", "document_ids", "document_tags", "layers",
-    "created_at", "updated_at",
+    "persona_id", "persona_name", "system_prompt", "default_replica_id", "document_ids", "document_tags",
+    "objectives_id", "guardrails_id", "layers", "created_at", "updated_at",
 )  # fmt: skip
 
 

@@ -34,10 +34,10 @@ from mcp_types import (
 )
 
 from tavus_mcp import __version__
-from tavus_mcp.catalog import TOOLS
+from tavus_mcp.catalog import TOOLS, selected_tools, toolsets_on
 from tavus_mcp.client import TavusClient, sandboxed
 from tavus_mcp.config import Settings
-from tavus_mcp.prompts import PRACTICE_CALL_SECONDS, practice_call_prompt, review_call
+from tavus_mcp.prompts import PRACTICE_CALL_SECONDS, practice_call_prompt, review_call_prompt, toolset_instructions
 from tavus_mcp.server import calls, content
 from tavus_mcp.server.caller import as_caller
 from tavus_mcp.server.confirm import SingleUseAnswers, request_state_boundary
@@ -91,15 +91,15 @@ def build_server(
     elif state_secret is None and settings.api_key is not None:
         state_secret = settings.api_key.get_secret_value()
 
-    specs = {spec.name: spec for spec in TOOLS}
+    specs = {spec.name: spec for spec in TOOLS if spec.name in selected_tools(settings)}
     tools = [calls.listed(spec, settings.passthrough_fields) for spec in specs.values()]
     schemas = {tool.name: tool.input_schema for tool in tools}
     call_length = min(PRACTICE_CALL_SECONDS, settings.max_call_duration or PRACTICE_CALL_SECONDS)
     prompts = {
         prompt.name: prompt
         for prompt in (
-            PromptSpec("practice_call", "Practice call", practice_call_prompt(call_length)),
-            PromptSpec("review_call", "Review a call", review_call),
+            PromptSpec("practice_call", "Practice call", practice_call_prompt(call_length, toolsets_on(settings))),
+            PromptSpec("review_call", "Review a call", review_call_prompt(toolsets_on(settings))),
         )
     }
     view = ConversationView.for_settings(settings)
@@ -140,7 +140,7 @@ def build_server(
         SERVER_NAME,
         title="Tavus",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS + toolset_instructions(toolsets_on(settings)),
         lifespan=lifespan,
         get_tool_input_schema=schemas.get,
         on_list_tools=list_tools,

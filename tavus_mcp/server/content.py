@@ -38,12 +38,12 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from tavus_mcp.advice import READS, describe_tavus_error
-from tavus_mcp.catalog import CONVERSATION_VIEW
+from tavus_mcp.catalog import CONVERSATION_VIEW, toolsets_on
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import BadRequestError, NotFoundError, TavusError
 from tavus_mcp.models.conversations import GetConversationRequest
 from tavus_mcp.models.languages import MULTILINGUAL, SUPPORTED_LANGUAGES
-from tavus_mcp.prompts import COMPLETED_IDS, MAX_COMPLETIONS, TRANSCRIPT_TEMPLATE
+from tavus_mcp.prompts import MAX_COMPLETIONS, TRANSCRIPT_TEMPLATE, completed_ids
 from tavus_mcp.redaction import scrub
 from tavus_mcp.server.caller import as_caller
 from tavus_mcp.tools.completions import recent_ids
@@ -197,7 +197,7 @@ async def complete(ctx: Request, params: CompleteRequestParams) -> CompleteResul
         typed = argument.value.strip().casefold()
         values = [name for name in (*SUPPORTED_LANGUAGES, MULTILINGUAL) if name.casefold().startswith(typed)]
     else:
-        kind = COMPLETED_IDS.get((where, argument.name))
+        kind = completed_ids(toolsets_on(ctx.lifespan_context.settings)).get((where, argument.name))
         if kind is None:
             return CompleteResult(completion=Completion(values=[]))
         values = await recent_ids(as_caller(ctx.lifespan_context), kind, argument.value)

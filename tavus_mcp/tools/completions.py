@@ -9,6 +9,9 @@ import anyio
 
 from tavus_mcp.errors import TavusError
 from tavus_mcp.models.conversations import ListConversationsRequest
+from tavus_mcp.models.documents import Document, ListDocumentsRequest
+from tavus_mcp.models.guardrails import ListGuardrailsRequest
+from tavus_mcp.models.objectives import ListObjectivesRequest
 from tavus_mcp.models.personas import ListPersonasRequest
 from tavus_mcp.models.replicas import ListReplicasRequest
 from tavus_mcp.tools.state import AppState
@@ -17,9 +20,13 @@ from tavus_mcp.tools.state import AppState
 COMPLETION_PAGE = 100
 
 
-async def recent_ids(state: AppState, kind: Literal["conversation", "persona", "replica"], prefix: str) -> list[str]:
-    """The ids of the account's conversations, personas or replicas (those ready to use) that start with `prefix`,
-    most recent first; none when Tavus cannot be asked within the call's time budget."""
+IdKind = Literal["conversation", "persona", "replica", "document", "objectives", "guardrails"]
+
+
+async def recent_ids(state: AppState, kind: IdKind, prefix: str) -> list[str]:
+    """The ids of the account's conversations, personas, replicas (those ready to use), documents (those ready) or
+    sets of objectives or guardrails that start with `prefix`, most recent first; none when Tavus cannot be asked
+    within the call's time budget."""
     rows: list[tuple[str, str]] = []
     with anyio.move_on_after(state.settings.timeout), contextlib.suppress(TavusError):
         if kind == "conversation":
@@ -28,10 +35,24 @@ async def recent_ids(state: AppState, kind: Literal["conversation", "persona", "
         elif kind == "persona":
             personas = await state.tavus.list_personas(ListPersonasRequest(limit=COMPLETION_PAGE))
             rows = [(item.persona_id, item.created_at or "") for item in personas.data]
-        else:
+        elif kind == "replica":
             replicas = await state.tavus.list_replicas(ListReplicasRequest(limit=COMPLETION_PAGE))
             rows = [(r.replica_id, r.created_at or "") for r in replicas.data if r.status in (None, "completed")]
+        elif kind == "document":
+            documents = await state.tavus.list_documents(ListDocumentsRequest(limit=COMPLETION_PAGE))
+            rows = [(d.document_id, _created(d)) for d in documents.data if d.status in (None, "ready")]
+        elif kind == "objectives":
+            objectives = await state.tavus.list_objectives(ListObjectivesRequest(limit=COMPLETION_PAGE))
+            rows = [(item.objectives_id, item.created_at or "") for item in objectives.data]
+        else:
+            guardrails = await state.tavus.list_guardrails(ListGuardrailsRequest(limit=COMPLETION_PAGE))
+            rows = [(item.guardrails_id, item.created_at or "") for item in guardrails.data]
     # ISO 8601 times sort as text; a stable sort keeps Tavus's order where they tie or are missing.
     rows.sort(key=lambda row: row[1], reverse=True)
     wanted = prefix.strip().casefold()
     return [identifier for identifier, _ in rows if identifier.casefold().startswith(wanted)]
+
+
+def _created(document: Document) -> str:
+    created = (document.model_extra or {}).get("created_at")
+    return created if isinstance(created, str) else ""

@@ -41,15 +41,11 @@ from tavus_mcp.users import User
 class CreatedConversation(Conversation):
     """What create_conversation returns: Tavus's answer, plus the link to open."""
 
-    join_url: str = Field(
-        description="The link a participant opens: conversation_url, with ?t=<meeting_token> when the room is private."
-    )
-    notes: list[str] = Field(
-        description="What to tell the user besides the link: a private link, test mode, the sandbox, billing."
-    )
-    test_mode: bool = Field(description="Created in test mode: no replica joins, nothing is charged.")
-    billed: bool = Field(description="The call is billed, and holds a concurrency slot, until it ends.")
-    sandbox: bool = Field(description="Created in this server's embedded emulator: nobody will join.")
+    join_url: str = Field(description="The link to open, with the meeting token when the room is private.")
+    notes: list[str] = Field(description="What to tell the user besides the link.")
+    test_mode: bool = Field(description="No replica joins, nothing is charged.")
+    billed: bool = Field(description="Billed, holding a concurrency slot, until it ends.")
+    sandbox: bool = Field(description="In this server's emulator: nobody will join.")
 
 
 class ConversationList(PageInfo):

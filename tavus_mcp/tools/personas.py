@@ -113,6 +113,15 @@ async def get_persona(state: AppState, request: GetPersonaRequest) -> ToolOutput
     ]
     if documents:
         lines.append(f"Documents: {'; '.join(documents)}.")
+    # Kept as Tavus gives them (not in the output schema: every listed field costs every conversation context).
+    extra = persona.model_extra or {}
+    behaviour = "; ".join(
+        f"{kind}: {extra[f'{kind}_id']} (get_{kind})"
+        for kind in ("objectives", "guardrails")
+        if extra.get(f"{kind}_id")
+    )
+    if behaviour:
+        lines.append(f"{behaviour[0].upper()}{behaviour[1:]}.")
     if persona.layers:
         layers = json.dumps(persona.layers, ensure_ascii=False, default=str)
         lines.append(f"Layers (credentials redacted): {_cut(layers, MAX_TURN_CHARS)}")

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-from pydantic import Field
-
 from tavus_mcp.models.conversations import (
     Conversation,
     ConversationDetails,
@@ -36,7 +34,7 @@ MAX_ANALYSIS_CHARS = 2000
 class ConversationReport(ConversationDetails):
     """What get_conversation returns: the conversation, and with verbose its events and what they tell."""
 
-    transcript: list[TranscriptTurn] | None = Field(None, description="Every turn, once Tavus has processed the call.")
+    transcript: list[TranscriptTurn] | None = None
     shutdown_reason: str | None = None
     recording: Recording | None = None
     perception_analysis: str | None = None

@@ -4,15 +4,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from tavus_mcp.advice import READS, describe_tavus_error
 from tavus_mcp.client import TavusClient
 from tavus_mcp.config import Settings
+from tavus_mcp.errors import BadRequestError, NotFoundError
 from tavus_mcp.redaction import Scrubber
 from tavus_mcp.users import User
 
@@ -67,6 +70,17 @@ class ToolOutput:
 
 class ToolFailure(Exception):
     """A failure whose message is already written for the model."""
+
+
+@contextlib.contextmanager
+def naming(state: AppState, kind: str, identifier: str) -> Iterator[None]:
+    """Tavus refusing a request about one document or set says which, and an unknown id is said to be one, with
+    the tool that lists the right ones."""
+    try:
+        yield
+    except (BadRequestError, NotFoundError) as error:
+        text = describe_tavus_error(error, effect=READS, settings=state.settings, about=(kind, identifier))
+        raise ToolFailure(text) from None
 
 
 class PageInfo(BaseModel):

@@ -31,8 +31,8 @@ class CallOutcome(BaseModel):
     conversation_id: str
     status: str | None = None
     call_state: str = Field(
-        description="'waiting' (the replica has not joined), 'in_progress', 'ended' (no transcript yet), "
-        "'transcript_ready' or 'no_call' (test mode)."
+        description="'waiting', 'in_progress', 'ended' (no transcript yet), 'transcript_ready' or 'no_call' (test "
+        "mode)."
     )
     finished: bool = Field(description="Nothing more to wait for.")
     waited_seconds: float
