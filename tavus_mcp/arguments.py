@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from tavus_mcp.models import ApiRequest
+from tavus_mcp.models.common import ApiRequest
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

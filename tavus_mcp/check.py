@@ -8,7 +8,7 @@ from tavus_mcp.advice import READS, describe_tavus_error
 from tavus_mcp.client import TavusClient, sandboxed
 from tavus_mcp.config import KEY_HELP, Settings
 from tavus_mcp.errors import AuthenticationError, PermissionDeniedError, TavusConnectionError, TavusError
-from tavus_mcp.models import ListReplicasRequest
+from tavus_mcp.models.replicas import ListReplicasRequest
 from tavus_mcp.redaction import public_url
 
 SET_KEY = (

@@ -299,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         sys.exit(run_demo())
     if args.command == "sandbox-api":
-        from tavus_mcp.sandbox import serve_forever
+        from tavus_mcp.sandbox.emulator import serve_forever
 
         serve_forever(host=args.host, port=args.port)
         return

@@ -36,24 +36,19 @@ from tavus_mcp.errors import (
     UnexpectedStatusError,
     error_from_response,
 )
-from tavus_mcp.models import (
+from tavus_mcp.models.common import query_params
+from tavus_mcp.models.conversations import (
     Conversation,
     ConversationDetails,
     ConversationPage,
     DeleteConversationRequest,
-    DeletePersonaRequest,
     EndConversationRequest,
     GetConversationRequest,
-    GetPersonaRequest,
     ListConversationsRequest,
-    ListPersonasRequest,
-    ListReplicasRequest,
-    Persona,
-    PersonaPage,
-    ReplicaPage,
-    UpdatePersonaRequest,
-    query_params,
 )
+from tavus_mcp.models.patches import UpdatePersonaRequest
+from tavus_mcp.models.personas import DeletePersonaRequest, GetPersonaRequest, ListPersonasRequest, Persona, PersonaPage
+from tavus_mcp.models.replicas import ListReplicasRequest, ReplicaPage
 from tavus_mcp.redaction import Scrubber, public_url, register_secrets, url_secrets
 
 logger = logging.getLogger("tavus_mcp.client")
@@ -87,7 +82,7 @@ class CallTrace:
 
 def sandboxed(settings: Settings) -> tuple[Settings, httpx2.AsyncBaseTransport]:
     """These settings pointed at a new in-process emulator of Tavus, and the transport that reaches it."""
-    from tavus_mcp.sandbox import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
+    from tavus_mcp.sandbox.emulator import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
 
     # Its calls play themselves through (replica joins, a short exchange, transcript) in sandbox_call_seconds.
     transport = httpx2.ASGITransport(app=TavusEmulator(call_seconds=settings.sandbox_call_seconds).app)

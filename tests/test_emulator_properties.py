@@ -867,7 +867,7 @@ def _row_id(row: dict[str, Any]) -> str:
     return str(row.get("conversation_id") or row.get("replica_id") or row.get("persona_id"))
 
 
-# Regressions: bugs the properties once found in the emulator (tavus_mcp/sandbox.py).
+# Regressions: bugs the properties once found in the emulator (tavus_mcp/sandbox/).
 
 
 @pytest.mark.parametrize(

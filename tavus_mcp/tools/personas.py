@@ -1,0 +1,204 @@
+"""The replica and persona tools: list replicas; list, create, get, update (JSON Patch) and delete personas. A
+persona can carry provider credentials: they never come back in an answer or an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from tavus_mcp.errors import TavusAPIError, TavusError
+from tavus_mcp.models import (
+    CreatePersonaRequest,
+    DeletePersonaRequest,
+    GetPersonaRequest,
+    ListPersonasRequest,
+    ListReplicasRequest,
+    Persona,
+    Replica,
+    UpdatePersonaRequest,
+)
+from tavus_mcp.redaction import REDACTED, Scrubber, redact_secrets, url_secrets
+from tavus_mcp.tools.review import MAX_TURN_CHARS, _cut
+from tavus_mcp.tools.state import AppState, PageInfo, ToolOutput, _dump, _next_page_hint, _page_heading, _page_info
+
+
+class ReplicaList(PageInfo):
+    replicas: list[Replica]
+
+
+class PersonaList(PageInfo):
+    personas: list[Persona]
+
+
+class CreatedPersona(BaseModel):
+    """What create_persona returns: Tavus's answer (redacted, like any persona)."""
+
+    persona_id: str
+    persona_name: str | None = None
+    created_at: str | None = None
+
+
+class PersonaUpdated(BaseModel):
+    persona_id: str
+    changed: bool = Field(description="false: Tavus made no change (HTTP 304).")
+
+
+class PersonaDeleted(BaseModel):
+    persona_id: str
+
+
+async def list_replicas(state: AppState, request: ListReplicasRequest) -> ToolOutput:
+    page = await state.tavus.list_replicas(request)
+    info = _page_info(request.page, request.limit, page.total_count, len(page.data))
+    lines = [_page_heading("replicas", info, len(page.data))]
+    for replica in page.data:
+        kind = "".join(f"{detail}, " for detail in (replica.replica_type, replica.model_name) if detail)
+        ready = replica.status or "?"
+        if replica.status and replica.status != "completed":
+            ready += f" (training {replica.training_progress or '?'}; not usable yet)"
+        lines.append(f"- {replica.replica_id} {replica.replica_name or '(no name)'} ({kind}{ready})")
+    lines.extend(_next_page_hint("list_replicas", request, info))
+    return ToolOutput("\n".join(lines), _dump(ReplicaList(**info.model_dump(), replicas=page.data)))
+
+
+async def list_personas(state: AppState, request: ListPersonasRequest) -> ToolOutput:
+    page = await state.tavus.list_personas(request)
+    info = _page_info(request.page, request.limit, page.total_count, len(page.data))
+    lines = [_page_heading("personas", info, len(page.data))]
+    for persona in page.data:
+        replica = (
+            f"default replica {persona.default_replica_id}"
+            if persona.default_replica_id
+            else "no default replica: give a replica_id too"
+        )
+        lines.append(f"- {persona.persona_id} {persona.persona_name or '(no name)'} ({replica})")
+    lines.extend(_next_page_hint("list_personas", request, info))
+    return ToolOutput("\n".join(lines), _dump(PersonaList(**info.model_dump(), personas=page.data)))
+
+
+async def create_persona(state: AppState, request: CreatePersonaRequest) -> ToolOutput:
+    body = request.to_body()
+    # Scrubbed in any encoding an answer can carry them in (tavus_mcp.redaction), as the API key is.
+    scrub = Scrubber(_secrets_in(body))
+    with _not_repeating(scrub):
+        persona = await state.tavus.create_persona(body)
+    name = persona.persona_name or request.persona_name
+    replica = request.default_replica_id
+    lines = [
+        f"Created persona {persona.persona_id}" + (f" ({name!r})" if name else "") + ".",
+        f"Start a call with it: create_conversation with persona_id {persona.persona_id!r}"
+        + (f" (its default replica is {replica})." if replica else ", and a replica_id: it has no default replica."),
+    ]
+    return _hidden(ToolOutput("\n".join(lines), _dump(persona)), scrub)
+
+
+async def get_persona(state: AppState, request: GetPersonaRequest) -> ToolOutput:
+    persona = await state.tavus.get_persona(request)
+    replica = (
+        f"default replica {persona.default_replica_id}"
+        if persona.default_replica_id
+        else "no default replica: a call needs a replica_id too"
+    )
+    lines = [f"Persona {persona.persona_id} {persona.persona_name or '(no name)'!r}: {replica}."]
+    if persona.created_at:
+        updated = f", updated {persona.updated_at}." if persona.updated_at else "."
+        lines.append(f"Created {persona.created_at}{updated}")
+    if persona.system_prompt:
+        lines.append(f"System prompt: {_cut(persona.system_prompt, MAX_TURN_CHARS)}")
+    documents = [
+        f"{kind} {', '.join(names)}"
+        for kind, names in (("ids", persona.document_ids), ("tags", persona.document_tags))
+        if names
+    ]
+    if documents:
+        lines.append(f"Documents: {'; '.join(documents)}.")
+    if persona.layers:
+        layers = json.dumps(persona.layers, ensure_ascii=False, default=str)
+        lines.append(f"Layers (credentials redacted): {_cut(layers, MAX_TURN_CHARS)}")
+    lines.append("update_persona changes it by JSON Patch, with paths as shown here, such as /system_prompt.")
+    return ToolOutput("\n".join(lines), _dump(persona))
+
+
+async def update_persona(state: AppState, request: UpdatePersonaRequest) -> ToolOutput:
+    scrub = Scrubber(_secrets_in(request.to_body()))
+    with _not_repeating(scrub):
+        changed = await state.tavus.update_persona(request)
+    done = "; ".join(f"{operation.op} {operation.path}" for operation in request.operations)
+    text = (
+        f"Updated persona {request.persona_id}: {done}. get_persona shows it as it is now."
+        if changed
+        else f"Tavus made no change to persona {request.persona_id} (HTTP 304): it already was as the patch asks."
+    )
+    return _hidden(ToolOutput(text, _dump(PersonaUpdated(persona_id=request.persona_id, changed=changed))), scrub)
+
+
+async def delete_persona(state: AppState, request: DeletePersonaRequest) -> ToolOutput:
+    await state.tavus.delete_persona(request)
+    text = f"Deleted persona {request.persona_id}: it cannot be recovered, and no new conversation can use it."
+    return ToolOutput(text, _dump(PersonaDeleted(persona_id=request.persona_id)))
+
+
+def _secrets_in(body: Any) -> list[str]:
+    """The credentials a request carries (a provider key in layers, or as a patch's value at such a path): what
+    redaction would remove, so that no answer or error repeats them."""
+    if isinstance(body, list):  # a JSON Patch: the value's name is the last segment of its path
+        body = [{str(op.get("path", "")).rsplit("/", 1)[-1]: op.get("value")} for op in body if isinstance(op, dict)]
+
+    def removed(original: Any, redacted: Any) -> list[str]:
+        if redacted == REDACTED and original != REDACTED:
+            return [text for text in _strings(original) if text]
+        if isinstance(original, str) and isinstance(redacted, str) and original != redacted:
+            return [*_cut_out(original, redacted), *url_secrets(original)]  # a URL's password, also on its own
+        if isinstance(original, dict) and isinstance(redacted, dict):
+            return [found for key in original for found in removed(original[key], redacted.get(key))]
+        if isinstance(original, list) and isinstance(redacted, list):
+            return [found for pair in zip(original, redacted, strict=False) for found in removed(*pair)]
+        return []
+
+    return removed(body, redact_secrets(body))
+
+
+def _cut_out(original: str, redacted: str) -> list[str]:
+    """The parts of `original` that `redacted` replaced by '[redacted]' (a URL's password, a token in a prompt);
+    all of it when they cannot be lined up."""
+    kept = redacted.split(REDACTED)
+    if not original.startswith(kept[0]):
+        return [original]
+    parts, at = [], len(kept[0])
+    for index, piece in enumerate(kept[1:], start=1):
+        end = len(original) - len(piece) if index == len(kept) - 1 else original.find(piece, at)
+        if end < at or not original.startswith(piece, end):
+            return [original]
+        parts.append(original[at:end])
+        at = end + len(piece)
+    return [part for part in parts if part]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in items for text in _strings(item)]
+
+
+def _hidden(output: ToolOutput, scrub: Scrubber) -> ToolOutput:
+    return ToolOutput(scrub(output.text), scrub.value(output.structured)) if scrub else output
+
+
+@contextlib.contextmanager
+def _not_repeating(scrub: Scrubber) -> Iterator[None]:
+    """Tavus's error message (a 400 quoting the body, say) never repeats a credential the request carried."""
+    try:
+        yield
+    except TavusAPIError as error:
+        error.message = scrub(error.message)
+        error.args = (error.message,)
+        raise
+    except TavusError as error:
+        error.args = tuple(scrub(str(arg)) for arg in error.args)
+        raise
