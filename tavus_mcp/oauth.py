@@ -49,8 +49,6 @@ LEEWAY_SECONDS = 30
 JWKS_LIFESPAN_SECONDS = 300
 REFRESH_COOLDOWN_SECONDS = 10
 FETCH_TIMEOUT_SECONDS = 10
-# Token checks in worker threads at once (blocking fetches of metadata and keys); the rest wait for a thread.
-TOKEN_CHECK_THREADS = 8
 REDACTED = "[redacted]"
 
 
@@ -104,6 +102,10 @@ def _is_loopback_name(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# Token checks in worker threads at once (blocking fetches of metadata and keys); the rest wait for a thread.
+TOKEN_CHECK_THREADS = 8
 
 
 class AccessTokenValidator:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 
@@ -115,7 +116,7 @@ class Scrubber:
 
     def value(self, value: Any) -> Any:
         """`value` (JSON-like: dicts, lists, strings), with every string in it scrubbed, keys included."""
-        if self._pattern is None:
+        if not self:
             return value
         if isinstance(value, str):
             return self(value)
@@ -124,6 +125,55 @@ class Scrubber:
         if isinstance(value, list | tuple):
             return [self.value(item) for item in value]
         return value
+
+
+class CredentialScrubber(Scrubber):
+    """Replaces credentials found in a request or an answer (a provider's key in a persona), as written and in the
+    whole-value encodings an answer quotes text in: JSON escapes, percent-encoding, HTML references, base64.
+
+    They can be many and of any length, where `Scrubber`'s patterns for any mix of encodings cost about 0.4 ms of
+    compiling per character (a patch carrying a megabyte of keys would hold the event loop for minutes): these
+    are plain searches, linear in the text. One shorter than MIN_SECRET_LENGTH is replaced where it is a whole
+    value only.
+    """
+
+    def __init__(self, found: Iterable[str]) -> None:
+        super().__init__(())
+        self.secrets = frozenset(secret for secret in found if secret)
+        forms = {form for secret in self.secrets for form in _whole_value_forms(secret)}
+        self._forms = sorted((form for form in forms if len(form) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        if text in self.secrets:
+            return REDACTED
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
+
+    def __bool__(self) -> bool:
+        return bool(self.secrets)
+
+
+def _whole_value_forms(secret: str) -> set[str]:
+    """`secret` as written, JSON-escaped (short escapes, or every character as \\uXXXX), percent-encoded (what
+    must be, or every byte), as HTML references, and the parts of its base64 only it decides; hex in either case."""
+    escaped = "".join(f"\\u{ord(char):04x}" for char in secret) if secret.isascii() else ""
+    percent = quote(secret, safe="")
+    every_byte = "".join(f"%{byte:02x}" for byte in secret.encode("utf-8", "surrogatepass"))
+    return {
+        secret,
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        json.dumps(secret)[1:-1],
+        escaped,
+        escaped.upper().replace("\\U", "\\u"),
+        percent,
+        re.sub("%[0-9A-F]{2}", lambda match: match[0].lower(), percent),
+        every_byte,
+        every_byte.upper(),
+        "".join(f"&#{ord(char)};" for char in secret),
+        *_base64_fragments(secret),
+    } - {""}
 
 
 # The process's configured secrets, for whatever leaves it without passing through a client: log lines, tool
@@ -209,7 +259,7 @@ def _words(name: str) -> list[str]:
     return [word.casefold() for word in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)]
 
 
-def _is_credential_name(name: str) -> bool:
+def is_credential_name(name: str) -> bool:
     """Whether a field, header or variable name holds a credential: api_key, apiKey, X-Api-Key, auth_tokens,
     key_value, jwt, Cookie, client_secret, DB_PASSWORD...
 
@@ -267,7 +317,7 @@ def _redact_assignments(text: str) -> str:
         name = match["name"]
         if match.start() < done or not _MAYBE_CREDENTIAL.search(name):
             continue
-        if not _is_credential_name(name) or _words(name) == ["key"]:
+        if not is_credential_name(name) or _words(name) == ["key"]:
             continue
         value = _ASSIGNED_VALUE.match(text, match.end())
         if value is None or REDACTED in value[0] or value[0].casefold() in _AUTH_SCHEMES:
@@ -293,10 +343,10 @@ def redact_secrets(value: Any) -> Any:
         named = next(
             (value[k] for k in ("name", "key", "header", "header_name") if isinstance(value.get(k), str)), None
         )
-        pair_is_secret = named is not None and _is_credential_name(named)
+        pair_is_secret = named is not None and is_credential_name(named)
         redacted: dict[Any, Any] = {}
         for key, item in value.items():
-            secret_name = _is_credential_name(str(key)) or (pair_is_secret and key in ("value", "values", "secret"))
+            secret_name = is_credential_name(str(key)) or (pair_is_secret and key in ("value", "values", "secret"))
             if secret_name and isinstance(item, str | dict | list) and item:
                 redacted[key] = REDACTED
             else:
@@ -309,3 +359,58 @@ def redact_secrets(value: Any) -> Any:
             return REDACTED  # an Authorization header's value, whatever follows
         return redact_text(value)
     return value
+
+
+# What a request carries: the credentials `redact_secrets` would remove from it, known exactly from then on
+
+
+def secrets_in(body: Any) -> list[str]:
+    """The credentials a request body carries (a provider key in a persona's layers, or a JSON Patch's value at
+    such a path): what `redact_secrets` would remove from it, so that a `Scrubber` of them keeps any answer or
+    error from repeating them."""
+    if isinstance(body, list):  # a JSON Patch: the value's name is the last segment of its path
+        body = [{str(op.get("path", "")).rsplit("/", 1)[-1]: op.get("value")} for op in body if isinstance(op, dict)]
+
+    def removed(original: Any, redacted: Any) -> list[str]:
+        if redacted == REDACTED and original != REDACTED:
+            return [text for text in _strings(original) if text]
+        if isinstance(original, str) and isinstance(redacted, str) and original != redacted:
+            return [*_cut_out(original, redacted), *url_secrets(original)]  # a URL's password, also on its own
+        if isinstance(original, dict) and isinstance(redacted, dict):
+            return [found for key in original for found in removed(original[key], redacted.get(key))]
+        if isinstance(original, list) and isinstance(redacted, list):
+            return [found for pair in zip(original, redacted, strict=False) for found in removed(*pair)]
+        return []
+
+    return removed(body, redact_secrets(body))
+
+
+def _cut_out(original: str, redacted: str) -> list[str]:
+    """The parts of `original` that `redacted` replaced by REDACTED (a URL's password, a token in a prompt); all
+    of it when they cannot be lined up."""
+    kept = redacted.split(REDACTED)
+    if not original.startswith(kept[0]):
+        return [original]
+    parts, at = [], len(kept[0])
+    for index, piece in enumerate(kept[1:], start=1):
+        end = len(original) - len(piece) if index == len(kept) - 1 else original.find(piece, at)
+        if end < at or not original.startswith(piece, end):
+            return [original]
+        parts.append(original[at:end])
+        at = end + len(piece)
+    return [part for part in parts if part]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in items for text in _strings(item)]
+
+
+def without_credentials(answer: dict[str, Any]) -> dict[str, Any]:
+    """An answer (a persona as Tavus holds it) without credentials: those `redact_secrets` removes, and each of
+    them wherever else it appears in the answer, such as a key copied into a prompt or a note."""
+    redacted: dict[str, Any] = redact_secrets(answer)
+    found = secrets_in(answer)
+    return CredentialScrubber(found).value(redacted) if found else redacted

@@ -33,9 +33,6 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FIELDS = ("name", "token_sha256", "subject", "email", "tavus_api_key_env", "test_mode", "max_call_duration")
 HASH_HINT = 'printf %s "$TOKEN" | sha256sum'
-# Emails are compared with ASCII letters' case ignored and nothing else folded: casefold() or lower() would let
-# the Kelvin sign sign in as "k", "ß" as "ss", and other lookalikes as the user they resemble.
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True)
@@ -92,6 +89,11 @@ class Users:
         if isinstance(email, str) and claims.get("email_verified") is True:
             return self._emails.get(email_key(email))
         return None
+
+
+# Emails are compared with ASCII letters' case ignored and nothing else folded: casefold() or lower() would let
+# the Kelvin sign sign in as "k", "ß" as "ss", and other lookalikes as the user they resemble.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def email_key(address: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -22,7 +21,7 @@ from tavus_mcp.models import (
     Replica,
     UpdatePersonaRequest,
 )
-from tavus_mcp.redaction import REDACTED, Scrubber, redact_secrets, url_secrets
+from tavus_mcp.redaction import CredentialScrubber, Scrubber, secrets_in
 from tavus_mcp.tools.review import MAX_TURN_CHARS, _cut
 from tavus_mcp.tools.state import AppState, PageInfo, ToolOutput, _dump, _next_page_hint, _page_heading, _page_info
 
@@ -84,7 +83,7 @@ async def list_personas(state: AppState, request: ListPersonasRequest) -> ToolOu
 async def create_persona(state: AppState, request: CreatePersonaRequest) -> ToolOutput:
     body = request.to_body()
     # Scrubbed in any encoding an answer can carry them in (tavus_mcp.redaction), as the API key is.
-    scrub = Scrubber(_secrets_in(body))
+    scrub = CredentialScrubber(secrets_in(body))
     with _not_repeating(scrub):
         persona = await state.tavus.create_persona(body)
     name = persona.persona_name or request.persona_name
@@ -125,7 +124,7 @@ async def get_persona(state: AppState, request: GetPersonaRequest) -> ToolOutput
 
 
 async def update_persona(state: AppState, request: UpdatePersonaRequest) -> ToolOutput:
-    scrub = Scrubber(_secrets_in(request.to_body()))
+    scrub = CredentialScrubber(secrets_in(request.to_body()))
     with _not_repeating(scrub):
         changed = await state.tavus.update_persona(request)
     done = "; ".join(f"{operation.op} {operation.path}" for operation in request.operations)
@@ -141,49 +140,6 @@ async def delete_persona(state: AppState, request: DeletePersonaRequest) -> Tool
     await state.tavus.delete_persona(request)
     text = f"Deleted persona {request.persona_id}: it cannot be recovered, and no new conversation can use it."
     return ToolOutput(text, _dump(PersonaDeleted(persona_id=request.persona_id)))
-
-
-def _secrets_in(body: Any) -> list[str]:
-    """The credentials a request carries (a provider key in layers, or as a patch's value at such a path): what
-    redaction would remove, so that no answer or error repeats them."""
-    if isinstance(body, list):  # a JSON Patch: the value's name is the last segment of its path
-        body = [{str(op.get("path", "")).rsplit("/", 1)[-1]: op.get("value")} for op in body if isinstance(op, dict)]
-
-    def removed(original: Any, redacted: Any) -> list[str]:
-        if redacted == REDACTED and original != REDACTED:
-            return [text for text in _strings(original) if text]
-        if isinstance(original, str) and isinstance(redacted, str) and original != redacted:
-            return [*_cut_out(original, redacted), *url_secrets(original)]  # a URL's password, also on its own
-        if isinstance(original, dict) and isinstance(redacted, dict):
-            return [found for key in original for found in removed(original[key], redacted.get(key))]
-        if isinstance(original, list) and isinstance(redacted, list):
-            return [found for pair in zip(original, redacted, strict=False) for found in removed(*pair)]
-        return []
-
-    return removed(body, redact_secrets(body))
-
-
-def _cut_out(original: str, redacted: str) -> list[str]:
-    """The parts of `original` that `redacted` replaced by '[redacted]' (a URL's password, a token in a prompt);
-    all of it when they cannot be lined up."""
-    kept = redacted.split(REDACTED)
-    if not original.startswith(kept[0]):
-        return [original]
-    parts, at = [], len(kept[0])
-    for index, piece in enumerate(kept[1:], start=1):
-        end = len(original) - len(piece) if index == len(kept) - 1 else original.find(piece, at)
-        if end < at or not original.startswith(piece, end):
-            return [original]
-        parts.append(original[at:end])
-        at = end + len(piece)
-    return [part for part in parts if part]
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
-    return [text for item in items for text in _strings(item)]
 
 
 def _hidden(output: ToolOutput, scrub: Scrubber) -> ToolOutput:
