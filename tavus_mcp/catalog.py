@@ -90,7 +90,7 @@ TOOLS = (
             "Get one conversation: its status, link, replica and persona. With verbose: true, also what happened: "
             "the transcript as timed turns (once the call has ended and Tavus has processed it), why it shut down, "
             "the recording and perception analysis if any; use that to review a call. Long transcripts are "
-            "shortened in the text, saying how to get the rest (full: true); the structured result has everything."
+            "shortened in the text, saying how to get the rest (full: true)."
         ),
         handler=tools.get_conversation,
         input_model=GetConversationRequest,
