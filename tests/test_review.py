@@ -226,7 +226,9 @@ async def test_a_huge_transcript_is_carried_once_and_bounded_in_the_structured_r
     # The output schemas say what the bound is and where every turn is.
     schemas = {tool.name: tool.output_schema for tool in (await mcp.list_tools()).tools}
     for tool in ("get_conversation", "wait_for_conversation"):
-        left_out = schemas[tool]["properties"]["transcript_left_out"]
+        schema = schemas[tool]
+        assert schema is not None
+        left_out = schema["properties"]["transcript_left_out"]
         assert "tavus://conversations/{conversation_id}/transcript" in left_out["description"]
 
 
