@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -364,9 +363,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     _log_where_calls_go(settings)
     server = build_server(settings)
-    code = 0
-    with contextlib.suppress(KeyboardInterrupt):
-        code = serve_stdio(server)
+    code = serve_stdio(server)
     if code:
         sys.exit(code)
 

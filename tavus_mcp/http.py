@@ -48,6 +48,7 @@ from pydantic import AnyHttpUrl, SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -388,7 +389,7 @@ def build_app(
         # Without `resource_server_url` the SDK publishes no OAuth metadata and its 401 names no authorization
         # server: clients are configured with a token, there is nothing for them to discover.
         auth = AuthSettings(issuer_url=AnyHttpUrl(_NO_ISSUER), resource_server_url=None)
-    server = build_server(settings, transport=transport, token_verifier=verifier, auth=auth)
+    server = build_server(settings, transport=transport, state_secret=_shared_secret(settings, users))
 
     health = {
         "status": "ok",
@@ -400,12 +401,13 @@ def build_app(
     async def healthz(_: Request) -> Response:
         return JSONResponse(health, headers={"cache-control": "no-store"})
 
-    # Custom routes are outside the token check (the SDK never requires auth on them): a load balancer's probe
-    # carries no token, and this answer holds nothing secret.
-    server.custom_route(HEALTH_PATH, methods=["GET"], include_in_schema=False)(healthz)
-
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
+        auth=auth,
+        token_verifier=verifier,
+        # Custom routes are outside the token check (the SDK never requires auth on them): a load balancer's probe
+        # carries no token, and this answer holds nothing secret.
+        custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)],
         # Legacy (2025-11-25) clients get a throwaway per-request session instead of an Mcp-Session-Id held in
         # this process; 2026-07-28 requests are sessionless anyway. The tools never call back into the client,
         # so nothing is lost.
@@ -424,6 +426,15 @@ def build_app(
     if users is not None:
         _reload_on_hangup(app, users)
     return app
+
+
+def _shared_secret(settings: Settings, users: UserDirectory | None) -> str | None:
+    """What every worker and replica of this deployment holds, to derive the key that seals confirmations from: the
+    Tavus API key, or else the users' own keys (a team server where each user pays with theirs)."""
+    if settings.api_key is not None or settings.sandbox or users is None:
+        return None  # build_server uses the API key itself; the sandbox keeps a key of its own process's
+    keys = sorted(user.api_key.get_secret_value() for user in users.current.users if user.api_key is not None)
+    return "\n".join(keys) or None
 
 
 def _reload_on_hangup(app: Starlette, users: UserDirectory) -> None:

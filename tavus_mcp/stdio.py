@@ -6,6 +6,9 @@
   request's id when it can be read back from the line) and a warning in the log.
 - A closed stdout (the client stopped reading) ends the server with one log line and exit status 1, not a
   traceback.
+
+Ctrl+C ends it at once (`tavus_mcp.__main__` restores SIGINT's default action): stdin is read by a worker thread,
+which no exception can interrupt, so a KeyboardInterrupt would wait for the next line that never comes.
 """
 
 from __future__ import annotations
@@ -17,12 +20,11 @@ import logging
 import os
 import sys
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import anyio
-from mcp.server import MCPServer
+from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
-from mcp.shared._stream_protocols import ReadStream, WriteStream
 from mcp.shared.message import SessionMessage
 from mcp_types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import ValidationError
@@ -32,7 +34,19 @@ logger = logging.getLogger("tavus_mcp.stdio")
 EXIT_STDOUT_CLOSED = 1
 
 
-def serve_stdio(server: MCPServer[Any]) -> int:
+class Incoming(Protocol):
+    """The read side of the SDK's stdio transport: each line as a message, or the exception it raised."""
+
+    async def receive(self) -> SessionMessage | Exception: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Outgoing(Protocol):
+    async def send(self, item: SessionMessage, /) -> None: ...
+
+
+def serve_stdio(server: Server[Any]) -> int:
     """Serve MCP over this process's stdin and stdout until stdin ends; the exit status."""
     if not _stdout_is_open():
         logger.error("stdout is closed: an MCP client reads the server's answers from it, so there is nothing to serve")
@@ -51,13 +65,10 @@ def serve_stdio(server: MCPServer[Any]) -> int:
     return 0
 
 
-async def _serve(server: MCPServer[Any]) -> None:
-    # What MCPServer.run_stdio_async does, with the read stream wrapped. The low-level server is not public API;
-    # tests/test_sdk_seams.py names it, and fails loudly if an SDK upgrade moves it.
-    lowlevel = server._lowlevel_server
+async def _serve(server: Server[Any]) -> None:
     async with stdio_server() as (read_stream, write_stream):
-        await lowlevel.run(
-            AnswerUnreadable(read_stream, write_stream), write_stream, lowlevel.create_initialization_options()
+        await server.run(
+            AnswerUnreadable(read_stream, write_stream), write_stream, server.create_initialization_options()
         )
 
 
@@ -82,12 +93,11 @@ class AnswerUnreadable:
     """The transport's read stream, without the exceptions it yields for lines it could not read: each is answered
     on the write stream with a JSON-RPC error, and logged, instead of being dropped."""
 
-    def __init__(
-        self, inner: ReadStream[SessionMessage | Exception], write_stream: WriteStream[SessionMessage]
-    ) -> None:
+    def __init__(self, inner: Incoming, write_stream: Outgoing) -> None:
         self._inner = inner
         self._write_stream = write_stream
-        # The sender's context of the last item, which the SDK's serving loop reads as the transport's own.
+        # The sender's context of the last item, which a read stream exposes for the SDK's serving loop to run the
+        # message's handler in (its stream protocol's documented `last_context`).
         self.last_context: Any = None
 
     async def receive(self) -> SessionMessage | Exception:

@@ -355,6 +355,77 @@ async def test_another_process_for_the_same_account_reads_the_state(sandbox: San
     assert sandbox.creates() == [ARGUMENTS]
 
 
+REPLAYED = (
+    "Not done: this confirmation was already used once, so nothing was sent to Tavus. Call the tool again without "
+    "it; the user will be asked again."
+)
+
+
+async def test_an_accepted_answer_starts_one_call_however_often_it_is_sent(sandbox: Sandbox) -> None:
+    """The sealed state is authentic and fresh each time it is replayed; it is still good for one call only."""
+    answer: InputResponses = {"confirm": ElicitResult(action="accept", content={"start": "billed"})}
+    async with Client(build_server(sandbox.settings()), elicitation_callback=User()) as client:
+        first = await client.session.call_tool("create_conversation", ARGUMENTS, allow_input_required=True)
+        assert isinstance(first, InputRequiredResult) and first.request_state
+        results = [
+            await client.session.call_tool(
+                "create_conversation",
+                ARGUMENTS,
+                input_responses=answer,
+                request_state=first.request_state,
+                allow_input_required=True,
+            )
+            for _ in range(4)
+        ]
+    started, *replays = results
+    assert not isinstance(started, InputRequiredResult) and not started.is_error, started
+    for replay in replays:
+        assert not isinstance(replay, InputRequiredResult)
+        assert replay.is_error and text_of(replay) == REPLAYED
+    assert sandbox.creates() == [ARGUMENTS]
+
+
+async def test_a_new_question_is_answered_anew_after_one_was_used(sandbox: Sandbox) -> None:
+    """The same call made twice, each asked and accepted: two conversations, as the user confirmed twice."""
+    async with Client(build_server(sandbox.settings()), elicitation_callback=User(content={"start": "billed"})) as c:
+        for _ in range(2):
+            result = await c.call_tool("create_conversation", ARGUMENTS)
+            assert not result.is_error, text_of(result)
+    assert sandbox.creates() == [ARGUMENTS, ARGUMENTS]
+
+
+@pytest.mark.parametrize(("answering_secret", "accepted"), [("alice-key\nbob-key", True), ("other-keys", False)])
+async def test_workers_without_a_server_key_read_each_others_state_from_the_users_keys(
+    sandbox: Sandbox, answering_secret: str, accepted: bool
+) -> None:
+    """A team server whose users pay with their own keys (no TAVUS_API_KEY): every worker derives the sealing key
+    from the users' keys, so the answer may reach another worker than the one that asked; a deployment with other
+    keys cannot read it."""
+    settings = sandbox.settings()
+    async with (
+        Client(build_server(settings, state_secret="alice-key\nbob-key"), elicitation_callback=User()) as asking,
+        Client(build_server(settings, state_secret=answering_secret), elicitation_callback=User()) as answering,
+    ):
+        first = await asking.session.call_tool("create_conversation", ARGUMENTS, allow_input_required=True)
+        assert isinstance(first, InputRequiredResult)
+        answer: InputResponses = {"confirm": ElicitResult(action="accept", content={"start": "billed"})}
+        retry = answering.session.call_tool(
+            "create_conversation",
+            ARGUMENTS,
+            input_responses=answer,
+            request_state=first.request_state,
+            allow_input_required=True,
+        )
+        if not accepted:
+            with pytest.raises(MCPError, match="Invalid or expired requestState"):
+                await retry
+            assert sandbox.requests_to("POST", "/v2/conversations") == []
+            return
+        result = await retry
+    assert not isinstance(result, InputRequiredResult) and not result.is_error, result
+    assert sandbox.creates() == [ARGUMENTS]
+
+
 # Over Streamable HTTP (stateless): a real `--transport http` process on loopback
 
 

@@ -625,3 +625,59 @@ async def test_sighup_to_each_gunicorn_worker_reloads_it_in_place(tavus: Tavus, 
 
     assert statuses == [401, 200] * 5
     assert [seen.api_key for seen in tavus.injector.requests_to("GET", "/v2/replicas")] == [DAVE_KEY]
+
+
+# Confirmations across the processes of a team server whose users pay with their own keys
+
+
+def _raw_2026_call(url: str, token: str, **extra_params: Any) -> dict[str, Any]:
+    """One 2026-07-28 create_conversation as raw JSON-RPC from a client that shows forms: the JSON-RPC answer."""
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}},
+    }
+    arguments = {"replica_id": "rfe12d8b9597", "properties": {"max_call_duration": 600}}
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "create_conversation", "arguments": arguments, "_meta": meta, **extra_params},
+    }
+    headers = {
+        "authorization": f"Bearer {token}",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": "create_conversation",
+    }
+    response = post(url, body, headers=headers)
+    assert response.status_code == 200, response.text
+    if response.headers["content-type"].startswith("text/event-stream"):
+        data = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
+        answer: dict[str, Any] = next(json.loads(line) for line in data if line and '"id"' in line)
+        return answer
+    answered: dict[str, Any] = response.json()
+    return answered
+
+
+def test_a_confirmation_asked_by_one_process_is_honoured_by_another_without_a_server_key(
+    tavus: Tavus, tmp_path: Path
+) -> None:
+    """No TAVUS_API_KEY: the processes share the sealing key through their users' keys, so the answer to a question
+    asked by one is taken by the other (HTTP workers or replicas behind one address)."""
+    users_file = tmp_path / "users.toml"
+    users_file.write_text(RELOADED_TOML, encoding="utf-8")
+    env = {name: value for name, value in team_env(tavus, users_file).items() if name != "TAVUS_API_KEY"}
+    with (
+        running_server(tmp_path / "asking.log", env) as asking,
+        running_server(tmp_path / "answering.log", env) as answering,
+    ):
+        asked = _raw_2026_call(asking.url, TOKENS["bob"])["result"]
+        assert asked["resultType"] == "input_required", asked
+        assert tavus.creates() == []
+        answer = {"confirm": {"action": "accept", "content": {"start": "billed"}}}
+        created = _raw_2026_call(
+            answering.url, TOKENS["bob"], inputResponses=answer, requestState=asked["requestState"]
+        )
+    assert created["result"].get("isError") is not True, created
+    assert tavus.creates() == [(BOB_KEY, {"replica_id": "rfe12d8b9597", "properties": {"max_call_duration": 600}})]
