@@ -169,14 +169,15 @@ def _describe_tavus_error(
             )
         return (
             f"Could not connect to Tavus at {base_url} within {settings.connect_timeout:g} seconds; the "
-            f"request never reached Tavus. {not_created} Check the network and TAVUS_API_BASE_URL, then try again."
+            f"request never reached Tavus. {not_created} Check the network, any proxy or firewall, and "
+            "TAVUS_API_BASE_URL, then try again."
         )
     if isinstance(error, TavusConnectionError):
         if error.may_have_reached_tavus:
             return f"{subject}The connection to Tavus broke before it answered ({error}). {may_exist}"
         return (
             f"Could not connect to Tavus at {base_url}; the request never reached Tavus. {not_created} "
-            "Check the network and TAVUS_API_BASE_URL, then try again."
+            "Check the network, any proxy or firewall, and TAVUS_API_BASE_URL, then try again."
         )
     if isinstance(error, InvalidResponseError):
         return f"{subject}Tavus answered, but the answer could not be read: {error}. {may_exist}"

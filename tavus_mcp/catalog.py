@@ -14,21 +14,23 @@ from pydantic import BaseModel
 
 from tavus_mcp import tools
 from tavus_mcp.advice import CREATES_PERSONA, READS, STARTS_CALL, Effect
-from tavus_mcp.models import (
+from tavus_mcp.models.conversations import (
     CreateConversationRequest,
-    CreatePersonaRequest,
     DeleteConversationRequest,
-    DeletePersonaRequest,
     EndConversationRequest,
     GetConversationRequest,
-    GetPersonaRequest,
     ListConversationsRequest,
-    ListPersonasRequest,
-    ListReplicasRequest,
-    Persona,
-    UpdatePersonaRequest,
     WaitForConversationRequest,
 )
+from tavus_mcp.models.patches import UpdatePersonaRequest
+from tavus_mcp.models.personas import (
+    CreatePersonaRequest,
+    DeletePersonaRequest,
+    GetPersonaRequest,
+    ListPersonasRequest,
+    Persona,
+)
+from tavus_mcp.models.replicas import ListReplicasRequest
 from tavus_mcp.tools import AppState, Confirmation, ToolOutput
 
 # MCP Apps: hosts that support the extension show the call itself, in the chat, instead of a link.

@@ -369,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _check_users(settings: Settings) -> None:
-    from tavus_mcp.users import ENV_USERS_FILE, load_users
+    from tavus_mcp.users import ENV_USERS_FILE
+    from tavus_mcp.users_file import load_users
 
     path = os.environ.get(ENV_USERS_FILE, "").strip()
     if not path:

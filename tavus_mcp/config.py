@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Mapping
@@ -230,3 +231,14 @@ def parse_seconds(value: str, setting: str) -> float:
     if not math.isfinite(seconds):
         raise ConfigError(f"{setting} must be a number of seconds, such as 6; got {value!r}")
     return seconds
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name, an address, or an IPv6 address in brackets) can only be this machine: binding to it
+    keeps a server reachable from here only, and a URL on it never crosses the network."""
+    if host.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost: it may resolve anywhere

@@ -100,10 +100,14 @@ class TavusAPIError(TavusError):
 
     def __init__(self, message: str, *, status_code: int, body: Any = None, retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.status_code = status_code
         self.body = body
         self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        # Read from args, so that scrubbing an error's args (redaction.Scrubber.scrubbing_errors) scrubs it too.
+        return str(self.args[0]) if self.args else ""
 
 
 class BadRequestError(TavusAPIError):

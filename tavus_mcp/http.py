@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import hashlib
 import hmac
-import ipaddress
 import logging
 import os
 import re
@@ -55,11 +53,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tavus_mcp import __version__
 from tavus_mcp.client import stop_calls_by
-from tavus_mcp.config import ConfigError, Settings
+from tavus_mcp.config import ConfigError, Settings, is_loopback
 from tavus_mcp.oauth import ENV_OAUTH_ISSUER, AccessTokenValidator, OAuthSettings, UserTokenVerifier
-from tavus_mcp.redaction import redact_text, register_secrets
+from tavus_mcp.redaction import REDACTED, redact_text, register_secrets
 from tavus_mcp.server import build_server
-from tavus_mcp.users import ENV_USERS_FILE, HASH_HINT, UserDirectory
+from tavus_mcp.users import ENV_USERS_FILE, HASH_HINT, token_digest
+from tavus_mcp.users_file import UserDirectory
 
 logger = logging.getLogger("tavus_mcp.http")
 
@@ -114,16 +113,6 @@ _WILDCARD_BINDS = ("0.0.0.0", "::", "")  # noqa: S104 - names of the wildcard ad
 # `AuthSettings` requires an issuer, but the SDK reads it only to publish OAuth metadata (with `resource_server_url`
 # or an `auth_server_provider`), and this server does neither: static tokens have no issuer. Never served.
 _NO_ISSUER = "https://static-bearer-tokens.invalid"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding to `host` keeps the server reachable from this machine only."""
-    if host.casefold() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost: it may resolve anywhere
 
 
 @dataclass(frozen=True)
@@ -320,13 +309,13 @@ class StaticTokenVerifier(TokenVerifier):
     def __init__(self, tokens: Sequence[SecretStr]) -> None:
         if not tokens:
             raise ValueError("StaticTokenVerifier needs at least one token")
-        self._digests = tuple(_digest(token.get_secret_value()) for token in tokens)
+        self._digests = tuple(token_digest(token.get_secret_value()) for token in tokens)
 
     def __repr__(self) -> str:
         return f"StaticTokenVerifier({len(self._digests)} tokens)"
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        presented = _digest(token)
+        presented = token_digest(token)
         matched = 0
         for number, digest in enumerate(self._digests, 1):
             if hmac.compare_digest(presented, digest):
@@ -335,11 +324,7 @@ class StaticTokenVerifier(TokenVerifier):
             return None
         # The presented token is not kept: nothing here needs it, so it can be neither logged nor passed on.
         # The client id says which configured token matched (its position), which helps while rotating.
-        return AccessToken(token="[redacted]", client_id=f"token-{matched}", scopes=[])  # noqa: S106 - a placeholder
-
-
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode("utf-8", errors="surrogatepass")).digest()
+        return AccessToken(token=REDACTED, client_id=f"token-{matched}", scopes=[])
 
 
 def load_users(settings: Settings, http: HttpSettings, environ: Mapping[str, str]) -> UserDirectory | None:
@@ -515,12 +500,8 @@ class _LoopbackOnly:
 
 
 def _peer_is_loopback(client: Any) -> bool:
-    if not client:
-        return True  # a Unix socket, or an in-process test client: nothing from the network
-    try:
-        return ipaddress.ip_address(str(client[0])).is_loopback
-    except ValueError:
-        return False
+    # No client address: a Unix socket, or an in-process test client, nothing from the network.
+    return not client or is_loopback(str(client[0]))
 
 
 def create_app() -> Starlette:

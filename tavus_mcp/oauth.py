@@ -15,7 +15,6 @@ request (`get_access_token()`): the server reads the user from there, so a call 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
@@ -31,9 +30,11 @@ from mcp.client.auth.utils import build_oauth_authorization_server_metadata_disc
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from pydantic import Field, InstanceOf
 
-from tavus_mcp.config import ConfigError
+from tavus_mcp.config import ConfigError, is_loopback
 from tavus_mcp.logs import call_user
-from tavus_mcp.users import User, UserDirectory
+from tavus_mcp.redaction import REDACTED
+from tavus_mcp.users import User
+from tavus_mcp.users_file import UserDirectory
 
 logger = logging.getLogger("tavus_mcp.oauth")
 
@@ -49,7 +50,6 @@ LEEWAY_SECONDS = 30
 JWKS_LIFESPAN_SECONDS = 300
 REFRESH_COOLDOWN_SECONDS = 10
 FETCH_TIMEOUT_SECONDS = 10
-REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -90,18 +90,9 @@ def _check_url(value: str, setting: str, what: str) -> None:
     host = parts.hostname or ""
     if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
         raise ConfigError(f"{setting} must be {what}: an absolute https URL without query or fragment; got {value!r}")
-    if parts.scheme == "http" and not _is_loopback_name(host):
+    if parts.scheme == "http" and not is_loopback(host):
         # Tokens and the keys that check them must not travel in clear text; plain http is for trying on loopback.
         raise ConfigError(f"{setting} must use https (http is accepted only for localhost); got {value!r}")
-
-
-def _is_loopback_name(host: str) -> bool:
-    if host.casefold() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # Token checks in worker threads at once (blocking fetches of metadata and keys); the rest wait for a thread.

@@ -9,7 +9,8 @@ Two kinds of redaction, for two kinds of secret:
   process-wide set that `scrub` (log lines, tool results) uses.
 - Third-party credentials (an LLM provider's key inside a persona) are not known, only recognisable:
   `redact_secrets` removes fields named like a credential and values shaped like one (bearer tokens, JWTs,
-  `NAME_API_KEY=...`, passwords in URLs, well-known key formats), wherever they are in a structure.
+  `NAME_API_KEY=...`, passwords in URLs, well-known key formats), wherever they are in a structure. What a request
+  of ours carries of them (`secrets_in`) is then known exactly, and scrubbed from its answers and errors.
 
 A leaf module: imports nothing from the package.
 """
@@ -17,11 +18,12 @@ A leaf module: imports nothing from the package.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -125,6 +127,16 @@ class Scrubber:
         if isinstance(value, list | tuple):
             return [self.value(item) for item in value]
         return value
+
+    @contextlib.contextmanager
+    def scrubbing_errors(self, kind: type[BaseException]) -> Iterator[None]:
+        """An exception of `kind` raised inside leaves without these secrets in its arguments (its message): an
+        API's error that quotes the request (a 400 repeating the body, say) never repeats what it carried."""
+        try:
+            yield
+        except kind as error:
+            error.args = tuple(self(str(arg)) for arg in error.args)
+            raise
 
 
 class CredentialScrubber(Scrubber):

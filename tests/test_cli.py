@@ -373,8 +373,8 @@ def test_check_with_a_refused_key(sandbox: Sandbox) -> None:
     done = run_cli("check", env={"TAVUS_API_KEY": "not-the-key", "TAVUS_API_BASE_URL": sandbox.base_url})
     assert done.returncode == 1
     assert done.stdout == (
-        f"Tavus at {sandbox.base_url} refused the key in TAVUS_API_KEY (HTTP 401: Invalid access token). Check "
-        "that it is the whole key, exactly as Tavus gave it, and that it has not been revoked. Create a key in the "
+        "Tavus rejected the API key (HTTP 401: Invalid access token). The key in TAVUS_API_KEY is wrong, revoked or "
+        "restricted: set a valid key in the server's environment and restart the server. Create a key in the "
         "Tavus developer portal, https://platform.tavus.io (API Key, in the sidebar; "
         "https://docs.tavus.io/api-reference/authentication shows how).\n"
     )
@@ -388,7 +388,8 @@ def test_check_when_tavus_is_unreachable() -> None:
     done = run_cli("check", env={"TAVUS_API_KEY": "some-key", "TAVUS_API_BASE_URL": base_url, "TAVUS_TIMEOUT": "3"})
     assert done.returncode == 1
     assert done.stdout == (
-        f"Could not connect to Tavus at {base_url}. Check the network, any proxy or firewall, and TAVUS_API_BASE_URL.\n"
+        f"Could not connect to Tavus at {base_url}; the request never reached Tavus. Check the network, any proxy or "
+        "firewall, and TAVUS_API_BASE_URL, then try again.\n"
     )
 
 

@@ -118,7 +118,7 @@ async def test_connection_refused_says_nothing_was_created(sandbox: Sandbox) -> 
         text = await _create(mcp)
     assert text == (
         f"Could not connect to Tavus at {base_url}; the request never reached Tavus. Nothing was created. "
-        "Check the network and TAVUS_API_BASE_URL, then try again."
+        "Check the network, any proxy or firewall, and TAVUS_API_BASE_URL, then try again."
     )
 
 

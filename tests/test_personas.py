@@ -369,6 +369,25 @@ async def test_the_requests_credentials_are_scrubbed_in_any_encoding_tavus_echoe
         ),
         (
             "update_persona",
+            {"persona_id": "p9a95912", "operations": [{"op": "replace", "path": "/system_prompt~2", "value": "x"}]},
+            "- operations.0: path '/system_prompt~2' is not a JSON Pointer: it starts with '/' and names fields by "
+            "their path, such as '/system_prompt' or '/layers/llm/model' (write '~1' for a '/' in a name, '~0' for "
+            "'~')",
+        ),
+        (
+            "update_persona",
+            {"persona_id": "p9a95912", "operations": [{"op": "move", "path": "/persona_name", "from": ""}]},
+            "- operations.0: from '' is not a JSON Pointer: it starts with '/' and names fields by their path, such "
+            "as '/system_prompt' or '/layers/llm/model' (write '~1' for a '/' in a name, '~0' for '~')",
+        ),
+        (
+            "update_persona",
+            {"persona_id": "p9a95912", "operations": [{"op": "remove", "path": "/layers/llm~1v2"}]},
+            "- operations.0: path '/layers/llm~1v2': 'llm/v2' is not a layer; the layers are /layers/perception, "
+            "/layers/stt, /layers/conversational_flow, /layers/llm, /layers/tts",
+        ),
+        (
+            "update_persona",
             {"persona_id": "p9a95912", "operations": [{"op": "replace", "path": "/persona_nam", "value": "x"}]},
             "- operations.0: path '/persona_nam' is not in a persona (did you mean '/persona_name'?). A patch can "
             "change /persona_name, /system_prompt, /pipeline_mode, /default_replica_id, /document_ids, "

@@ -216,7 +216,9 @@ async def test_persona_and_replica_ids_complete_from_the_account(mcp: Client, sa
         4,
         False,
     )
-    assert await _values(mcp, PRACTICE, "persona_id", "P9") == (["p9a95912"], 1, False)
+    # The emulator's ids are random: the new persona matches "P9" too one time in sixteen.
+    matching = [identifier for identifier in (persona_id, "p9a95912") if identifier.startswith("p9")]
+    assert await _values(mcp, PRACTICE, "persona_id", "P9") == (matching, len(matching), False)
     # Only replicas ready to use: r9d30b0e55a is still training.
     assert await _values(mcp, PRACTICE, "replica_id", "r") == (["rfe12d8b9597", "r79e1c033f", "r4c41453d2"], 3, False)
     assert await _values(mcp, PRACTICE, "language", "ger") == (["German"], 1, False)

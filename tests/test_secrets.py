@@ -252,7 +252,7 @@ async def test_a_password_in_the_base_url_is_never_shown() -> None:
 
     assert text_of(result) == (
         f"Could not connect to Tavus at http://127.0.0.1:{port}; the request never reached Tavus. Nothing was "
-        "created. Check the network and TAVUS_API_BASE_URL, then try again."
+        "created. Check the network, any proxy or firewall, and TAVUS_API_BASE_URL, then try again."
     )
     assert_no_secret(view.model_dump_json())  # the view's frame domains name the base URL's host, not its userinfo
     assert USER not in view.model_dump_json()

@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from tavus_mcp.http import HttpSettings, build_app
 from tavus_mcp.oauth import OAuthSettings
-from tavus_mcp.users import UserDirectory
+from tavus_mcp.users_file import UserDirectory
 from tests.conftest import Sandbox
 from tests.servers import INITIALIZE, connect
 from tests.upstream import serve_on_loopback

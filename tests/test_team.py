@@ -26,7 +26,7 @@ from mcp_types import PromptReference
 
 from tavus_mcp.config import ConfigError
 from tavus_mcp.sandbox import SANDBOX_API_KEY
-from tavus_mcp.users import UserDirectory, load_users
+from tavus_mcp.users_file import UserDirectory, load_users
 from tests.conftest import text_of
 from tests.servers import (
     Gate,
@@ -490,6 +490,15 @@ USER = f'name = "alice"\ntoken_sha256 = "{sha256("t" * 20)}"\n'
             "users[1] (alice): max_call_duration must be a whole number of seconds from 1 to 86400, without quotes",
         ),
         (f"[[users]]\n{USER}test_mode = 'yes'\n", "users[1] (alice): test_mode must be true or false"),
+        (
+            f"[[users]]\n{USER.replace(sha256('t' * 20), sha256(''))}",
+            "users[1] (alice): token_sha256 is the SHA-256 of an empty token, so this user can never sign in",
+        ),
+        ("[[users]]\nname = 'alice'\nsubject = '  '\n", "users[1] (alice): subject must be a non-empty string"),
+        ("[[users]]\nname = 'alice'\nemail = 'alice'\ntest_mode = 1\n", "users[1] (alice): email must be an"),
+        ("users = 'alice'\n", "has no users: add one [[users]] table per user"),
+        ("users = ['alice']\n", "has no users: add one [[users]] table per user"),
+        (f"[[users]]\n{USER}\n[[users]]\nname = 7\n", "users[2]: name must be 1 to 64 letters"),
         (f"[[users]]\n{USER}email = 'alice'\n", "users[1] (alice): email must be an address such as alice@"),
         (
             f"[[users]]\n{USER}tavus_api_key_env = 'ALICE KEY'\n",
@@ -548,21 +557,23 @@ def test_users_are_found_by_token_subject_and_verified_email(tmp_path: Path) -> 
     assert "t" * 20 not in repr(users.users)
 
 
+def check_users(environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m tavus_mcp check-users` run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "tavus_mcp", "check-users"],
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
 def test_check_users_lists_the_users_or_names_the_problem(tavus: Tavus, tmp_path: Path) -> None:
     users_file = tmp_path / "users.toml"
     users_file.write_text(USERS_TOML, encoding="utf-8")
     env = team_env(tavus, users_file)
-
-    def check_users(environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tavus_mcp", "check-users"],
-            env=environ,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
 
     good = check_users(env)
     del env["ALICE_TAVUS_API_KEY"]
@@ -577,6 +588,54 @@ def test_check_users_lists_the_users_or_names_the_problem(tavus: Tavus, tmp_path
     )
     assert (bad.returncode, bad.stdout) == (2, "")
     assert bad.stderr.startswith(f"mcp-server-tavus: TAVUS_MCP_USERS_FILE {users_file}: users[1] (alice): ")
+
+
+# The token recipe run where it does not work (`python -c ...` with only python3) prints nothing, and the digest of
+# nothing is a token_sha256 nobody can ever sign in with.
+EMPTY_TOKEN_SHA256 = hashlib.sha256(b"").hexdigest()
+EMPTY_TOKEN_PROBLEM = (
+    "users[2] (bob): token_sha256 is the SHA-256 of an empty token, so this user can never sign in: the command that "
+    "made the token printed nothing. Make a real token with openssl rand -base64 32 (or python3 -c 'import secrets; "
+    'print(secrets.token_urlsafe(32))\'), give it to the user, and put its SHA-256 here (printf %s "$TOKEN" | '
+    "sha256sum)"
+)
+
+
+@pytest.mark.parametrize("digest", [EMPTY_TOKEN_SHA256, EMPTY_TOKEN_SHA256.upper()])
+def test_the_digest_of_an_empty_token_is_refused_by_check_users_and_at_start(
+    tavus: Tavus, tmp_path: Path, digest: str
+) -> None:
+    users_file = tmp_path / "users.toml"
+    users_file.write_text(USERS_TOML.replace(sha256(TOKENS["bob"]), digest), encoding="utf-8")
+    env = team_env(tavus, users_file)
+
+    checked = check_users(env)
+    started = start_refused(env)
+
+    for refused in (checked, started):
+        assert (refused.returncode, refused.stdout) == (2, "")
+        assert refused.stderr == f"mcp-server-tavus: TAVUS_MCP_USERS_FILE {users_file}: {EMPTY_TOKEN_PROBLEM}\n"
+
+
+def test_the_token_recipes_the_refusal_gives_work_with_python3_alone(tmp_path: Path) -> None:
+    # Only `python3` on PATH (no `python`): what Debian, Ubuntu and macOS have.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    recipe = EMPTY_TOKEN_PROBLEM.split("(or ", 1)[1].split("), give", 1)[0]
+    assert recipe.startswith("python3 -c ")
+
+    made = subprocess.run(
+        ["/bin/sh", "-c", f'TOKEN=$({recipe}) && printf %s "$TOKEN"'],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+
+    assert len(made.stdout) >= 40 and made.stdout.strip() == made.stdout
+    assert hashlib.sha256(made.stdout.encode()).hexdigest() != EMPTY_TOKEN_SHA256
 
 
 # Under gunicorn's workers

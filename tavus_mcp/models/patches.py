@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import difflib
 import functools
-import re
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
+from jsonpointer import JsonPointer, JsonPointerException
 from pydantic import (
     BeforeValidator,
     ConfigDict,
@@ -76,12 +76,15 @@ PATCHABLE_FIELDS = tuple(CreatePersonaRequest.model_fields)
 
 def persona_pointer(pointer: str, name: str) -> list[str]:
     """The segments of a JSON Pointer (RFC 6901) into a persona; ValueError naming what to write instead."""
-    if not pointer.startswith("/") or re.search(r"~(?![01])", pointer):
+    try:
+        segments = JsonPointer(pointer).parts
+    except JsonPointerException:
+        segments = []  # not starting with '/', or '~' not followed by 0 or 1
+    if not segments:  # the empty pointer names the whole persona, which no patch replaces
         raise ValueError(
             f"{name} {pointer!r} is not a JSON Pointer: it starts with '/' and names fields by their path, such as "
             "'/system_prompt' or '/layers/llm/model' (write '~1' for a '/' in a name, '~0' for '~')"
         )
-    segments = [part.replace("~1", "/").replace("~0", "~") for part in pointer[1:].split("/")]
     if segments[0] not in PATCHABLE_FIELDS:
         close = difflib.get_close_matches(segments[0], PATCHABLE_FIELDS, n=1, cutoff=0.6)
         hint = f" (did you mean '/{close[0]}'?)" if close else ""

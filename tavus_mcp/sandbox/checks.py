@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import jsonpointer
 from starlette.requests import Request
 
 from tavus_mcp.sandbox.reference import (
@@ -170,11 +171,19 @@ def _check_patch(body: Any) -> None:
         pointers = [path, operation["from"]] if "from" in operation else [path]
         if not all(isinstance(p, str) and p.startswith("/") for p in pointers):
             raise invalid(f"operation {index}: path and from must be JSON Pointers into the persona")
-        if any(str(p).split("/")[1].replace("~1", "/").replace("~0", "~") not in PERSONA_BODY_FIELDS for p in pointers):
+        if any(_first_segment(pointer) not in PERSONA_BODY_FIELDS for pointer in pointers):
             raise invalid(f"operation {index}: {path} is not a field a patch can change")
         for member, needed in (("value", op in ("add", "replace", "test")), ("from", op in ("copy", "move"))):
             if needed != (member in operation):
                 raise invalid(f"operation {index}: {op} {'needs' if needed else 'takes no'} {member}")
+
+
+def _first_segment(pointer: Any) -> str | None:
+    try:
+        parts = jsonpointer.JsonPointer(pointer).parts
+    except jsonpointer.JsonPointerException:
+        return None
+    return str(parts[0]) if parts else None
 
 
 def _check_query(query: Mapping[str, str], parameters: dict[str, str | tuple[str, ...]], added: set[str]) -> None:

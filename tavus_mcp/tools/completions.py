@@ -8,11 +8,9 @@ from typing import Literal
 import anyio
 
 from tavus_mcp.errors import TavusError
-from tavus_mcp.models import (
-    ListConversationsRequest,
-    ListPersonasRequest,
-    ListReplicasRequest,
-)
+from tavus_mcp.models.conversations import ListConversationsRequest
+from tavus_mcp.models.personas import ListPersonasRequest
+from tavus_mcp.models.replicas import ListReplicasRequest
 from tavus_mcp.tools.state import AppState
 
 # One page of each list is read: more than a person picks from, in one request.

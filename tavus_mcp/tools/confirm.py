@@ -10,11 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, WithJsonSchema
 
-from tavus_mcp.models import (
-    CreateConversationRequest,
-    DeleteConversationRequest,
-    DeletePersonaRequest,
-)
+from tavus_mcp.models.conversations import CreateConversationRequest, DeleteConversationRequest
+from tavus_mcp.models.personas import DeletePersonaRequest
 from tavus_mcp.tools.conversations import _apply_guardrails, _with_defaults
 from tavus_mcp.tools.state import AppState
 

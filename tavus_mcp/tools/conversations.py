@@ -16,7 +16,7 @@ from tavus_mcp.arguments import invalid_arguments_text
 from tavus_mcp.client import TavusClient
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import ConcurrencyLimitError, TavusError
-from tavus_mcp.models import (
+from tavus_mcp.models.conversations import (
     Conversation,
     CreateConversationRequest,
     DeleteConversationRequest,

@@ -4,24 +4,21 @@ persona can carry provider credentials: they never come back in an answer or an 
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 
 from pydantic import BaseModel, Field
 
-from tavus_mcp.errors import TavusAPIError, TavusError
-from tavus_mcp.models import (
+from tavus_mcp.errors import TavusError
+from tavus_mcp.models.patches import UpdatePersonaRequest
+from tavus_mcp.models.personas import (
     CreatePersonaRequest,
     DeletePersonaRequest,
     GetPersonaRequest,
     ListPersonasRequest,
-    ListReplicasRequest,
     Persona,
-    Replica,
-    UpdatePersonaRequest,
 )
-from tavus_mcp.redaction import CredentialScrubber, Scrubber, secrets_in
+from tavus_mcp.models.replicas import ListReplicasRequest, Replica
+from tavus_mcp.redaction import CredentialScrubber, secrets_in
 from tavus_mcp.tools.review import MAX_TURN_CHARS, _cut
 from tavus_mcp.tools.state import AppState, PageInfo, ToolOutput, _dump, _next_page_hint, _page_heading, _page_info
 
@@ -82,9 +79,9 @@ async def list_personas(state: AppState, request: ListPersonasRequest) -> ToolOu
 
 async def create_persona(state: AppState, request: CreatePersonaRequest) -> ToolOutput:
     body = request.to_body()
-    # Scrubbed in any encoding an answer can carry them in (tavus_mcp.redaction), as the API key is.
+    # Scrubbed as written and in the encodings an answer quotes text in (tavus_mcp.redaction).
     scrub = CredentialScrubber(secrets_in(body))
-    with _not_repeating(scrub):
+    with scrub.scrubbing_errors(TavusError):
         persona = await state.tavus.create_persona(body)
     name = persona.persona_name or request.persona_name
     replica = request.default_replica_id
@@ -93,7 +90,7 @@ async def create_persona(state: AppState, request: CreatePersonaRequest) -> Tool
         f"Start a call with it: create_conversation with persona_id {persona.persona_id!r}"
         + (f" (its default replica is {replica})." if replica else ", and a replica_id: it has no default replica."),
     ]
-    return _hidden(ToolOutput("\n".join(lines), _dump(persona)), scrub)
+    return ToolOutput("\n".join(lines), _dump(persona)).scrubbed(scrub)
 
 
 async def get_persona(state: AppState, request: GetPersonaRequest) -> ToolOutput:
@@ -125,7 +122,7 @@ async def get_persona(state: AppState, request: GetPersonaRequest) -> ToolOutput
 
 async def update_persona(state: AppState, request: UpdatePersonaRequest) -> ToolOutput:
     scrub = CredentialScrubber(secrets_in(request.to_body()))
-    with _not_repeating(scrub):
+    with scrub.scrubbing_errors(TavusError):
         changed = await state.tavus.update_persona(request)
     done = "; ".join(f"{operation.op} {operation.path}" for operation in request.operations)
     text = (
@@ -133,28 +130,10 @@ async def update_persona(state: AppState, request: UpdatePersonaRequest) -> Tool
         if changed
         else f"Tavus made no change to persona {request.persona_id} (HTTP 304): it already was as the patch asks."
     )
-    return _hidden(ToolOutput(text, _dump(PersonaUpdated(persona_id=request.persona_id, changed=changed))), scrub)
+    return ToolOutput(text, _dump(PersonaUpdated(persona_id=request.persona_id, changed=changed))).scrubbed(scrub)
 
 
 async def delete_persona(state: AppState, request: DeletePersonaRequest) -> ToolOutput:
     await state.tavus.delete_persona(request)
     text = f"Deleted persona {request.persona_id}: it cannot be recovered, and no new conversation can use it."
     return ToolOutput(text, _dump(PersonaDeleted(persona_id=request.persona_id)))
-
-
-def _hidden(output: ToolOutput, scrub: Scrubber) -> ToolOutput:
-    return ToolOutput(scrub(output.text), scrub.value(output.structured)) if scrub else output
-
-
-@contextlib.contextmanager
-def _not_repeating(scrub: Scrubber) -> Iterator[None]:
-    """Tavus's error message (a 400 quoting the body, say) never repeats a credential the request carried."""
-    try:
-        yield
-    except TavusAPIError as error:
-        error.message = scrub(error.message)
-        error.args = (error.message,)
-        raise
-    except TavusError as error:
-        error.args = tuple(scrub(str(arg)) for arg in error.args)
-        raise

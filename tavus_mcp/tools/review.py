@@ -8,7 +8,7 @@ import json
 
 from pydantic import Field
 
-from tavus_mcp.models import (
+from tavus_mcp.models.conversations import (
     Conversation,
     ConversationDetails,
     ConversationEvent,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from tavus_mcp.client import TavusClient
 from tavus_mcp.config import Settings
+from tavus_mcp.redaction import Scrubber
 from tavus_mcp.users import User
 
 DEFAULT_PAGE_LIMIT = 10  # Tavus's default page size
@@ -58,6 +59,10 @@ class ToolOutput:
             f"{MAX_RESULT_CHARS:,} characters. The structured result has everything; or ask for less, such as a "
             "smaller limit.]"
         )
+
+    def scrubbed(self, scrub: Scrubber) -> ToolOutput:
+        """This output without the scrubber's secrets, in its text and its structured result."""
+        return ToolOutput(scrub(self.text), scrub.value(self.structured))
 
 
 class ToolFailure(Exception):

@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, Field
 
-from tavus_mcp.models import (
+from tavus_mcp.models.conversations import (
     DEFAULT_WAIT_SECONDS,
     ConversationDetails,
     GetConversationRequest,
