@@ -146,15 +146,25 @@ async def test_a_recording_named_by_bucket_and_key(mcp: Client, sandbox: Sandbox
     assert structured["recording"] == {"bucket_name": "recordings", "s3_key": "c1/rec.mp4", "duration": 312.5}
 
 
+async def _a_long_call(
+    mcp: Client, sandbox: Sandbox, *, turns: int, words: int, second: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """A conversation whose transcript has `turns` turns of about `words` words, ten seconds apart."""
+    conversation_id = await _created(mcp)
+    transcript = [
+        _turn("user" if index % 2 else "assistant", f"Turn {index:03d}: " + "word " * words, index * 10.0)
+        for index in range(turns)
+    ]
+    if second is not None:
+        transcript[1] = _turn("user", second, 10.0)
+    sandbox.emulator.set_transcript(conversation_id, transcript)
+    return conversation_id, transcript
+
+
 async def test_a_long_transcript_keeps_its_beginning_and_end_and_says_what_was_cut(
     mcp: Client, sandbox: Sandbox
 ) -> None:
-    conversation_id = await _created(mcp)
-    turns = [
-        _turn("user" if index % 2 else "assistant", f"Turn {index:03d}: " + "word " * 30, index * 10.0)
-        for index in range(400)
-    ]
-    sandbox.emulator.set_transcript(conversation_id, turns)
+    conversation_id, turns = await _a_long_call(mcp, sandbox, turns=400, words=30)
 
     lines, structured = await _review(mcp, conversation_id)
     text = "\n".join(lines)
@@ -189,13 +199,10 @@ async def test_a_huge_transcript_is_carried_once_and_bounded_in_the_structured_r
 ) -> None:
     # 7.6 MB of turns (Tavus's answer is read up to 8 MiB): the structured result carried it twice (16 MB), in
     # `transcript` and in the event that brought it.
-    conversation_id = await _created(mcp)
-    turns = [
-        _turn("user" if index % 2 else "assistant", f"Turn {index:04d}: " + "word " * 380, index * 10.0)
-        for index in range(4000)
-    ]
-    turns[1] = _turn("user", "x" * (MAX_RESULT_CHARS // 2), 10.0)  # one turn of half the bound, cut to a quarter
-    sandbox.emulator.set_transcript(conversation_id, turns)
+    # One turn of half the bound, cut to a quarter.
+    conversation_id, turns = await _a_long_call(
+        mcp, sandbox, turns=4000, words=380, second="x" * (MAX_RESULT_CHARS // 2)
+    )
     cut = [turns[0], {**turns[1], "content": "x" * (MAX_RESULT_CHARS // 4) + " [...]"}, *turns[2:]]
     arguments = {"conversation_id": conversation_id}
 
