@@ -3,7 +3,8 @@
 mcp-server-tavus does, and returns Tavus's JSON. The ratios measure what mcp-server-tavus adds on top.
 
 With TAVUS_API_BASE_URL and TAVUS_API_KEY set: `python bench/minimal_server.py` serves stdio,
-`python bench/minimal_server.py --http-port N` stateless Streamable HTTP at http://127.0.0.1:N/mcp.
+`python bench/minimal_server.py --http-port N` Streamable HTTP at http://127.0.0.1:N/mcp, answering with event
+streams and holding sessions for 2025-11-25 clients, as mcp-server-tavus serves it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ async def create_conversation(
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--http-port":
-        # Stateless, as mcp-server-tavus serves it; no token, as it runs on loopback without one.
-        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]), stateless_http=True)
+        # As mcp-server-tavus serves it: event streams (the SDK's default), sessions for 2025-11-25 clients
+        # (2026-07-28 requests are sessionless either way); no token, as it runs on loopback without one.
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]), stateless_http=False)
     else:
         server.run("stdio")

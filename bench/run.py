@@ -9,10 +9,13 @@ emulator on loopback (tests/upstream.py's `serve_on_loopback`, behind `Ports`), 
   `tools/list` answer, handshake included; median of 15 spawns each, alternating, after one uncounted each;
 - per call over stdio: median time of 500 sequential `create_conversation` calls each, after 100 warm-up calls,
   the two servers taking turns in blocks of 10;
-- over Streamable HTTP (stateless, no token, loopback): after 100 warm-up calls each, 10,000 sequential calls
-  each from the SDK's client, taking turns in blocks of 100: the server process's CPU time per call (utime +
-  stime in /proc/PID/stat), its RSS growth (VmRSS after the warm-up and after the last call), and the
-  connections it opened to Tavus (distinct client ports the emulator saw) over the first 1,000 calls and all;
+- over Streamable HTTP (no token, loopback): after 100 warm-up calls each, 10,000 sequential calls each from the
+  SDK's client (2026-07-28: sessionless requests, each answered with one JSON body as it sends nothing before its
+  result), taking turns in blocks of 100: the server process's CPU time per call (utime + stime in
+  /proc/PID/stat), its RSS growth (VmRSS after the warm-up and after the last call), and the connections it opened
+  to Tavus (distinct client ports the emulator saw) over the first 1,000 calls and all;
+- the streaming path: 2,000 more sequential calls each from a 2025-11-25 client in a session, every answer an
+  event stream (`text/event-stream`), taking turns in blocks of 100: the server process's CPU time per call;
 - the size of the `tools/list` result as compact JSON (issue #15).
 
 Ratios against the minimal server hold on a noisy machine where absolute times do not, so there is no wall-clock
@@ -69,10 +72,11 @@ class Plan:
     timed: int  # over stdio, in blocks of 10
     http_calls: int  # in blocks of reuse / 10: no connection idles long enough for the emulator to close it
     reuse: int
+    streamed_calls: int  # 2025-11-25, in a session: in blocks of reuse / 10
 
 
-FULL = Plan(spawns=15, warmup=100, timed=500, http_calls=10_000, reuse=1_000)
-QUICK = Plan(spawns=2, warmup=5, timed=20, http_calls=200, reuse=100)
+FULL = Plan(spawns=15, warmup=100, timed=500, http_calls=10_000, reuse=1_000, streamed_calls=2_000)
+QUICK = Plan(spawns=2, warmup=5, timed=20, http_calls=200, reuse=100, streamed_calls=100)
 
 
 class Ports:
@@ -195,6 +199,20 @@ async def measure(plan: Plan, subjects: list[Subject]) -> None:
                         subject.figures["reuse"] = len(subject.ports.seen)
             for subject, (_, pid) in zip(subjects, servers, strict=True):
                 subject.figures |= {"rss_after": rss_mb(pid), "connections": len(subject.ports.seen)}
+            # The streaming path: a 2025-11-25 client in a session, whose every answer is an event stream.
+            streaming = [
+                await stack.enter_async_context(Client(streamable_http_client(url), mode="legacy"))
+                for url, _ in servers
+            ]
+            turns = list(zip(subjects, streaming, servers, strict=True))
+            for subject, client, _ in turns:
+                await creates(client, plan.warmup)
+                subject.figures["cpu_streamed"] = 0.0
+            for block in range(plan.streamed_calls // (plan.reuse // 10)):
+                for subject, client, (_, pid) in turns[:: 1 if block % 2 else -1]:
+                    cpu = cpu_seconds(pid)
+                    await creates(client, plan.reuse // 10)
+                    subject.figures["cpu_streamed"] += (cpu_seconds(pid) - cpu) / plan.streamed_calls
     if subjects[0].emulator.schema_violations:  # what the server should have refused
         raise RuntimeError(f"requests Tavus would refuse: {subjects[0].emulator.schema_violations[:3]}")
 
@@ -222,6 +240,8 @@ def table(plan: Plan, ours: Subject, floor: Subject) -> tuple[str, bool]:
          *ratio(a["call"], b["call"], PER_CALL)),
         ("CPU per call over HTTP: server process, sequential calls", ms(ours.figures["cpu"]), ms(floor.figures["cpu"]),
          *ratio(ours.figures["cpu"], floor.figures["cpu"], CPU)),
+        ("CPU per call over HTTP, streamed: 2025-11-25 session, event streams", ms(ours.figures["cpu_streamed"]),
+         ms(floor.figures["cpu_streamed"]), *ratio(ours.figures["cpu_streamed"], floor.figures["cpu_streamed"], CPU)),
         (f"memory over {plan.http_calls:,} calls over HTTP: RSS growth", memory(ours), memory(floor), "-",
          f"≤ +{MEMORY_MB:g} MB", growth <= MEMORY_MB),
         (f"connections to Tavus over {plan.reuse:,} sequential calls", connections(ours), connections(floor), "-",

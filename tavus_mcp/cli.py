@@ -71,6 +71,15 @@ HTTP_ENVIRONMENT = _table(
         ("TAVUS_MCP_ALLOWED_ORIGINS", "--allowed-origins"),
         ("TAVUS_MCP_MAX_BODY_BYTES", "larger requests get 413 (default 1048576)"),
         ("TAVUS_MCP_SHUTDOWN_TIMEOUT", "seconds calls in flight may take to finish after SIGTERM (default 30)"),
+        (
+            "TAVUS_MCP_KEEPALIVE",
+            "longest silence, in seconds, of a streamed answer; keep it below any proxy's read timeout (default 10)",
+        ),
+        (
+            "TAVUS_MCP_SESSIONS",
+            "1: sessions for 2025-11-25 clients, so that they are asked before spending; replicas then need "
+            "proxy affinity. 0: none (default 1)",
+        ),
     ],
 )
 

@@ -485,6 +485,23 @@ def stop_calls_by(deadline: float) -> None:
         scope.deadline = min(scope.deadline, deadline)
 
 
+def stopping() -> bool:
+    """Whether the process is stopping (`stop_calls_by` was called)."""
+    return _stopping.deadline < math.inf
+
+
+async def sleep_unless_stopping(seconds: float) -> bool:
+    """Sleep for `seconds`, or less if the process's deadline for calls (`stop_calls_by`) comes first: whether the
+    whole time was slept. Lets a call that waits between requests to Tavus end with an answer before it is cut."""
+    with anyio.CancelScope(deadline=_stopping.deadline) as scope:
+        _stopping.scopes.add(scope)
+        try:
+            await anyio.sleep(seconds)
+        finally:
+            _stopping.scopes.discard(scope)
+    return not scope.cancelled_caught
+
+
 def _retry_delay(error: TavusError, attempt: int, *, idempotent: bool) -> float | None:
     """How long to wait before repeating a failed request, or None when it must not be repeated."""
     if isinstance(error, RateLimitError):
@@ -518,7 +535,9 @@ async def _read_capped(response: httpx2.Response, limit: int) -> tuple[bytes, bo
 
 def _segment(identifier: str) -> str:
     """An id as one path segment: a model-supplied id can never reach another endpoint ('../replicas')."""
-    return quote(identifier, safe="")
+    segment = quote(identifier, safe="")
+    # "." and ".." are dot-segments, which the URL resolves (RFC 3986 5.2.4): ".." would reach the parent endpoint.
+    return segment.replace(".", "%2E") if not segment.strip(".") else segment
 
 
 def _parse(model: type[ModelT], data: Any, where: str) -> ModelT:

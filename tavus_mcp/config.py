@@ -26,6 +26,9 @@ KEY_HELP = (
 # wait_for_conversation asks Tavus for the call's state this often (seconds); against the sandbox, more often.
 DEFAULT_POLL_INTERVAL = 5.0
 SANDBOX_POLL_INTERVAL = 0.5
+# A streamed answer (an HTTP event stream) carries something at least this often (seconds): an SSE comment, or a
+# progress notification of wait_for_conversation, so that a proxy's read timeout never ends a call that is alive.
+DEFAULT_KEEPALIVE = 10.0
 # How long the sandbox's scripted call takes, from creation until its transcript is ready (seconds).
 DEFAULT_SANDBOX_CALL_SECONDS = 6.0
 # TAVUS_CONFIRM_BILLED: ask the user before a billed call or an irreversible delete (where the client can), or not.
@@ -67,6 +70,8 @@ class Settings:
     poll_interval: float | None = None
     # The sandbox plays each non-test call through in this many seconds; 0 leaves calls active until ended.
     sandbox_call_seconds: float = DEFAULT_SANDBOX_CALL_SECONDS
+    # Seconds a streamed answer may go without sending anything (TAVUS_MCP_KEEPALIVE): below any proxy's read timeout.
+    keepalive: float = DEFAULT_KEEPALIVE
 
     @property
     def poll_seconds(self) -> float:
@@ -92,6 +97,7 @@ class Settings:
         confirm = get("TAVUS_CONFIRM_BILLED")
         poll = get("TAVUS_POLL_INTERVAL")
         call_seconds = get("TAVUS_SANDBOX_CALL_SECONDS")
+        keepalive = get("TAVUS_MCP_KEEPALIVE")
         settings = cls(
             api_key=SecretStr(key) if key else None,
             base_url=get("TAVUS_API_BASE_URL") or DEFAULT_BASE_URL,
@@ -112,6 +118,7 @@ class Settings:
                 if call_seconds
                 else DEFAULT_SANDBOX_CALL_SECONDS
             ),
+            keepalive=parse_timeout(keepalive, "TAVUS_MCP_KEEPALIVE") if keepalive else DEFAULT_KEEPALIVE,
         )
         settings = replace(settings, **{name: value for name, value in overrides.items() if value is not None})
         return settings.validated()
@@ -169,6 +176,11 @@ class Settings:
             raise ConfigError(
                 "TAVUS_SANDBOX_CALL_SECONDS must be a number of seconds from 0 to 3600 (0: sandbox calls stay active "
                 f"until ended); got {self.sandbox_call_seconds!r}"
+            )
+        if not 1 <= self.keepalive <= 300:
+            raise ConfigError(
+                "TAVUS_MCP_KEEPALIVE must be a number of seconds from 1 to 300, below the read timeout of any proxy "
+                f"in front of the server (such as 10); got {self.keepalive!r}"
             )
         return replace(
             self,

@@ -1,4 +1,4 @@
-"""MCP over Streamable HTTP, for a team: bearer tokens, DNS-rebinding protection, stateless replicas.
+"""MCP over Streamable HTTP, for a team: bearer tokens, DNS-rebinding protection, streamed answers, sessions.
 
 `mcp-server-tavus --transport http` serves the same server as stdio at `/mcp`, for 2026-07-28 clients and for
 2025-11-25 clients (the SDK routes each request on its `MCP-Protocol-Version` header). What this module adds:
@@ -10,9 +10,15 @@
   OAuth authorization server (`TAVUS_MCP_OAUTH_ISSUER`, `tavus_mcp.oauth`), each call sending its user's Tavus
   key. SIGHUP reads the users file again. docs/team.md says which to choose.
 - Host and Origin checks against an allowlist (`TAVUS_MCP_ALLOWED_HOSTS`, `TAVUS_MCP_ALLOWED_ORIGINS`).
-- No per-client state: `stateless_http=True`, so any replica serves any request; the lifespan (one Tavus client
-  and its bounded connections) is entered once per process and shared by every request.
-- `GET /healthz`, a cap on request bodies, and a graceful stop on SIGTERM.
+- Answers as event streams whenever a call sends something before its result (progress, a question to the user),
+  with a sign of life at least every `TAVUS_MCP_KEEPALIVE` seconds for proxies' read timeouts. A client that
+  cancels or drops the connection stops its call.
+- Streamable HTTP sessions for 2025-11-25 clients (`TAVUS_MCP_SESSIONS`, on by default), so that the server can ask
+  them mid-call before spending (`elicitation/create` needs the session to carry the answer back); replicas need
+  proxy affinity then (docs/deployment.md). 2026-07-28 requests are sessionless either way. The lifespan (one
+  Tavus client and its bounded connections) is entered once per process and shared by every request.
+- `GET /healthz`, a cap on request bodies, and a graceful stop on SIGTERM that lets calls in flight finish, streamed
+  ones included, under this command, `uvicorn --workers` and gunicorn alike.
 - `create_app`, an ASGI app factory for uvicorn's and gunicorn's own workers (`--workers N`): settings come from
   the environment when it is called, so every worker process builds the same server.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import hmac
+import json
 import logging
 import os
 import re
@@ -43,17 +50,19 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl, SecretStr
+from sse_starlette import EventSourceResponse
+from sse_starlette.sse import AppStatus
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tavus_mcp import __version__
 from tavus_mcp.client import stop_calls_by
-from tavus_mcp.config import ConfigError, Settings, is_loopback
+from tavus_mcp.config import ConfigError, Settings, is_loopback, parse_flag
 from tavus_mcp.oauth import ENV_OAUTH_ISSUER, AccessTokenValidator, OAuthSettings, UserTokenVerifier
 from tavus_mcp.redaction import REDACTED, redact_text, register_secrets
 from tavus_mcp.server import build_server
@@ -97,6 +106,7 @@ ENV_ALLOWED_ORIGINS = "TAVUS_MCP_ALLOWED_ORIGINS"
 ENV_MAX_BODY_BYTES = "TAVUS_MCP_MAX_BODY_BYTES"
 ENV_SHUTDOWN_TIMEOUT = "TAVUS_MCP_SHUTDOWN_TIMEOUT"
 ENV_REQUEST_TIMEOUT = "TAVUS_MCP_REQUEST_TIMEOUT"
+ENV_SESSIONS = "TAVUS_MCP_SESSIONS"
 
 TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 - a command, not a token
 
@@ -129,6 +139,8 @@ class HttpSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
     request_timeout: int = DEFAULT_REQUEST_TIMEOUT
+    # Streamable HTTP sessions for 2025-11-25 clients: what lets the server ask them a question mid-call.
+    sessions: bool = True
     # A team's users, each with a sign-in and a Tavus key of their own (instead of `auth_tokens`).
     users_file: str | None = None
     # The OAuth authorization server whose access tokens sign users in (needs `users_file`).
@@ -147,8 +159,10 @@ class HttpSettings:
         port: int | None = None,
         allowed_hosts: str | None = None,
         allowed_origins: str | None = None,
+        sessions_by_default: bool = True,
     ) -> HttpSettings:
         """Settings from `TAVUS_MCP_*` variables; a non-None argument (a command-line flag) wins over its variable.
+        `sessions_by_default`: whether sessions are on when TAVUS_MCP_SESSIONS is not set.
 
         Raises ConfigError, naming the setting, for a value the server cannot use, and for a server that would
         listen beyond loopback without a token.
@@ -161,6 +175,7 @@ class HttpSettings:
         raw_body = get(ENV_MAX_BODY_BYTES)
         raw_shutdown = get(ENV_SHUTDOWN_TIMEOUT)
         raw_request = get(ENV_REQUEST_TIMEOUT)
+        raw_sessions = get(ENV_SESSIONS)
         settings = cls(
             host=host if host is not None else (get(ENV_HOST) or DEFAULT_HOST),
             port=port if port is not None else (_whole(raw_port, f"{ENV_PORT} (--port)") if raw_port else DEFAULT_PORT),
@@ -170,6 +185,7 @@ class HttpSettings:
             max_body_bytes=_whole(raw_body, ENV_MAX_BODY_BYTES) if raw_body else DEFAULT_MAX_BODY_BYTES,
             shutdown_timeout=_whole(raw_shutdown, ENV_SHUTDOWN_TIMEOUT) if raw_shutdown else DEFAULT_SHUTDOWN_TIMEOUT,
             request_timeout=_whole(raw_request, ENV_REQUEST_TIMEOUT) if raw_request else DEFAULT_REQUEST_TIMEOUT,
+            sessions=parse_flag(raw_sessions, ENV_SESSIONS) if raw_sessions else sessions_by_default,
             users_file=get(ENV_USERS_FILE) or None,
             oauth=OAuthSettings.from_env(environ),
         )
@@ -257,6 +273,7 @@ class HttpSettings:
             max_body_bytes=self.max_body_bytes,
             shutdown_timeout=self.shutdown_timeout,
             request_timeout=self.request_timeout,
+            sessions=self.sessions,
             users_file=self.users_file,
             oauth=self.oauth,
         )
@@ -386,6 +403,7 @@ def build_app(
     async def healthz(_: Request) -> Response:
         return JSONResponse(health, headers={"cache-control": "no-store"})
 
+    _stream_through_a_stop(settings.keepalive)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         auth=auth,
@@ -393,23 +411,26 @@ def build_app(
         # Custom routes are outside the token check (the SDK never requires auth on them): a load balancer's probe
         # carries no token, and this answer holds nothing secret.
         custom_starlette_routes=[Route(HEALTH_PATH, healthz, methods=["GET"], include_in_schema=False)],
-        # Legacy (2025-11-25) clients get a throwaway per-request session instead of an Mcp-Session-Id held in
-        # this process; 2026-07-28 requests are sessionless anyway. The tools never call back into the client,
-        # so nothing is lost.
-        stateless_http=True,
-        # Each answer as one JSON body rather than an event stream. sse-starlette ends every event stream as soon
-        # as uvicorn is told to stop, which would cut off the answers of calls in flight during a graceful stop
-        # (2025-11-25 clients got event streams); the tools send nothing before their result anyway.
-        json_response=True,
+        # With sessions, a 2025-11-25 client's requests share an Mcp-Session-Id held in this process, and the
+        # answer to a question asked mid-call (elicitation/create) comes back to the call that asked it. Without,
+        # each request is a throwaway session of its own, which cannot ask. 2026-07-28 requests are sessionless.
+        stateless_http=not http.sessions,
+        # Event streams, not single JSON bodies: progress and questions reach the client before the result. (The
+        # SDK answers a 2026-07-28 call that sent nothing within its first seconds with plain JSON all the same.)
+        json_response=False,
         max_request_body_size=http.max_body_bytes,
         transport_security=http.transport_security(),
         host=http.host,
     )
+    app.add_middleware(_NoStandaloneStream)
+    if http.sessions:
+        app.add_middleware(CancelOnDisconnect, max_body_bytes=http.max_body_bytes)
     if verifier is None:
         app.add_middleware(_LoopbackOnly)
     app.add_middleware(CaseInsensitiveHost)
     if users is not None:
         _reload_on_hangup(app, users)
+    _stop_calls_on_signal(app, http.shutdown_timeout)
     return app
 
 
@@ -420,6 +441,66 @@ def _shared_secret(settings: Settings, users: UserDirectory | None) -> str | Non
         return None  # build_server uses the API key itself; the sandbox keeps a key of its own process's
     keys = sorted(user.api_key.get_secret_value() for user in users.current.users if user.api_key is not None)
     return "\n".join(keys) or None
+
+
+def _stream_through_a_stop(keepalive: float) -> None:
+    """Set sse-starlette, which writes the SDK's 2025-11-25 event streams, for calls that outlive a SIGTERM and for
+    proxies: process-wide settings of the library, the same for every app this process builds.
+
+    - Its streams are not ended when the server is told to stop: a call in flight finishes its answer within the
+      graceful stop, as a call answered with JSON does (its own default ends every stream at once, cutting answers
+      short). Streams still end when their call does, and uvicorn's graceful timeout bounds the rest.
+    - A comment line (`: ping`) every `keepalive` seconds while a stream has nothing else to say.
+    """
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
+    EventSourceResponse.DEFAULT_PING_INTERVAL = keepalive  # type: ignore[assignment]
+
+
+def _stop_calls_on_signal(app: Starlette, grace: int) -> None:
+    """While the app runs, SIGTERM or SIGINT first sets the deadline at which calls still waiting for Tavus are
+    answered with an error (shortly before `grace` runs out), then goes on to the ASGI server's own handler.
+
+    Under `uvicorn --workers` and gunicorn's uvicorn workers, the engine installs its handlers before the app's
+    lifespan starts: they are chained here, so that their graceful stop, bounded by their own timeout, sees the
+    same answers as this command's.
+    """
+    serve = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[Any]:
+        loop = asyncio.get_running_loop()
+
+        def on_stop() -> None:
+            # Enough of a margin for the answer to be written before the ASGI server cancels what is left.
+            stop_calls_by(loop.time() + grace - min(1.0, grace / 4))
+
+        with _chained(signal.SIGTERM, loop, on_stop), _chained(signal.SIGINT, loop, on_stop):
+            async with serve(app) as state:
+                yield state
+
+    app.router.lifespan_context = lifespan
+
+
+@contextmanager
+def _chained(signum: int, loop: asyncio.AbstractEventLoop, handler: Callable[[], object]) -> Iterator[None]:
+    """Run `handler` on the event loop when `signum` arrives, then whatever handled the signal before."""
+    previous = signal.getsignal(signum) if threading.current_thread() is threading.main_thread() else None
+    if not callable(previous):
+        # Signals are the main thread's (an app served from a test's thread), or no server handles this one.
+        yield
+        return
+
+    def chained(sig: int, frame: FrameType | None) -> None:
+        # From the loop, not inside the signal handler, which may interrupt it anywhere.
+        loop.call_soon_threadsafe(handler)
+        previous(sig, frame)
+
+    signal.signal(signum, chained)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signum) is chained:
+            signal.signal(signum, previous)
 
 
 def _reload_on_hangup(app: Starlette, users: UserDirectory) -> None:
@@ -478,6 +559,110 @@ class _DropColorMessage(logging.Filter):
         return True
 
 
+class CancelOnDisconnect:
+    """In a 2025-11-25 session, a call whose client closes the connection before its answer is cancelled, as if the
+    client had sent `notifications/cancelled`: its answer can no longer be delivered (the server keeps no events to
+    resume a stream from), and otherwise it would go on, polling Tavus, for as long as the session lives.
+
+    The SDK cancels the call itself when a 2026-07-28 request's connection closes, and a sessionless 2025-11-25
+    request ends with its connection; in a session, a closed stream is left for the client to resume. The
+    cancellation goes to the session as the client's own notification would, through the app (the same
+    credentials, checked again), so the SDK's transport does the rest.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", ())) if scope["type"] == "http" else {}
+        if scope["type"] != "http" or scope["method"] != "POST" or b"mcp-session-id" not in headers:
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        dropped = False
+        answered = False
+
+        async def watch_receive() -> Message:
+            nonlocal dropped
+            message = await receive()
+            if message["type"] == "http.request" and len(body) <= self.max_body_bytes:
+                body.extend(message.get("body", b""))
+            elif message["type"] == "http.disconnect":
+                dropped = True
+            return message
+
+        async def watch_send(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+            await send(message)
+
+        await self.app(scope, watch_receive, watch_send)
+        request_id = _request_id(bytes(body)) if dropped and not answered else None
+        if request_id is not None:
+            with anyio.CancelScope(shield=True):
+                await self._cancel(scope, request_id)
+
+    async def _cancel(self, scope: Scope, request_id: str | int) -> None:
+        logger.debug("the client closed the connection of request %r before its answer: cancelling it", request_id)
+        notification = {
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": {"requestId": request_id, "reason": "the client closed the connection"},
+        }
+        content = json.dumps(notification).encode()
+        kept = [(name, value) for name, value in scope["headers"] if name not in _REPLACED_HEADERS]
+        headers = [
+            *kept,
+            (b"content-type", b"application/json"),
+            (b"accept", b"application/json, text/event-stream"),
+            (b"content-length", str(len(content)).encode()),
+        ]
+        sent = False
+
+        async def receive() -> Message:
+            nonlocal sent
+            if sent:
+                await anyio.sleep_forever()
+            sent = True
+            return {"type": "http.request", "body": content, "more_body": False}
+
+        async def ignore(message: Message) -> None:
+            pass
+
+        await self.app({**scope, "headers": headers}, receive, ignore)
+
+
+_REPLACED_HEADERS = (b"content-type", b"accept", b"content-length", b"transfer-encoding")
+
+
+def _request_id(body: bytes) -> str | int | None:
+    """The id of the JSON-RPC request in `body`, or None for anything else (a notification, a response)."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or "method" not in message:
+        return None
+    request_id = message.get("id")
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+
+
+class _NoStandaloneStream:
+    """Answers a GET of the MCP endpoint 405, as the protocol allows: the server sends nothing unprompted, so a
+    standalone event stream would only hold a connection (and, under a graceful stop, the stop) open."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == MCP_PATH:
+            await Response(status_code=405, headers={"allow": "POST, DELETE"})(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class _LoopbackOnly:
     """Without tokens, answer only peers on this machine, whatever address the ASGI server was bound to.
 
@@ -513,7 +698,8 @@ def create_app() -> Starlette:
     configurations, printing the reason and exiting with status 3: what uvicorn (`STARTUP_FAILURE`) and gunicorn
     (`WORKER_BOOT_ERROR`) both take for a worker that cannot boot, so that they stop instead of starting a
     replacement that fails the same way, forever (they do with any other status). The ASGI server owns the socket:
-    pass it the host and port (TAVUS_MCP_HOST names the host clients use, for the Host-header check).
+    pass it the host and port (TAVUS_MCP_HOST names the host clients use, for the Host-header check). Sessions
+    (TAVUS_MCP_SESSIONS) are off unless set to 1, which suits one worker only.
     """
     from tavus_mcp.client import check_proxy_environment
     from tavus_mcp.logs import configure_logging
@@ -525,7 +711,9 @@ def create_app() -> Starlette:
     try:
         settings = Settings.from_env(environ)
         check_proxy_environment(environ)
-        http = HttpSettings.from_env(environ)
+        # Off unless set: an engine's workers share one port, and the kernel hands each new connection to any of
+        # them, so no proxy can keep a client's requests on the worker that holds its session.
+        http = HttpSettings.from_env(environ, sessions_by_default=False)
         users = load_users(settings, http, environ)
     except ConfigError as exc:
         print(f"mcp-server-tavus: {redact_text(str(exc))}", file=sys.stderr, flush=True)
@@ -538,8 +726,9 @@ def _quiet_libraries() -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(_DropColorMessage())
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        # Its only INFO line is "Terminating session: None", after every stateless request: noise at INFO.
-        logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
+        # Their INFO lines open and close every session (and every stateless request's): noise at INFO.
+        for name in ("mcp.server.streamable_http", "mcp.server.streamable_http_manager"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def serve_http(
@@ -608,7 +797,7 @@ def serve_http(
         backlog=LISTEN_BACKLOG,
         lifespan="on",
     )
-    server = _StoppingServer(config)
+    server = uvicorn.Server(config)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # Also what a signal uvicorn caught is re-raised to once it has stopped: the process then exits 0 rather
@@ -684,18 +873,6 @@ def client_connection_limit(tavus_connections: int) -> int:
             tavus_connections,
         )
     return max(MIN_CLIENT_CONNECTIONS, min(MAX_CLIENT_CONNECTIONS, room))
-
-
-class _StoppingServer(uvicorn.Server):
-    """uvicorn's server, which on stopping first sets the deadline at which calls still waiting for Tavus are
-    answered with an error, shortly before uvicorn's own graceful timeout would cancel them without one."""
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        grace = float(self.config.timeout_graceful_shutdown or 0)
-        if grace:
-            # Enough of a margin for the error to be written before uvicorn cancels what is left.
-            stop_calls_by(anyio.current_time() + grace - min(1.0, grace / 4))
-        await super().shutdown(sockets)
 
 
 class _Edge:

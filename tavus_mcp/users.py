@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from tavus_mcp.redaction import register_secrets
+
 ENV_USERS_FILE = "TAVUS_MCP_USERS_FILE"
 SERVER_KEY_VARIABLE = "TAVUS_API_KEY"
 MAX_CALL_DURATION = 86_400
@@ -43,6 +45,8 @@ class Users:
     def __init__(self, users: tuple[User, ...], path: str) -> None:
         self.users = users
         self.path = path
+        # Known from now on, not from a user's first call: no answer to another user, no log line, may hold them.
+        register_secrets(*(user.api_key.get_secret_value() for user in users if user.api_key is not None))
         self._digests = tuple((user.token_digest, user) for user in users if user.token_digest is not None)
         self._subjects = {user.subject: user for user in users if user.subject is not None}
         self._emails = {email_key(user.email): user for user in users if user.email is not None}

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import anyio
 import httpx2
 from mcp import Client
+from mcp.client.session import ElicitationFnT
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -250,6 +251,7 @@ async def connect(
     headers: dict[str, str] | None = None,
     transport: httpx2.AsyncBaseTransport | None = None,
     verify: ssl.SSLContext | bool = True,
+    elicitation_callback: ElicitationFnT | None = None,
 ) -> AsyncIterator[Client]:
     """An MCP client over Streamable HTTP that sends `token` (or signs in through `auth`); its connection pool has
     room for 300 requests."""
@@ -264,7 +266,8 @@ async def connect(
         transport=transport,
         verify=verify,
     )
-    async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+    transport_to = streamable_http_client(url, http_client=http)
+    async with http, Client(transport_to, mode=mode, elicitation_callback=elicitation_callback) as client:
         yield client
 
 

@@ -23,6 +23,7 @@ METRICS = (
     "start-up over stdio: spawn to `tools/list` answered, median",
     "per call over stdio: `create_conversation`, median",
     "CPU per call over HTTP: server process, sequential calls",
+    "CPU per call over HTTP, streamed: 2025-11-25 session, event streams",
     "memory over 200 calls over HTTP: RSS growth",
     "connections to Tavus over 100 sequential calls",
     "`tools/list` result as compact JSON",

@@ -198,6 +198,8 @@ HTTP_HELP = {
     "TAVUS_MCP_ALLOWED_ORIGINS": "--allowed-origins",
     "TAVUS_MCP_MAX_BODY_BYTES": None,
     "TAVUS_MCP_SHUTDOWN_TIMEOUT": None,
+    "TAVUS_MCP_KEEPALIVE": None,
+    "TAVUS_MCP_SESSIONS": None,
 }
 
 

@@ -95,6 +95,7 @@ def test_every_variable_is_read() -> None:
         ("TAVUS_CONFIRM_BILLED", "confirm_billed", "NEVER", "never"),
         ("TAVUS_CONFIRM_BILLED", "confirm_billed", "ask", "ask"),
         ("TAVUS_POLL_INTERVAL", "poll_interval", "2.5", 2.5),
+        ("TAVUS_MCP_KEEPALIVE", "keepalive", "4.5", 4.5),
         ("TAVUS_SANDBOX_CALL_SECONDS", "sandbox_call_seconds", "0", 0.0),
         ("TAVUS_SANDBOX_CALL_SECONDS", "sandbox_call_seconds", "20", 20.0),
     ],
@@ -373,6 +374,12 @@ def test_confirmation_and_waiting_defaults() -> None:
             "TAVUS_POLL_INTERVAL",
             "0",
             "TAVUS_POLL_INTERVAL must be a number of seconds above 0, such as 30; got '0'",
+        ),
+        (
+            "TAVUS_MCP_KEEPALIVE",
+            "0.5",
+            "TAVUS_MCP_KEEPALIVE must be a number of seconds from 1 to 300, below the read timeout of any proxy in "
+            "front of the server (such as 10); got 0.5",
         ),
         (
             "TAVUS_POLL_INTERVAL",

@@ -484,17 +484,15 @@ async def test_over_http_a_2026_client_confirms_across_two_requests(sandbox: San
 
 
 @pytest.mark.http
-async def test_over_http_a_2025_client_cannot_be_asked_and_gets_todays_behaviour(
-    sandbox: Sandbox, http_url: str
-) -> None:
-    # Stateless HTTP: the server has no channel for a request mid-call to a 2025-11-25 client.
+async def test_over_http_a_2025_client_is_asked_in_its_session(sandbox: Sandbox, http_url: str) -> None:
+    # The session (Mcp-Session-Id) carries the question mid-call and brings the answer back to the call.
     user = User(action="decline")
     async with Client(http_url, mode="legacy", elicitation_callback=user, read_timeout_seconds=30) as client:
         assert client.protocol_version == "2025-11-25"
         result = await client.call_tool("create_conversation", ARGUMENTS)
-    assert not result.is_error, text_of(result)
-    assert user.asked == []
-    assert sandbox.creates() == [ARGUMENTS]
+    assert [params.message for params in user.asked] == [QUESTION]
+    assert text_of(result) == DECLINED
+    assert sandbox.requests_to("POST", "/v2/conversations") == []
 
 
 def _call_on_the_wire(url: str, capabilities: dict[str, Any]) -> dict[str, Any]:

@@ -19,14 +19,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from tavus_mcp.sandbox import SANDBOX_API_KEY
+from tavus_mcp.tools.wait import STOPPING_TEXT
 from tests.conftest import CREATE_PATH, TOOL_NAMES, Sandbox, text_of
 from tests.servers import (
     START_TIMEOUT,
@@ -41,6 +43,7 @@ from tests.servers import (
     stop,
 )
 from tests.test_http import PROTOCOL, REPLICA, TEST_TIMEOUT, TOKEN, leaves
+from tests.test_wait import Progress
 from tests.upstream import Fault
 
 # Real engines (uvicorn and gunicorn workers, nginx) started and stopped: `slow`, run by .ci/run.
@@ -193,6 +196,54 @@ async def test_an_engine_serves_both_eras_and_sigterm_lets_every_call_in_flight_
     assert isinstance(error, newcomer_sees), repr(error)
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("engine", "workers", "exit_status"),
+    [("uvicorn", 2, 0), ("gunicorn", 2, 0), ("uvicorn", 1, -signal.SIGTERM)],
+    ids=["uvicorn-workers", "gunicorn-workers", "uvicorn-one-process"],
+)
+async def test_an_engine_ends_a_streamed_wait_cut_by_its_graceful_stop_with_an_answer(
+    sandbox: Sandbox, tmp_path: Path, engine: str, workers: int, exit_status: int
+) -> None:
+    env = env_for(sandbox, tmp_path, TAVUS_MCP_SHUTDOWN_TIMEOUT="3", TAVUS_MCP_KEEPALIVE="1", TAVUS_POLL_INTERVAL="0.3")
+    port = free_port()
+    results: dict[str, CallToolResult] = {}
+    modes: tuple[Mode, ...] = ("legacy", "auto")
+    heard = {mode: Progress() for mode in modes}
+    with (
+        anyio.fail_after(TEST_TIMEOUT),
+        running_server(
+            tmp_path / "log", env, port=port, command=engine_command(engine, port, workers), new_session=True
+        ) as server,
+    ):
+        async with connect(server.url, token=TOKEN) as client:
+            created = await ok(client, "create_conversation", {"replica_id": REPLICA})  # stays active: waits wait
+
+        async def wait(mode: Mode) -> None:
+            async with connect(server.url, token=TOKEN, mode=mode) as client:
+                arguments = {"conversation_id": created["conversation_id"], "max_wait_seconds": 60}
+                results[mode] = await client.call_tool(
+                    "wait_for_conversation", arguments, progress_callback=heard[mode]
+                )
+
+        async with anyio.create_task_group() as group:
+            for mode in modes:
+                group.start_soon(wait, mode)
+            while not all(progress.seen for progress in heard.values()):  # noqa: ASYNC110 - the clients' tasks
+                await anyio.sleep(0.02)
+            server.process.send_signal(signal.SIGTERM)
+        returncode = await anyio.to_thread.run_sync(lambda: server.process.wait(timeout=STOP_TIMEOUT))
+
+    log = server.log()
+    # Each stream ended with the call's answer, not cut off: the wait says why it ended and what to do.
+    assert sorted(results) == ["auto", "legacy"], log
+    for result in results.values():
+        assert result.is_error
+        assert text_of(result) == STOPPING_TEXT
+    assert returncode == exit_status, log
+    assert "level=error" not in log
+
+
 def test_without_tokens_an_engine_answers_only_this_machine(sandbox: Sandbox, tmp_path: Path) -> None:
     # The factory cannot see what the engine was told to bind, so it checks each client's address. A reverse proxy
     # on this machine names a remote client in X-Forwarded-For, which uvicorn trusts from 127.0.0.1 by default.
@@ -319,7 +370,7 @@ class Nginx:
 
 
 @contextmanager
-def nginx_in_front_of(replicas: list[int], prefix: Path) -> Iterator[Nginx]:
+def nginx_in_front_of(replicas: list[int], prefix: Path, *, read_timeout: str = "60s") -> Iterator[Nginx]:
     """Debian's nginx, as a user would run it, with the documented configuration: TLS on a free loopback port,
     a certificate of its own for 127.0.0.1 and mcp.example.com, the replicas at the given loopback ports.
 
@@ -362,6 +413,7 @@ def nginx_in_front_of(replicas: list[int], prefix: Path) -> Iterator[Nginx]:
             "listen 443 ssl;": f"listen 127.0.0.1:{port} ssl;",
             "/etc/ssl/certs/mcp.example.com.pem": str(certificate),
             "/etc/ssl/private/mcp.example.com.key": str(key),
+            "proxy_read_timeout 60s;": f"proxy_read_timeout {read_timeout};",
         },
     )
     # Debian's build keeps its temporary files under /var/lib/nginx: here, under the prefix. As root, nginx's
@@ -407,25 +459,28 @@ def nginx_in_front_of(replicas: list[int], prefix: Path) -> Iterator[Nginx]:
 
 
 @contextmanager
-def two_replicas_behind_nginx(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[Nginx, list[ServerProcess]]]:
-    """Two `python -m tavus_mcp --transport http` replicas sharing one emulator, nginx in front. They use
-    different keys, both accepted, so that the emulator can tell which replica each request came from."""
+def two_replicas_behind_nginx(
+    sandbox: Sandbox, tmp_path: Path, *, read_timeout: str = "60s", **extra: str
+) -> Iterator[tuple[Nginx, list[ServerProcess]]]:
+    """Two `python -m tavus_mcp --transport http` replicas sharing one emulator, nginx in front (its read timeout
+    replaced by `read_timeout`). They use different keys, both accepted, so that the emulator can tell which
+    replica each request came from."""
     sandbox.emulator.api_keys = (SANDBOX_API_KEY, OTHER_KEY)
     ports = [free_port(), free_port()]
     with (
         running_server(
             tmp_path / "a.log",
-            env_for(sandbox, tmp_path, TAVUS_MCP_ALLOWED_HOSTS=PUBLIC_HOST),
+            {**env_for(sandbox, tmp_path, TAVUS_MCP_ALLOWED_HOSTS=PUBLIC_HOST), **extra},
             port=ports[0],
             new_session=True,
         ) as first,
         running_server(
             tmp_path / "b.log",
-            env_for(sandbox, tmp_path, TAVUS_MCP_ALLOWED_HOSTS=PUBLIC_HOST, TAVUS_API_KEY=OTHER_KEY),
+            {**env_for(sandbox, tmp_path, TAVUS_MCP_ALLOWED_HOSTS=PUBLIC_HOST), **extra, "TAVUS_API_KEY": OTHER_KEY},
             port=ports[1],
             new_session=True,
         ) as second,
-        nginx_in_front_of(ports, tmp_path / "nginx") as nginx,
+        nginx_in_front_of(ports, tmp_path / "nginx", read_timeout=read_timeout) as nginx,
     ):
         yield nginx, [first, second]
 
@@ -439,7 +494,7 @@ def replica_of(sandbox: Sandbox, key: str | None) -> int:
 @needs_nginx
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_nginx_spreads_calls_over_replicas_and_skips_a_dead_one(
+async def test_nginx_serves_calls_from_the_replicas_and_skips_a_dead_one(
     sandbox: Sandbox, tmp_path: Path, mode: Mode
 ) -> None:
     public = {"host": PUBLIC_HOST}  # what a client of https://mcp.example.com/mcp sends
@@ -448,18 +503,19 @@ async def test_nginx_spreads_calls_over_replicas_and_skips_a_dead_one(
             created = await ok(client, "create_conversation", {"replica_id": REPLICA, "conversation_name": "Pitch"})
             conversation_id = created["conversation_id"]
             [create] = sandbox.requests_to("POST", CREATE_PATH)
-            other = replicas[1 - replica_of(sandbox, create.api_key)]
-            # The other replica knows it too (any replica serves any request: the state is Tavus's).
-            async with connect(other.url, token=TOKEN, mode=mode) as direct:
+            served = replica_of(sandbox, create.api_key)
+            # The other replica knows it too (the state is Tavus's).
+            async with connect(replicas[1 - served].url, token=TOKEN, mode=mode) as direct:
                 read_directly = await ok(direct, "get_conversation", {"conversation_id": conversation_id})
             read_through_nginx = await ok(client, "get_conversation", {"conversation_id": conversation_id})
 
-            # One replica dies without a word; nginx's next connection to it is refused, and the call goes to
-            # the other, the create too (nothing had been sent).
-            dead = replicas[0]
-            dead.process.kill()
-            dead.process.wait(timeout=STOP_TIMEOUT)
-            names = [f"After the crash {number}" for number in range(6)]
+        # The replica that served the create dies without a word; nginx's next connection to it is refused, and
+        # the call goes to the other, the create too (nothing had been sent). (A 2025-11-25 client's session died
+        # with it: a client opens a new one, as after any 404 for its session.)
+        replicas[served].process.kill()
+        replicas[served].process.wait(timeout=STOP_TIMEOUT)
+        names = [f"After the crash {number}" for number in range(6)]
+        async with connect(nginx.url, token=TOKEN, mode=mode, headers=public, verify=nginx.trust) as client:
             for name in names:
                 arguments = {"replica_id": REPLICA, "conversation_name": name, "test_mode": True}
                 made = await ok(client, "create_conversation", arguments)
@@ -471,7 +527,7 @@ async def test_nginx_spreads_calls_over_replicas_and_skips_a_dead_one(
     # Each create reached Tavus once, all after the crash from the replica left.
     creates = sandbox.requests_to("POST", CREATE_PATH)
     assert [request.body["conversation_name"] for request in creates] == ["Pitch", *names]
-    assert {request.api_key for request in creates[1:]} == {OTHER_KEY}
+    assert {replica_of(sandbox, request.api_key) for request in creates[1:]} == {1 - served}
     assert "connect() failed (111: Connection refused) while connecting to upstream" in nginx.error_log()
 
 
@@ -516,3 +572,63 @@ async def test_nginx_never_sends_a_create_again_once_a_replica_received_it(sandb
         sandbox.emulator.conversations
     )
     assert "upstream prematurely closed connection while reading response header from upstream" in (nginx.error_log())
+
+
+@needs_nginx
+@pytest.mark.anyio
+async def test_through_nginx_a_2025_client_is_asked_before_a_billed_call(sandbox: Sandbox, tmp_path: Path) -> None:
+    # Its session holds the channel for the question: every request of it reaches the replica that opened it.
+    public = {"host": PUBLIC_HOST}
+    asked: list[str] = []
+
+    async def user(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="decline")
+
+    with anyio.fail_after(TEST_TIMEOUT), two_replicas_behind_nginx(sandbox, tmp_path) as (nginx, _):
+        for _ in range(3):  # a new session each time, which nginx keeps where it was opened
+            async with connect(
+                nginx.url, token=TOKEN, mode="legacy", headers=public, verify=nginx.trust, elicitation_callback=user
+            ) as client:
+                assert client.protocol_version == "2025-11-25"
+                result = await client.call_tool("create_conversation", {"replica_id": REPLICA})
+                assert result.is_error
+                assert "the user declined, so nothing was sent to Tavus" in text_of(result)
+
+    assert [question.split("?")[0] for question in asked] == [
+        f"Start a billed Tavus video call with replica {REPLICA}"
+    ] * 3
+    assert sandbox.requests_to("POST", CREATE_PATH) == []
+    assert "Session not found" not in nginx.error_log()
+
+
+@needs_nginx
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_long_wait_streams_through_a_proxy_with_a_short_read_timeout(
+    sandbox: Sandbox, tmp_path: Path, mode: Mode
+) -> None:
+    # Scaled down: nginx allows 3 s of silence (the issue's 12 s proxy), the replicas send a sign of life every 2 s
+    # (TAVUS_MCP_KEEPALIVE, 10 s by default), and the wait lasts 8 s, well past the read timeout.
+    public = {"host": PUBLIC_HOST}
+    progress = Progress()
+    with (
+        anyio.fail_after(TEST_TIMEOUT),
+        two_replicas_behind_nginx(
+            sandbox, tmp_path, read_timeout="3s", TAVUS_MCP_KEEPALIVE="2", TAVUS_POLL_INTERVAL="0.5"
+        ) as (nginx, _),
+    ):
+        async with connect(nginx.url, token=TOKEN, mode=mode, headers=public, verify=nginx.trust) as client:
+            created = await ok(client, "create_conversation", {"replica_id": REPLICA})
+            arguments = {"conversation_id": created["conversation_id"], "max_wait_seconds": 8}
+            # A 2025-11-25 stream is kept alive by SSE comments, progress asked for or not; a 2026-07-28 one by
+            # the wait's progress heartbeat (the SDK's own comments come only every 15 s).
+            result = await client.call_tool(
+                "wait_for_conversation", arguments, progress_callback=progress if mode == "auto" else None
+            )
+
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    assert result.structured_content["call_state"] == "waiting"
+    assert result.structured_content["waited_seconds"] >= 8
+    assert "upstream timed out" not in nginx.error_log()

@@ -20,7 +20,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 from pydantic import SecretStr
 
 from tavus_mcp import __version__
@@ -41,6 +41,7 @@ from tests.servers import (
     served_tavus,
     start_refused,
 )
+from tests.test_wait import Progress
 from tests.upstream import Fault
 
 pytestmark = pytest.mark.http
@@ -374,8 +375,10 @@ class Balancer(httpx2.AsyncBaseTransport):
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_two_instances_serve_one_client(tavus: Tavus, tmp_path: Path, mode: Mode) -> None:
-    env = server_env(tavus)
+async def test_without_sessions_two_instances_serve_one_client(tavus: Tavus, tmp_path: Path, mode: Mode) -> None:
+    # TAVUS_MCP_SESSIONS=0: nothing held per client, so replicas need no affinity (and 2025-11-25 clients are not
+    # asked before spending). 2026-07-28 clients are sessionless either way.
+    env = server_env(tavus, TAVUS_MCP_SESSIONS="0")
     with (
         anyio.fail_after(TEST_TIMEOUT),
         running_server(tmp_path / "a.log", env) as first,
@@ -398,6 +401,197 @@ async def test_two_instances_serve_one_client(tavus: Tavus, tmp_path: Path, mode
     assert [method for port, method in balancer.routed if port == second.port].count("tools/call") == 3
     for server in (first, second):
         assert "level=error" not in server.log()
+
+
+# Streaming: progress, keepalive, cancellation, questions
+
+
+@pytest.fixture(scope="module")
+def streaming_server(_observed_tavus: Tavus, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server whose waits poll Tavus often and whose streams show a sign of life every second."""
+    env = server_env(_observed_tavus, TAVUS_MCP_KEEPALIVE="1", TAVUS_POLL_INTERVAL="0.2")
+    with running_server(tmp_path_factory.mktemp("streaming") / "server.log", env) as server:
+        yield server
+
+
+async def _active_conversation(url: str) -> str:
+    """A conversation that stays active (the emulator's calls do until ended): a wait on it waits."""
+    async with connect(url, token=TOKEN, mode="auto") as client:
+        created = await ok(client, "create_conversation", {"replica_id": REPLICA})
+    return str(created["conversation_id"])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_progress_reaches_http_clients_before_the_result(
+    tavus: Tavus, streaming_server: ServerProcess, mode: Mode
+) -> None:
+    conversation_id = await _active_conversation(streaming_server.url)
+    progress = Progress()
+    with anyio.fail_after(TEST_TIMEOUT):
+        async with connect(streaming_server.url, token=TOKEN, mode=mode) as client:
+            result = await client.call_tool(
+                "wait_for_conversation",
+                {"conversation_id": conversation_id, "max_wait_seconds": 3},
+                progress_callback=progress,
+            )
+
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None and result.structured_content["call_state"] == "waiting"
+    # The state, then a heartbeat each keepalive (1 s) while nothing changes, each further on than the last.
+    seen = progress.seen
+    assert len(seen) >= 2, seen
+    assert set(progress.messages) == {"Waiting for the call to start: the replica has not joined yet."}
+    assert {total for _, total, _ in seen} == {3.0}
+    assert [done for done, _, _ in seen] == sorted({done for done, _, _ in seen})
+
+
+def test_a_silent_2025_stream_carries_a_ping_every_keepalive(tavus: Tavus, streaming_server: ServerProcess) -> None:
+    # No progress token: the wait sends nothing before its result, and the stream still shows a sign of life.
+    conversation_id = anyio.run(_active_conversation, streaming_server.url)
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    opened = post(streaming_server.url, headers=auth)
+    session = {**auth, "mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+    assert post(streaming_server.url, {"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {
+            "name": "wait_for_conversation",
+            "arguments": {"conversation_id": conversation_id, "max_wait_seconds": 3},
+        },
+    }
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream", **session}
+    with httpx2.stream("POST", streaming_server.url, json=call, headers=headers, timeout=TEST_TIMEOUT) as answer:
+        lines = [line for line in answer.iter_lines() if line]
+
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    assert answer.headers["x-accel-buffering"] == "no"  # nginx passes each event on at once
+    pings = [line for line in lines if line.startswith(": ping")]
+    [result] = [json.loads(line.removeprefix("data: ")) for line in lines if line.startswith("data: {")]
+    assert len(pings) >= 2, lines
+    assert lines.index(pings[0]) < len(lines) - 1  # before the result, not after it
+    assert result["id"] == 2 and result["result"]["structuredContent"]["call_state"] == "waiting"
+
+
+def test_the_mcp_endpoint_offers_no_standalone_stream(tavus: Tavus, team_server: ServerProcess) -> None:
+    # The server sends nothing unprompted: a GET stream would only hold a connection (and a graceful stop) open.
+    answer = httpx2.get(
+        team_server.url, headers={"authorization": f"Bearer {TOKEN}", "accept": "text/event-stream"}, timeout=10.0
+    )
+    assert (answer.status_code, answer.headers["allow"]) == (405, "POST, DELETE")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+@pytest.mark.parametrize("how", ["cancelled", "dropped"])
+async def test_a_call_cancelled_or_dropped_sends_nothing_more_to_tavus(
+    tavus: Tavus, streaming_server: ServerProcess, mode: Mode, how: str
+) -> None:
+    conversation_id = await _active_conversation(streaming_server.url)
+    path = f"/v2/conversations/{conversation_id}"
+
+    def polls() -> int:
+        return len(tavus.injector.requests_to("GET", path))
+
+    async def wait(client: Client) -> None:
+        await client.call_tool("wait_for_conversation", {"conversation_id": conversation_id, "max_wait_seconds": 60})
+
+    with anyio.fail_after(TEST_TIMEOUT):
+        with anyio.CancelScope() as everything:
+            async with connect(streaming_server.url, token=TOKEN, mode=mode) as client:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(wait, client)
+                    while polls() < 3:  # noqa: ASYNC110 - the emulator records on its own thread
+                        await anyio.sleep(0.02)
+                    at_cancel = polls()
+                    if how == "cancelled":
+                        # The SDK's client sends notifications/cancelled (2025-11-25) or closes the stream (2026).
+                        group.cancel_scope.cancel()
+                    else:
+                        # The client goes away mid-call: its connections close, with no word to the server.
+                        everything.cancel()
+                # Still connected: the session (2025-11-25) lives on, and the call in it was stopped all the same.
+                await anyio.to_thread.run_sync(
+                    streaming_server.wait_for_log, "tool=wait_for_conversation outcome=cancelled"
+                )
+        if how == "dropped":
+            await anyio.to_thread.run_sync(
+                streaming_server.wait_for_log, "tool=wait_for_conversation outcome=cancelled"
+            )
+        at_stop = polls()
+        await anyio.sleep(1.0)  # five polls' time
+
+    # At most the request already in flight when the call was stopped; nothing after.
+    assert at_stop <= at_cancel + 1
+    assert polls() == at_stop
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("tool", "arguments", "path"),
+    [
+        ("create_conversation", {"replica_id": REPLICA}, "/v2/conversations"),
+        ("delete_conversation", {"conversation_id": "c0ffee0000001", "hard": True}, "/v2/conversations/c0ffee0000001"),
+        ("delete_persona", {"persona_id": "p0ffee0000001"}, "/v2/personas/p0ffee0000001"),
+    ],
+    ids=["billed-create", "hard-delete", "delete-persona"],
+)
+async def test_a_2025_client_is_asked_before_spending_and_its_no_is_kept(
+    tavus: Tavus, team_server: ServerProcess, tool: str, arguments: dict[str, Any], path: str
+) -> None:
+    asked: list[str] = []
+
+    async def user(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="decline")
+
+    with anyio.fail_after(TEST_TIMEOUT):
+        async with connect(team_server.url, token=TOKEN, mode="legacy", elicitation_callback=user) as client:
+            assert client.protocol_version == "2025-11-25"
+            result = await client.call_tool(tool, arguments)
+
+    assert result.is_error
+    assert text_of(result).startswith("Not done: asked to confirm (")
+    assert "the user declined, so nothing was sent to Tavus" in text_of(result)
+    [question] = asked
+    assert question.startswith(("Start a billed Tavus video call", "Delete conversation", "Delete persona"))
+    # Nothing that spends or destroys reached Tavus.
+    assert [seen for seen in tavus.injector.seen if seen.method in ("POST", "DELETE")] == []
+    assert path not in [seen.path for seen in tavus.injector.seen if seen.method != "GET"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_wait_cut_by_the_graceful_stop_says_so(tavus: Tavus, tmp_path: Path, mode: Mode) -> None:
+    # A grace of 4 s leaves the answer 1 s to be written before uvicorn cancels what is left, on a busy machine too.
+    env = server_env(tavus, TAVUS_MCP_SHUTDOWN_TIMEOUT="4", TAVUS_MCP_KEEPALIVE="1", TAVUS_POLL_INTERVAL="0.2")
+    progress = Progress()
+    with anyio.fail_after(TEST_TIMEOUT), running_server(tmp_path / "stop.log", env) as server:
+        conversation_id = await _active_conversation(server.url)
+        async with connect(server.url, token=TOKEN, mode=mode) as client, anyio.create_task_group() as group:
+            outcome: list[CallToolResult] = []
+
+            async def wait() -> None:
+                arguments = {"conversation_id": conversation_id, "max_wait_seconds": 60}
+                outcome.append(await client.call_tool("wait_for_conversation", arguments, progress_callback=progress))
+
+            group.start_soon(wait)
+            while not progress.seen:  # noqa: ASYNC110 - set by the client's own task
+                await anyio.sleep(0.02)
+            server.process.send_signal(signal.SIGTERM)
+        returncode = await anyio.to_thread.run_sync(lambda: server.process.wait(timeout=STOP_TIMEOUT))
+
+    [result] = outcome
+    assert result.is_error
+    assert text_of(result) == (
+        "the server is stopping; call wait_for_conversation again (the call itself goes on: this only ended the wait)"
+    )
+    assert returncode == 0
+    log = server.log()
+    assert "timeout graceful shutdown exceeded" not in log
+    assert "level=error" not in log
 
 
 # Lifecycle: refusal to start, graceful stop
@@ -539,6 +733,11 @@ def test_settings_from_environment_and_flags() -> None:
     flagged = HttpSettings.from_env(environ, host="127.0.0.1", port=8001, allowed_hosts="", allowed_origins="")
     assert (flagged.host, flagged.port, flagged.allowed_hosts, flagged.allowed_origins) == ("127.0.0.1", 8001, (), ())
     assert HttpSettings.from_env({}) == HttpSettings()
+    # Sessions: on by default (one process), off by default under an engine's factory (workers share a port).
+    assert HttpSettings.from_env({}).sessions is True
+    assert HttpSettings.from_env({}, sessions_by_default=False).sessions is False
+    assert HttpSettings.from_env({"TAVUS_MCP_SESSIONS": "0"}).sessions is False
+    assert HttpSettings.from_env({"TAVUS_MCP_SESSIONS": "1"}, sessions_by_default=False).sessions is True
 
 
 @pytest.mark.parametrize(
@@ -551,6 +750,7 @@ def test_settings_from_environment_and_flags() -> None:
         ({"TAVUS_MCP_ALLOWED_ORIGINS": "app.example.test"}, "TAVUS_MCP_ALLOWED_ORIGINS (--allowed-origins) takes"),
         ({"TAVUS_MCP_MAX_BODY_BYTES": "10"}, "TAVUS_MCP_MAX_BODY_BYTES must be a number of bytes of at least 1024"),
         ({"TAVUS_MCP_SHUTDOWN_TIMEOUT": "0"}, "TAVUS_MCP_SHUTDOWN_TIMEOUT must be a whole number of seconds"),
+        ({"TAVUS_MCP_SESSIONS": "sometimes"}, "TAVUS_MCP_SESSIONS must be 1 or 0 (true or false); got 'sometimes'"),
         ({"TAVUS_MCP_HOST": "10.0.0.5"}, "refusing to listen on 10.0.0.5 without authentication"),
     ],
 )

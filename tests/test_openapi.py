@@ -1,13 +1,16 @@
 """Tavus's OpenAPI document drives these tests, so that the server follows today's API rather than the seed's.
 
-For every field of the create body and every query parameter of the endpoints the server uses, as the document
-(../shared/tavus-api/tavus-openapi.yml) gives them: the tool's input schema takes it, typed as documented and no
-stricter; an MCP call with it reaches Tavus (the emulator) as exactly that field; and nothing the tools send is
-undocumented. The emulator's own field tables are held against the document, and its answers are validated against
-the document's response schemas, closed (no field the reference does not list) and covered (every field it lists
-turns up). Tests are generated from the document: a field Tavus adds to it fails here until the server handles it.
+For every field of the create body and every query parameter of the endpoints the server uses, as the document (the
+repository's copy, tests/reference/tavus-openapi.yml) gives them: the tool's input schema takes it, typed as
+documented and no stricter; an MCP call with it reaches Tavus (the emulator) as exactly that field; and nothing the
+tools send is undocumented. The emulator's own field tables are held against the document, and its answers are
+validated against the document's response schemas, closed (no field the reference does not list) and covered (every
+field it lists turns up). Tests are generated from the document: a field Tavus adds to it fails here until the
+server handles it.
 
-Without ../shared (beside the checkout; TAVUS_SHARED_DIR points elsewhere) every test skips, saying why.
+The copy travels with the code, so every test runs from a plain clone. Where the shared original is present
+(../shared/tavus-api beside the checkout, or TAVUS_SHARED_DIR), a test fails if the copy is not the same file:
+refresh it as docs/development.md says.
 """
 
 from __future__ import annotations
@@ -36,19 +39,10 @@ from tests.upstream import Fault
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).parent.parent
+OPENAPI = ROOT / "tests" / "reference" / "tavus-openapi.yml"
 SHARED = Path(os.environ.get("TAVUS_SHARED_DIR") or ROOT.parent / "shared")
-OPENAPI = SHARED / "tavus-api" / "tavus-openapi.yml"
-ABSENT = f"Tavus's OpenAPI document is not at {OPENAPI} (../shared beside the checkout, or TAVUS_SHARED_DIR)"
-
-
-def _load() -> dict[str, Any] | None:
-    if not OPENAPI.exists():
-        return None
-    document: dict[str, Any] = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
-    return document
-
-
-DOC = _load()
+SHARED_OPENAPI = SHARED / "tavus-api" / "tavus-openapi.yml"
+DOC: dict[str, Any] = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
 
 # The endpoints the server uses, by the tool that calls each.
 OPERATIONS = {
@@ -64,7 +58,7 @@ OPERATIONS = {
     "update_persona": ("patch", "/v2/personas/{persona_id}"),
     "delete_persona": ("delete", "/v2/personas/{persona_id}"),
 }
-# Documented on Tavus's other pages rather than in the reference (../shared/tavus-api/NOTES.md).
+# Documented on Tavus's other pages rather than in the reference (NOTES.md, quoted in tests/reference/README.md).
 DOCUMENTED_ELSEWHERE = {"enable_dynamic_greeting": {"type": "boolean"}}
 # Arguments that are the server's own and never reach Tavus.
 SERVER_ONLY = {"get_conversation": {"full"}}
@@ -73,26 +67,16 @@ STOCK_REPLICA = "rfe12d8b9597"
 STOCK_PERSONA = "p9a95912"
 
 
-def _documented(items: list[Any], names: int = 1) -> list[Any]:
-    """Test parameters from the document, or one that skips, saying why, when the document is absent."""
-    return items if DOC is not None else [pytest.param(*[None] * names, marks=pytest.mark.skip(reason=ABSENT))]
-
-
-def _doc() -> dict[str, Any]:
-    assert DOC is not None
-    return DOC
-
-
 def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
         name = schema["$ref"].removeprefix("#/components/schemas/")
-        schema = _doc()["components"]["schemas"][name]
+        schema = DOC["components"]["schemas"][name]
     return schema
 
 
 def _operation(tool: str) -> dict[str, Any]:
     method, path = OPERATIONS[tool]
-    operation: dict[str, Any] = _doc()["paths"][path][method]
+    operation: dict[str, Any] = DOC["paths"][path][method]
     return operation
 
 
@@ -114,7 +98,7 @@ def _body_fields(schema: dict[str, Any] | None = None, prefix: str = "") -> dict
 def _parameters(tool: str) -> dict[str, dict[str, Any]]:
     """The operation's query and path parameters (those of its path too), by name."""
     _, path = OPERATIONS[tool]
-    item = _doc()["paths"][path]
+    item = DOC["paths"][path]
     return {
         parameter["name"]: parameter
         for parameter in [*item.get("parameters", []), *_operation(tool).get("parameters", [])]
@@ -125,10 +109,10 @@ def _query_parameters(tool: str) -> dict[str, dict[str, Any]]:
     return {name: p for name, p in _parameters(tool).items() if p["in"] == "query"}
 
 
-BODY_FIELDS = sorted(_body_fields()) if DOC else []
-QUERY_PARAMETERS = [(tool, name) for tool in OPERATIONS if DOC for name in sorted(_query_parameters(tool))]
+BODY_FIELDS = sorted(_body_fields())
+QUERY_PARAMETERS = [(tool, name) for tool in OPERATIONS for name in sorted(_query_parameters(tool))]
 PATH_PARAMETERS = [
-    (tool, name) for tool in OPERATIONS if DOC for name, p in sorted(_parameters(tool).items()) if p["in"] == "path"
+    (tool, name) for tool in OPERATIONS for name, p in sorted(_parameters(tool).items()) if p["in"] == "path"
 ]
 
 
@@ -166,7 +150,7 @@ def _documented_values(schema: dict[str, Any]) -> list[str]:
 # The tool schemas: every documented field, as documented and no stricter
 
 
-@pytest.mark.parametrize("field", _documented(BODY_FIELDS))
+@pytest.mark.parametrize("field", BODY_FIELDS)
 def test_the_tool_takes_every_documented_body_field(tool_schemas: dict[str, dict[str, Any]], field: str) -> None:
     documented = _body_fields()[field]
     listed = _at(tool_schemas["create_conversation"], field)
@@ -193,7 +177,7 @@ def test_the_tool_takes_every_documented_body_field(tool_schemas: dict[str, dict
         assert replacement.group(1) in listed["description"], listed["description"]
 
 
-@pytest.mark.parametrize(("tool", "name"), _documented(QUERY_PARAMETERS + PATH_PARAMETERS, 2))
+@pytest.mark.parametrize(("tool", "name"), QUERY_PARAMETERS + PATH_PARAMETERS)
 def test_the_tool_takes_every_documented_parameter(
     tool_schemas: dict[str, dict[str, Any]], tool: str, name: str
 ) -> None:
@@ -208,7 +192,7 @@ def test_the_tool_takes_every_documented_parameter(
     assert (name in tool_schemas[tool].get("required", [])) == bool(documented.get("required")), (tool, name)
 
 
-@pytest.mark.parametrize("tool", _documented(sorted(OPERATIONS)))
+@pytest.mark.parametrize("tool", sorted(OPERATIONS))
 def test_nothing_undocumented_is_sent(tool_schemas: dict[str, dict[str, Any]], tool: str) -> None:
     schema = tool_schemas[tool]
     if tool == "create_conversation":
@@ -332,15 +316,13 @@ def _body_with(field: str) -> dict[str, Any]:
 
 
 async def test_every_reference_example_body_reaches_tavus(mcp: Client, sandbox: Sandbox) -> None:
-    if DOC is None:
-        pytest.skip(ABSENT)
     for body in map(_with_stock_ids, _examples()):
         result = await mcp.call_tool("create_conversation", {**body, "test_mode": True})
         assert not result.is_error, (body, text_of(result))
     assert sandbox.creates() == [{**body, "test_mode": True} for body in map(_with_stock_ids, _examples())]
 
 
-@pytest.mark.parametrize("field", _documented([*BODY_FIELDS, *DOCUMENTED_ELSEWHERE]))
+@pytest.mark.parametrize("field", [*BODY_FIELDS, *DOCUMENTED_ELSEWHERE])
 async def test_every_documented_body_field_reaches_tavus(mcp: Client, sandbox: Sandbox, field: str) -> None:
     if field in DOCUMENTED_ELSEWHERE:
         body = _merge({"replica_id": STOCK_REPLICA}, _nest(field, _value_for(field, DOCUMENTED_ELSEWHERE[field])))
@@ -362,7 +344,7 @@ def _parameter_value(tool: str, name: str, schema: dict[str, Any]) -> Any:
     return {"boolean": True, "integer": 1, "string": values[0] if values else "example"}[schema["type"]]
 
 
-@pytest.mark.parametrize(("tool", "name"), _documented(QUERY_PARAMETERS, 2))
+@pytest.mark.parametrize(("tool", "name"), QUERY_PARAMETERS)
 async def test_every_documented_query_parameter_reaches_tavus(
     mcp: Client, sandbox: Sandbox, tool: str, name: str
 ) -> None:
@@ -386,8 +368,6 @@ async def test_every_documented_query_parameter_reaches_tavus(
 
 
 def test_the_emulators_request_tables_are_the_reference() -> None:
-    if DOC is None:
-        pytest.skip(ABSENT)
     fields = _body_fields()
 
     def types(prefix: str) -> dict[str, str]:
@@ -515,17 +495,15 @@ def _answers(tool: str) -> list[Any]:
 
 @pytest.mark.parametrize(
     "tool",
-    _documented(
-        [
-            "create_conversation",
-            "get_conversation",
-            "list_conversations",
-            "list_replicas",
-            "list_personas",
-            "create_persona",
-            "get_persona",
-        ]
-    ),
+    [
+        "create_conversation",
+        "get_conversation",
+        "list_conversations",
+        "list_replicas",
+        "list_personas",
+        "create_persona",
+        "get_persona",
+    ],
 )
 def test_the_emulators_answers_carry_the_current_fields(tool: str) -> None:
     schema = _response_schema(tool)
@@ -542,8 +520,6 @@ def test_the_emulators_answers_carry_the_current_fields(tool: str) -> None:
 
 
 async def test_the_references_verbose_example_reads_as_a_review(mcp: Client, sandbox: Sandbox) -> None:
-    if DOC is None:
-        pytest.skip(ABSENT)
     example = _operation("get_conversation")["responses"]["200"]["content"]["application/json"]["examples"]
     answer = example["verbose"]["value"]
     path = f"/v2/conversations/{answer['conversation_id']}"
@@ -616,10 +592,10 @@ def _literals(annotation: Any) -> set[Any]:
     return set().union(*(_literals(arg) for arg in get_args(annotation)))
 
 
-PERSONA_FIELDS = sorted(_persona_fields()) if DOC else []
+PERSONA_FIELDS = sorted(_persona_fields())
 
 
-@pytest.mark.parametrize("field", _documented(PERSONA_FIELDS))
+@pytest.mark.parametrize("field", PERSONA_FIELDS)
 def test_create_persona_takes_every_documented_field(tool_schemas: dict[str, dict[str, Any]], field: str) -> None:
     documented = _persona_fields()[field]
     schema = tool_schemas["create_persona"]
@@ -644,8 +620,6 @@ def test_create_persona_takes_every_documented_field(tool_schemas: dict[str, dic
 
 
 def test_create_persona_requires_a_prompt_only_outside_echo_mode(tool_schemas: dict[str, dict[str, Any]]) -> None:
-    if DOC is None:
-        pytest.skip(ABSENT)
     # "Each request must have a `system_prompt` value unless you're using echo mode": the server says so itself.
     assert "unless you're using echo mode" in _persona_fields()["system_prompt"]["description"]
     assert (
@@ -654,7 +628,7 @@ def test_create_persona_requires_a_prompt_only_outside_echo_mode(tool_schemas: d
     )
 
 
-@pytest.mark.parametrize("field", _documented(PERSONA_FIELDS))
+@pytest.mark.parametrize("field", PERSONA_FIELDS)
 async def test_every_documented_persona_field_reaches_tavus(mcp: Client, sandbox: Sandbox, field: str) -> None:
     body = next((example for example in _persona_examples() if _has(example, field)), None) or _merge(
         {"system_prompt": "You are a skeptical buyer."}, _nest(field, _value_for(field, _persona_fields()[field]))
@@ -667,8 +641,6 @@ async def test_every_documented_persona_field_reaches_tavus(mcp: Client, sandbox
 
 
 async def test_every_reference_persona_example_reaches_tavus(mcp: Client, sandbox: Sandbox) -> None:
-    if DOC is None:
-        pytest.skip(ABSENT)
     for body in _persona_examples():
         result = await mcp.call_tool("create_persona", body)
         assert not result.is_error, (body, text_of(result))
@@ -678,8 +650,6 @@ async def test_every_reference_persona_example_reaches_tavus(mcp: Client, sandbo
 async def test_the_references_full_persona_example_is_refused_where_it_misplaces_fields(
     mcp: Client, sandbox: Sandbox
 ) -> None:
-    if DOC is None:
-        pytest.skip(ABSENT)
     [published] = [body for body in _persona_examples(as_published=True) if "document_ids" in body.get("layers", {})]
 
     result = await mcp.call_tool("create_persona", published)
@@ -692,8 +662,6 @@ async def test_the_references_full_persona_example_is_refused_where_it_misplaces
 
 
 def test_update_persona_takes_the_references_json_patch(tool_schemas: dict[str, dict[str, Any]]) -> None:
-    if DOC is None:
-        pytest.skip(ABSENT)
     documented = _patch_operation_schema()
     listed = tool_schemas["update_persona"]["properties"]["operations"]
     assert listed["type"] == "array" and listed["minItems"] == 1
@@ -705,8 +673,6 @@ def test_update_persona_takes_the_references_json_patch(tool_schemas: dict[str, 
 
 
 async def test_the_references_patch_examples_reach_tavus(mcp: Client, sandbox: Sandbox) -> None:
-    if DOC is None:
-        pytest.skip(ABSENT)
     created = await mcp.call_tool(
         "create_persona", {"system_prompt": "You are a life coach.", "layers": {"stt": {"hotwords": "Roey"}}}
     )
@@ -725,8 +691,6 @@ async def test_the_references_patch_examples_reach_tavus(mcp: Client, sandbox: S
 
 
 def test_the_emulators_persona_tables_are_the_reference() -> None:
-    if DOC is None:
-        pytest.skip(ABSENT)
     fields = _persona_fields()
 
     def table_type(schema: dict[str, Any]) -> str:
@@ -752,3 +716,14 @@ def test_the_emulators_persona_tables_are_the_reference() -> None:
     operation = _patch_operation_schema()
     assert list(emulator_tables.PATCH_OPERATIONS) == operation["properties"]["op"]["enum"]
     assert list(emulator_tables.PATCH_MEMBERS) == [*operation["properties"], "from"]
+
+
+# The copy in the repository is the shared original, byte for byte
+
+
+@pytest.mark.skipif(not SHARED_OPENAPI.exists(), reason=f"no shared original at {SHARED_OPENAPI} to compare with")
+def test_the_repositorys_copy_of_the_reference_is_the_shared_original() -> None:
+    assert OPENAPI.read_bytes() == SHARED_OPENAPI.read_bytes(), (
+        f"{OPENAPI.relative_to(ROOT)} differs from {SHARED_OPENAPI}: copy it again and update the date in "
+        "tests/reference/README.md (docs/development.md, 'Tavus's API reference')"
+    )

@@ -31,12 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import jsonschema
 import pytest
 
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import TOOL_NAMES, Sandbox
+from tests.servers import connect, ok
 
 pytestmark = pytest.mark.clients
 
@@ -637,3 +639,51 @@ def test_openai_agents_over_http(openai_agents: PythonClient, sandbox: Sandbox, 
     [output] = outcome["model_saw"]
     assert_result_text(output["output"][0]["text"], created)
     assert outcome["final_output"] == f"Your practice call is ready: {created.url}"
+
+
+# The official TypeScript SDK's client (2.x, installed with the Inspector), over HTTP
+TYPESCRIPT_CLIENT = TOOLS / "inspector" / "node_modules" / "@modelcontextprotocol" / "client" / "dist" / "index.mjs"
+TYPESCRIPT_WAIT = """
+const [clientModule, url, token, conversationId] = process.argv.slice(2);
+const { Client, StreamableHTTPClientTransport } = await import(clientModule);
+const client = new Client({ name: "typescript-sdk", version: "1.0.0" }, {});
+const headers = { Authorization: `Bearer ${token}` };
+const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+await client.connect(transport);
+const progress = [];
+const result = await client.callTool(
+  { name: "wait_for_conversation", arguments: { conversation_id: conversationId, max_wait_seconds: 2 } },
+  { onprogress: (notification) => progress.push(notification.message) },
+);
+console.log(JSON.stringify({ protocol: transport.protocolVersion, progress, result: result.structuredContent }));
+await client.close();
+"""
+
+
+async def _active_conversation(url: str) -> str:
+    """A conversation that stays active (the emulator's calls do until ended): a wait on it waits."""
+    async with connect(url, token=HTTP_TOKEN) as client:
+        created = await ok(client, "create_conversation", {"replica_id": REPLICA})
+    return str(created["conversation_id"])
+
+
+def test_typescript_sdk_receives_progress_over_http(sandbox: Sandbox, http_url: str, tmp_path: Path) -> None:
+    if not (NODE.exists() and TYPESCRIPT_CLIENT.exists()):
+        _missing("The TypeScript SDK's client (with the Inspector and Node 22)")
+    created = anyio.run(_active_conversation, http_url)
+    script = tmp_path / "wait.mjs"
+    script.write_text(TYPESCRIPT_WAIT, encoding="utf-8")
+    completed = subprocess.run(
+        [str(NODE), str(script), TYPESCRIPT_CLIENT.as_uri(), http_url, HTTP_TOKEN, created],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=CLIENT_TIMEOUT,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    outcome = json.loads(completed.stdout.strip().splitlines()[-1])
+    # The wait's progress reached the client before its result, on the call's event stream.
+    assert outcome["progress"][0] == "Waiting for the call to start: the replica has not joined yet."
+    assert outcome["result"]["call_state"] == "waiting"

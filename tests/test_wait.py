@@ -12,9 +12,8 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tavus_mcp.config import Settings
+from tavus_mcp.config import DEFAULT_KEEPALIVE, Settings
 from tavus_mcp.sandbox import SANDBOX_API_KEY
-from tavus_mcp.tools import HEARTBEAT_SECONDS
 from tests.conftest import Sandbox, connect, text_of
 
 pytestmark = pytest.mark.anyio
@@ -156,8 +155,8 @@ async def test_at_the_bound_it_says_where_the_call_stands(sandbox: Sandbox) -> N
         "user how it is going; call wait_for_conversation again once they say the call is done, or "
         "end_conversation to stop it."
     )
-    assert progress.messages == [WAITING]  # one notification: the state never changed (the heartbeat is 30 s)
-    assert HEARTBEAT_SECONDS == 30
+    assert progress.messages == [WAITING]  # one notification: the state never changed (the heartbeat is 10 s)
+    assert DEFAULT_KEEPALIVE == 10
     assert all(total == 1 for _, total, _ in progress.seen)
 
 

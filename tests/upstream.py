@@ -57,6 +57,8 @@ class Seen:
     query: dict[str, str]
     body: Any
     api_key: str | None
+    # The path as sent, percent-encoding and all (`path` is decoded): what a quoted id looked like on the wire.
+    raw_path: str = ""
 
 
 class FaultInjector:
@@ -109,7 +111,14 @@ class FaultInjector:
         with self._lock:
             request = Request(scope)
             self.seen.append(
-                Seen(scope["method"], scope["path"], dict(request.query_params), body, request.headers.get("x-api-key"))
+                Seen(
+                    scope["method"],
+                    scope["path"],
+                    dict(request.query_params),
+                    body,
+                    request.headers.get("x-api-key"),
+                    scope["raw_path"].decode("latin-1"),
+                )
             )
         replayed = False
 

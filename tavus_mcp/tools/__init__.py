@@ -43,10 +43,9 @@ from tavus_mcp.tools.personas import (
 )
 from tavus_mcp.tools.review import MAX_TRANSCRIPT_CHARS, ConversationReport, conversation_report, transcript_text
 from tavus_mcp.tools.state import MAX_RESULT_CHARS, AppState, ToolFailure, ToolOutput
-from tavus_mcp.tools.wait import HEARTBEAT_SECONDS, CallOutcome, call_state, wait_for_conversation
+from tavus_mcp.tools.wait import CallOutcome, call_state, wait_for_conversation
 
 __all__ = [
-    "HEARTBEAT_SECONDS",
     "MAX_RESULT_CHARS",
     "MAX_TRANSCRIPT_CHARS",
     "AppState",

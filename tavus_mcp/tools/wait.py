@@ -9,9 +9,10 @@ import time
 from datetime import datetime
 from typing import Any
 
-import anyio
 from pydantic import BaseModel, Field
 
+from tavus_mcp.client import sleep_unless_stopping, stopping
+from tavus_mcp.errors import TavusConnectionError
 from tavus_mcp.models.conversations import (
     DEFAULT_WAIT_SECONDS,
     ConversationDetails,
@@ -27,7 +28,7 @@ from tavus_mcp.tools.review import (
     _details,
     conversation_report,
 )
-from tavus_mcp.tools.state import AppState, ToolOutput, _dump
+from tavus_mcp.tools.state import AppState, ToolFailure, ToolOutput, _dump
 
 
 class CallOutcome(BaseModel):
@@ -49,8 +50,10 @@ class CallOutcome(BaseModel):
     perception_analysis: str | None = None
 
 
-# A progress notification at least this often (seconds) while nothing changes, so clients see the wait is alive.
-HEARTBEAT_SECONDS = 30.0
+# What a wait cut short by the server's graceful stop answers: the call goes on, and so can the wait, elsewhere.
+STOPPING_TEXT = (
+    "the server is stopping; call wait_for_conversation again (the call itself goes on: this only ended the wait)"
+)
 
 
 _STATE_NOTES = {
@@ -73,9 +76,12 @@ def call_state(details: ConversationDetails) -> str:
 
 
 async def wait_for_conversation(state: AppState, request: WaitForConversationRequest) -> ToolOutput:
-    """Follow a call until its transcript is ready or the wait's bound, reporting each change as progress."""
+    """Follow a call until its transcript is ready or the wait's bound, reporting each change as progress, and
+    at least every `keepalive` seconds while nothing changes: clients see the wait is alive, and over HTTP the
+    answer's event stream carries something before any proxy's read timeout ends it."""
     bound = request.max_wait_seconds or DEFAULT_WAIT_SECONDS
     interval = state.settings.poll_seconds
+    heartbeat = state.settings.keepalive
     verbose = GetConversationRequest(conversation_id=request.conversation_id, verbose=True)
     started = time.monotonic()
     previous: str | None = None
@@ -83,10 +89,15 @@ async def wait_for_conversation(state: AppState, request: WaitForConversationReq
     progress = 0.0
     quiet_ends = 0
     while True:
-        details = await state.tavus.get_conversation(verbose)
+        try:
+            details = await state.tavus.get_conversation(verbose)
+        except TavusConnectionError:
+            if stopping():
+                raise ToolFailure(STOPPING_TEXT) from None
+            raise
         now = call_state(details)
         waited = time.monotonic() - started
-        if now != previous or waited - reported >= HEARTBEAT_SECONDS:
+        if now != previous or waited - reported >= heartbeat:
             # MCP wants each notification's progress above the last one's.
             progress = max(round(waited, 3), progress + 0.001)
             await state.progress(progress, float(bound), _STATE_NOTES[now])
@@ -97,7 +108,9 @@ async def wait_for_conversation(state: AppState, request: WaitForConversationReq
         if finished or waited >= bound:
             break
         previous = now
-        await anyio.sleep(min(interval, bound - waited))
+        # Asked again by the next heartbeat at the latest, which then carries the state as it is.
+        if not await sleep_unless_stopping(min(interval, bound - waited, max(reported + heartbeat - waited, 0.0))):
+            raise ToolFailure(STOPPING_TEXT)
     return _call_outcome(details, now, finished=finished, waited=waited, bound=bound)
 
 
