@@ -93,6 +93,9 @@ FILE_DESCRIPTOR_RESERVE = 64
 # counted against the cap: room is kept for them too. (uvicorn's default, 2048, would need that many spare files.)
 LISTEN_BACKLOG = 128
 MIN_TOKEN_LENGTH = 16
+# The most a request's head (its request line and headers) may take. h11 has the same bound, but checks it only
+# while a head is incomplete: a whole head of 70 KiB in one write would pass. EdgeProtocol checks every head.
+MAX_HEAD_BYTES = 16 * 1024
 
 ENV_HOST = "TAVUS_MCP_HOST"
 ENV_PORT = "TAVUS_MCP_PORT"
@@ -792,9 +795,9 @@ def serve_http(
     limit = client_connection_limit(settings.max_connections)
     config = uvicorn.Config(
         build_app(settings, http, users=users, transport=transport),
-        # uvicorn's pure-Python parser, h11: it strips the whitespace around header values (RFC 9110 section 5.5)
-        # and refuses a request whose headers pass 16 KiB (h11's bound on an incomplete event); httptools, uvicorn's
-        # other choice, does neither. Extended here with a deadline for a complete request and a connection cap.
+        # uvicorn's pure-Python parser, h11: it strips the whitespace around header values (RFC 9110 section 5.5);
+        # httptools, uvicorn's other choice, does not. Extended here with a deadline for a complete request, a
+        # connection cap and a bound on every request's head (EdgeProtocol).
         http=edge_protocol(max_connections=limit, request_timeout=http.request_timeout),
         # The process's logging (configured by the CLI) is used as it is: uvicorn's records go to the same handler.
         log_config=None,
@@ -905,12 +908,14 @@ class _Edge:
 
 
 class EdgeProtocol(H11Protocol):
-    """uvicorn's h11 protocol, with the two bounds it lacks (its keep-alive timeout starts only after a response):
+    """uvicorn's h11 protocol, with the bounds it lacks (its keep-alive timeout starts only after a response):
 
     - a deadline: a connection that has not sent a complete request (headers and body) `request_timeout` seconds
       after the server started waiting for one is answered 408 and closed, however slowly it trickles bytes;
     - a cap: past `max_connections`, the connection that has waited longest for a complete request is closed
-      (the newcomer itself, with 503, when every other connection is busy with a request).
+      (the newcomer itself, with 503, when every other connection is busy with a request);
+    - a head of at most MAX_HEAD_BYTES, however its bytes arrive (in pieces, in one write, behind another request
+      on the same connection): past it, 431 and closed.
 
     Subclassed per server by `edge_protocol`, which sets `edge`.
     """
@@ -936,6 +941,15 @@ class EdgeProtocol(H11Protocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._track()
+
+    def handle_events(self) -> None:
+        # Called whenever h11 may parse a new request head: after bytes arrive, and after a response when the
+        # client sent its next request early. The head is measured in h11's buffer before h11 parses it.
+        if self.conn.their_state is h11.IDLE and _head_size(self.conn.trailing_data[0]) > MAX_HEAD_BYTES:
+            logger.debug("closing a connection whose request head passes %d bytes", MAX_HEAD_BYTES)
+            self._close(431)
+            return
+        super().handle_events()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_waiting()
@@ -968,13 +982,25 @@ class EdgeProtocol(H11Protocol):
         if self.transport.is_closing():
             return
         if status is not None:
-            reason = {408: b"Request Timeout", 503: b"Service Unavailable"}[status]
-            body = b"The request was not completed in time.\n" if status == 408 else b"Too many connections.\n"
+            reason, body = {
+                408: (b"Request Timeout", b"The request was not completed in time.\n"),
+                431: (b"Request Header Fields Too Large", b"The request's headers pass %d bytes.\n" % MAX_HEAD_BYTES),
+                503: (b"Service Unavailable", b"Too many connections.\n"),
+            }[status]
             self.transport.write(
                 b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
                 b"connection: close\r\n\r\n%s" % (status, reason, len(body), body)
             )
         self.transport.close()
+
+
+_END_OF_HEAD = re.compile(rb"\n\r?\n")  # the blank line after the headers, as h11 finds it
+
+
+def _head_size(buffered: bytes) -> int:
+    """How many bytes of `buffered`, which starts with a request, its head takes (all of them while incomplete)."""
+    end = _END_OF_HEAD.search(buffered, 0, MAX_HEAD_BYTES + 2)
+    return end.end() if end else len(buffered)
 
 
 def edge_protocol(*, max_connections: int, request_timeout: float) -> type[EdgeProtocol]:

@@ -5,7 +5,9 @@ and `TAVUS_MCP_OAUTH_AUDIENCE` set, the SDK publishes Protected Resource Metadat
 answers 401 with the `WWW-Authenticate` header clients follow to it; this module checks the JWT access tokens the
 issuer signs (signature against its published keys, issuer, audience, expiry) and maps each to a user of the
 users file by its `sub` or `email` claim. Keys come from the issuer's metadata (`jwks_uri`), cached by PyJWT's
-`PyJWKClient` and fetched again when a token names a key it has not seen (a rotation).
+`PyJWKClient` and fetched again when a token names a key it has not seen (a rotation). While the issuer cannot be
+reached, one request waits for it (up to the fetch timeout) and it is not asked again for a cooldown: the others are
+refused at once rather than each waiting its turn behind the same unanswered fetch.
 
 Whatever signed a token in, the call runs as a `User`, carried by the `UserAccessToken` the SDK keeps for the
 request (`get_access_token()`): the server reads the user from there, so a call never sees another's key.
@@ -56,6 +58,10 @@ class OAuthSettings:
 
     issuer: str
     audience: str
+    # The longest the issuer's metadata (all its addresses together) or its keys are waited for, and how long after
+    # a failure neither is asked again.
+    fetch_timeout: float = FETCH_TIMEOUT_SECONDS
+    retry_after: float = REFRESH_COOLDOWN_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> OAuthSettings | None:
@@ -89,6 +95,10 @@ def _check_url(value: str, setting: str, what: str) -> None:
         raise ConfigError(f"{setting} must use https (http is accepted only for localhost); got {value!r}")
 
 
+# Token checks in worker threads at once (blocking fetches of metadata and keys); the rest wait for a thread.
+TOKEN_CHECK_THREADS = 8
+
+
 class AccessTokenValidator:
     """Checks JWT access tokens from one issuer for one audience; the claims of a good token, or None.
 
@@ -100,20 +110,24 @@ class AccessTokenValidator:
         self,
         settings: OAuthSettings,
         *,
-        refresh_cooldown: float = REFRESH_COOLDOWN_SECONDS,
+        refresh_cooldown: float | None = None,
         jwks_lifespan: float = JWKS_LIFESPAN_SECONDS,
     ) -> None:
         self.settings = settings
-        self._refresh_cooldown = refresh_cooldown
+        self._refresh_cooldown = settings.retry_after if refresh_cooldown is None else refresh_cooldown
         self._jwks_lifespan = jwks_lifespan
         self._jwks: jwt.PyJWKClient | None = None
         self._lock = threading.Lock()
         # When discovery last failed: it is not tried again for a cooldown, whatever the tokens that arrive.
         self._failed_at: float | None = None
+        # Threads of their own: checks waiting for an issuer that hangs never take the threads other work uses.
+        self._threads: anyio.CapacityLimiter | None = None
 
     async def claims(self, token: str) -> dict[str, Any] | None:
         # In a worker thread: fetching metadata and keys blocks (PyJWKClient uses urllib).
-        return await anyio.to_thread.run_sync(self.validate, token)
+        if self._threads is None:
+            self._threads = anyio.CapacityLimiter(TOKEN_CHECK_THREADS)
+        return await anyio.to_thread.run_sync(self.validate, token, limiter=self._threads)
 
     def validate(self, token: str) -> dict[str, Any] | None:
         """The verified claims of `token`, or None (the reason logged, never the token)."""
@@ -146,11 +160,12 @@ class AccessTokenValidator:
                 if jwks_uri is None:
                     self._failed_at = time.monotonic()
                     return None
-                self._jwks = jwt.PyJWKClient(
+                self._jwks = _IssuerKeys(
                     jwks_uri,
+                    retry_after=self.settings.retry_after,
                     lifespan=self._jwks_lifespan,
                     cooldown_duration=self._refresh_cooldown,
-                    timeout=FETCH_TIMEOUT_SECONDS,
+                    timeout=self.settings.fetch_timeout,
                 )
             return self._jwks
 
@@ -159,10 +174,16 @@ class AccessTokenValidator:
         issuer = self.settings.issuer
         urls = build_oauth_authorization_server_metadata_discovery_urls(issuer, issuer)
         problems = []
-        with httpx2.Client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=False) as http:
+        # One deadline for every address: an issuer that hangs costs the request that found it one fetch timeout.
+        deadline = time.monotonic() + self.settings.fetch_timeout
+        with httpx2.Client(follow_redirects=False) as http:
             for url in urls:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    problems.append(f"{url}: not asked, {self.settings.fetch_timeout:g} s had passed")
+                    continue
                 try:
-                    response = http.get(url, headers={"accept": "application/json"})
+                    response = http.get(url, headers={"accept": "application/json"}, timeout=left)
                     metadata = response.json() if response.status_code == 200 else None
                 except (httpx2.HTTPError, ValueError) as exc:
                     problems.append(f"{url}: {type(exc).__name__}")
@@ -187,6 +208,32 @@ class AccessTokenValidator:
                 problems.append(f"{url}: no jwks_uri")
         logger.error("access tokens cannot be checked: no metadata with a jwks_uri for %s (%s)", issuer, problems)
         return None
+
+
+class _IssuerKeys(jwt.PyJWKClient):
+    """PyJWT's key client, which after a failed fetch does not fetch again for `retry_after` seconds.
+
+    PyJWKClient fetches under a lock: while the endpoint hangs, each request waiting for the lock would then wait
+    out a fetch timeout of its own. Here the one that fetched waits; those behind it are refused as soon as it fails.
+    """
+
+    def __init__(self, uri: str, *, retry_after: float, **options: Any) -> None:
+        super().__init__(uri, **options)
+        self._retry_after = retry_after
+        self._failed_at: float | None = None
+
+    def fetch_data(self) -> Any:
+        if self._failed_at is not None and time.monotonic() - self._failed_at < self._retry_after:
+            raise jwt.PyJWKClientConnectionError(
+                f"the keys at {self.uri} could not be fetched just now; not asked again for {self._retry_after:g} s"
+            )
+        try:
+            data = super().fetch_data()
+        except jwt.PyJWTError:
+            self._failed_at = time.monotonic()
+            raise
+        self._failed_at = None
+        return data
 
 
 class UserAccessToken(AccessToken):

@@ -20,11 +20,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import itertools
+import json
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 
@@ -117,7 +118,7 @@ class Scrubber:
 
     def value(self, value: Any) -> Any:
         """`value` (JSON-like: dicts, lists, strings), with every string in it scrubbed, keys included."""
-        if self._pattern is None:
+        if not self:
             return value
         if isinstance(value, str):
             return self(value)
@@ -136,6 +137,54 @@ class Scrubber:
         except kind as error:
             error.args = tuple(self(str(arg)) for arg in error.args)
             raise
+
+
+class CredentialScrubber(Scrubber):
+    """Replaces credentials found in a request or an answer (a provider's key in a persona), as written and in the
+    whole-value encodings an answer quotes text in: JSON escapes, percent-encoding, base64.
+
+    They can be many and of any length, where `Scrubber`'s patterns for any mix of encodings cost about 0.4 ms of
+    compiling per character (a patch carrying a megabyte of keys would hold the event loop for minutes): these
+    are plain searches, linear in the text. One shorter than MIN_SECRET_LENGTH is replaced where it is a whole
+    value only.
+    """
+
+    def __init__(self, found: Iterable[str]) -> None:
+        super().__init__(())
+        self.secrets = frozenset(secret for secret in found if secret)
+        forms = {form for secret in self.secrets for form in _whole_value_forms(secret)}
+        self._forms = sorted((form for form in forms if len(form) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        if text in self.secrets:
+            return REDACTED
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
+
+    def __bool__(self) -> bool:
+        return bool(self.secrets)
+
+
+def _whole_value_forms(secret: str) -> set[str]:
+    """`secret` as written, JSON-escaped (short escapes, or every character as \\uXXXX), percent-encoded (what
+    must be, or every byte), and the parts of its base64 only it decides; hex in either case. Each made at C speed
+    (a megabyte of keys takes milliseconds)."""
+    percent = quote(secret, safe="")
+    forms = {
+        secret,
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        json.dumps(secret)[1:-1],
+        percent,
+        re.sub("%[0-9A-F]{2}", lambda match: match[0].lower(), percent),
+        *_base64_fragments(secret),
+    }
+    if secret.isascii():
+        hexed = secret.encode("ascii").hex("%")  # 6b%6b%6b
+        escaped, every_byte = "\\u00" + hexed.replace("%", "\\u00"), "%" + hexed
+        forms |= {escaped, escaped.upper().replace("\\U", "\\u"), every_byte, every_byte.upper()}
+    return forms - {""}
 
 
 # The process's configured secrets, for whatever leaves it without passing through a client: log lines, tool
@@ -221,13 +270,15 @@ def _words(name: str) -> list[str]:
     return [word.casefold() for word in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)]
 
 
-def _is_credential_name(name: str) -> bool:
+def is_credential_name(name: str) -> bool:
     """Whether a field, header or variable name holds a credential: api_key, apiKey, X-Api-Key, auth_tokens,
     key_value, jwt, Cookie, client_secret, DB_PASSWORD...
 
     Matched by words, so that `keywords`, `author` or `monkey` are left alone; a number under such a name
     (`max_tokens: 512`) is kept by `redact_secrets`, which redacts only text and structures.
     """
+    if not _MAYBE_CREDENTIAL.search(name):
+        return False  # most names: no need to split them into words
     words = _words(name)
     if not words:
         return False
@@ -279,7 +330,7 @@ def _redact_assignments(text: str) -> str:
         name = match["name"]
         if match.start() < done or not _MAYBE_CREDENTIAL.search(name):
             continue
-        if not _is_credential_name(name) or _words(name) == ["key"]:
+        if not is_credential_name(name) or _words(name) == ["key"]:
             continue
         value = _ASSIGNED_VALUE.match(text, match.end())
         if value is None or REDACTED in value[0] or value[0].casefold() in _AUTH_SCHEMES:
@@ -305,10 +356,10 @@ def redact_secrets(value: Any) -> Any:
         named = next(
             (value[k] for k in ("name", "key", "header", "header_name") if isinstance(value.get(k), str)), None
         )
-        pair_is_secret = named is not None and _is_credential_name(named)
+        pair_is_secret = named is not None and is_credential_name(named)
         redacted: dict[Any, Any] = {}
         for key, item in value.items():
-            secret_name = _is_credential_name(str(key)) or (pair_is_secret and key in ("value", "values", "secret"))
+            secret_name = is_credential_name(str(key)) or (pair_is_secret and key in ("value", "values", "secret"))
             if secret_name and isinstance(item, str | dict | list) and item:
                 redacted[key] = REDACTED
             else:
@@ -368,3 +419,11 @@ def _strings(value: Any) -> list[str]:
         return [value]
     items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
     return [text for item in items for text in _strings(item)]
+
+
+def without_credentials(answer: dict[str, Any]) -> dict[str, Any]:
+    """An answer (a persona as Tavus holds it) without credentials: those `redact_secrets` removes, and each of
+    them wherever else it appears in the answer, such as a key copied into a prompt or a note."""
+    redacted: dict[str, Any] = redact_secrets(answer)
+    found = secrets_in(answer)
+    return CredentialScrubber(found).value(redacted) if found else redacted

@@ -49,7 +49,7 @@ class Users:
         register_secrets(*(user.api_key.get_secret_value() for user in users if user.api_key is not None))
         self._digests = tuple((user.token_digest, user) for user in users if user.token_digest is not None)
         self._subjects = {user.subject: user for user in users if user.subject is not None}
-        self._emails = {user.email.casefold(): user for user in users if user.email is not None}
+        self._emails = {email_key(user.email): user for user in users if user.email is not None}
 
     def __len__(self) -> int:
         return len(self.users)
@@ -68,15 +68,27 @@ class Users:
         return found
 
     def by_claims(self, claims: Mapping[str, Any]) -> User | None:
-        """The user a verified access token stands for: by its `sub`, else by its `email` (unless not verified)."""
+        """The user a verified access token stands for: by its `sub`, else by its `email` when the token says it is
+        verified (`email_verified: true`, the JSON boolean)."""
         subject = claims.get("sub")
         if isinstance(subject, str) and subject in self._subjects:
             return self._subjects[subject]
         email = claims.get("email")
-        # An address the provider says it has not verified proves nothing about who holds the token.
-        if isinstance(email, str) and claims.get("email_verified") is not False:
-            return self._emails.get(email.casefold())
+        # An address the provider has not vouched for proves nothing about who holds the token: a missing claim, or
+        # the string "true", is not a yes.
+        if isinstance(email, str) and claims.get("email_verified") is True:
+            return self._emails.get(email_key(email))
         return None
+
+
+# Emails are compared with ASCII letters' case ignored and nothing else folded: casefold() or lower() would let
+# the Kelvin sign sign in as "k", "ß" as "ss", and other lookalikes as the user they resemble.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def email_key(address: str) -> str:
+    """An email as users are looked up by: the same address, ASCII letters in lower case (nothing else folded)."""
+    return address.translate(_ASCII_LOWER)
 
 
 def token_digest(token: str) -> bytes:

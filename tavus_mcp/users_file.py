@@ -26,7 +26,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from tavus_mcp.config import ConfigError, is_sendable_key
-from tavus_mcp.users import ENV_USERS_FILE, HASH_HINT, MAX_CALL_DURATION, SERVER_KEY_VARIABLE, User, Users
+from tavus_mcp.users import (
+    ENV_USERS_FILE,
+    HASH_HINT,
+    MAX_CALL_DURATION,
+    SERVER_KEY_VARIABLE,
+    User,
+    Users,
+    email_key,
+)
 
 logger = logging.getLogger("tavus_mcp.users")  # the name its log lines have always had
 
@@ -143,7 +151,7 @@ def load_users(path: str, environ: Mapping[str, str], *, server_key_set: bool) -
             ("name", user.name.casefold()),
             ("token_sha256", user.token_digest),
             ("subject", user.subject),
-            ("email", user.email.casefold() if user.email else None),
+            ("email", email_key(user.email) if user.email else None),
         ):
             if value is None:
                 continue

@@ -271,6 +271,22 @@ async def connect(
         yield client
 
 
+def raw_exchange(host: str, port: int, request: bytes, *, read_timeout: float = 20.0) -> bytes:
+    """Send raw bytes, then read until the server closes the connection (or `read_timeout` passes)."""
+    with socket.create_connection((host, port), timeout=read_timeout) as sock:
+        with suppress(OSError):  # the server may close before it has read everything: that is an answer too
+            sock.sendall(request)
+        received = b""
+        with suppress(OSError):
+            while chunk := sock.recv(65536):
+                received += chunk
+        return received
+
+
+def status_of(answer: bytes) -> str:
+    return answer.split(b"\r\n", 1)[0].decode("latin-1")
+
+
 async def ok(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
     result: CallToolResult = await client.call_tool(tool, arguments)
     assert not result.is_error, text_of(result)

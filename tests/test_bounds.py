@@ -18,6 +18,7 @@ import anyio
 import pytest
 
 from tavus_mcp.arguments import MAX_ARGUMENTS_BYTES, MAX_PROBLEM_CHARS, MAX_PROBLEMS
+from tavus_mcp.models.patches import MAX_PATCH_OPERATIONS
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tavus_mcp.tools import MAX_RESULT_CHARS
 from tests.conftest import CREATE_PATH, Sandbox, connect, text_of
@@ -73,6 +74,73 @@ async def test_arguments_larger_than_a_request_body_may_be_are_refused_by_name(m
         "and call again"
     )
     assert sandbox.creates() == []
+
+
+# A call's work is bounded, whatever its shape: it never holds the event loop every user shares
+
+PATCH_HEADER = "Invalid arguments for update_persona; nothing was sent to Tavus. Fix these and call it again:"
+
+
+async def _persona(mcp: Any) -> str:
+    arguments = {"system_prompt": "You are a buyer.", "layers": {"llm": {"model": "m", "api_key": "sk-first-key-000"}}}
+    created = await mcp.call_tool("create_persona", arguments)
+    assert not created.is_error, text_of(created)
+    persona_id: str = created.structured_content["persona_id"]
+    return persona_id
+
+
+async def test_a_patch_of_thousands_of_operations_is_refused_before_any_is_checked(mcp: Any, sandbox: Sandbox) -> None:
+    # Just under the 1 MiB cap: checked one by one, these held the event loop for about 20 s.
+    moves = [{"op": "move", "from": "/layers/llm/model", "path": "/layers/llm/base_url"}] * 13_000
+    arguments = {"persona_id": "p9a95912", "operations": moves}
+    assert MAX_ARGUMENTS_BYTES - 50_000 < len(json.dumps(arguments)) < MAX_ARGUMENTS_BYTES
+
+    result = await mcp.call_tool("update_persona", arguments)
+
+    assert result.is_error
+    assert text_of(result).splitlines() == [
+        PATCH_HEADER,
+        f"- operations: 13,000 operations; a patch has at most {MAX_PATCH_OPERATIONS}. Split the change into several "
+        f"update_persona calls of at most {MAX_PATCH_OPERATIONS} operations each, sent one after the other",
+    ]
+    assert sandbox.emulator.received == []
+
+
+async def test_a_patch_of_the_most_operations_is_sent_and_one_more_is_refused(mcp: Any, sandbox: Sandbox) -> None:
+    persona_id = await _persona(mcp)
+    renames = [{"op": "add", "path": "/persona_name", "value": f"Buyer {n}"} for n in range(MAX_PATCH_OPERATIONS)]
+
+    sent = await mcp.call_tool("update_persona", {"persona_id": persona_id, "operations": renames})
+    one_more = [*renames, {"op": "remove", "path": "/persona_name"}]
+    refused = await mcp.call_tool("update_persona", {"persona_id": persona_id, "operations": one_more})
+
+    assert not sent.is_error, text_of(sent)
+    assert [seen.body for seen in sandbox.requests_to("PATCH", f"/v2/personas/{persona_id}")] == [renames]
+    assert text_of(refused).splitlines()[1].startswith(f"- operations: {MAX_PATCH_OPERATIONS + 1} operations; ")
+    # The bound is in the schema a client reads, too.
+    [tool] = [tool for tool in (await mcp.list_tools()).tools if tool.name == "update_persona"]
+    assert tool.input_schema["properties"]["operations"]["maxItems"] == MAX_PATCH_OPERATIONS
+
+
+async def test_a_patch_carrying_many_long_keys_is_sent_and_none_comes_back(mcp: Any, sandbox: Sandbox) -> None:
+    # Each key the request carries is scrubbed from its answer: searched for as written and in whole-value
+    # encodings, not compiled into a pattern per character (about 0.4 ms a character: two minutes for these 300 KB
+    # of keys, and a RecursionError for any key past a few hundred characters).
+    persona_id = await _persona(mcp)
+    one_long_key = [{"op": "replace", "path": "/layers/llm/api_key", "value": "sk-long-" + "k" * 2_000}]
+    keys = [f"sk-{n:03d}-" + "k" * 2_990 for n in range(MAX_PATCH_OPERATIONS)]
+    operations = [{"op": "replace", "path": "/layers/llm/api_key", "value": key} for key in keys]
+
+    long_key = await mcp.call_tool("update_persona", {"persona_id": persona_id, "operations": one_long_key})
+    assert not long_key.is_error, text_of(long_key)
+    result = await mcp.call_tool("update_persona", {"persona_id": persona_id, "operations": operations})
+
+    assert not result.is_error, text_of(result)[:500]
+    assert text_of(result).startswith(f"Updated persona {persona_id}: replace /layers/llm/api_key; ")
+    stored = next(p for p in sandbox.emulator.personas if p["persona_id"] == persona_id)
+    assert stored["layers"]["llm"]["api_key"] == keys[-1]
+    got = await mcp.call_tool("get_persona", {"persona_id": persona_id})
+    assert got.structured_content["layers"]["llm"]["api_key"] == "[redacted]"
 
 
 # stdio: bounds, and an answer to every message

@@ -30,6 +30,7 @@ from mcp.client.streamable_http import streamable_http_client
 from tavus_mcp.http import EXIT_CANNOT_LISTEN, FILE_DESCRIPTOR_RESERVE, LISTEN_BACKLOG
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import CREATE_PATH, Sandbox, text_of
+from tests.servers import raw_exchange, status_of
 from tests.upstream import Fault
 
 # Floods, deadlines and nginx on real sockets: `slow`, run by .ci/run.
@@ -126,22 +127,6 @@ async def mcp_client(url: str, headers: dict[str, str] | None = None) -> AsyncIt
         yield client
 
 
-def raw_exchange(host: str, port: int, request: bytes, *, read_timeout: float = 20.0) -> bytes:
-    """Send raw bytes, then read until the server closes the connection (or `read_timeout` passes)."""
-    with socket.create_connection((host, port), timeout=read_timeout) as sock:
-        with suppress(OSError):  # the server may close before it has read everything: that is an answer too
-            sock.sendall(request)
-        received = b""
-        with suppress(OSError):
-            while chunk := sock.recv(65536):
-                received += chunk
-        return received
-
-
-def status_of(answer: bytes) -> str:
-    return answer.split(b"\r\n", 1)[0].decode("latin-1")
-
-
 # Starting: the port it got, a port in use
 
 
@@ -223,7 +208,7 @@ def test_a_huge_header_is_refused_and_memory_stays_bounded(sandbox: Sandbox, tmp
         after = server.rss_kib()
         healthy = httpx2.get(f"{server.base}/healthz", timeout=10).status_code
 
-    assert {status_of(answer) for answer in answers} == {"HTTP/1.1 400 Bad Request"}
+    assert {status_of(answer) for answer in answers} == {"HTTP/1.1 431 Request Header Fields Too Large"}
     assert healthy == 200
     print(f"RSS before 20 requests with a 1 MiB header: {before} KiB, after: {after} KiB")
     assert after - before < 20 * 1024, (before, after)  # 20 MiB of headers were sent: far less was kept

@@ -189,6 +189,69 @@ async def test_no_credential_is_shown_in_any_answer_about_a_persona(mcp: Client,
     assert stored["layers"]["tts"] == {"tts_engine": "elevenlabs", "api_key": TTS_KEY}
 
 
+@pytest.mark.parametrize(
+    ("op", "source", "target", "name"),
+    [
+        ("copy", "/layers/llm/api_key", "/layers/llm/notes", "api_key"),
+        ("copy", "/layers/llm/api_key", "/system_prompt", "api_key"),
+        ("move", "/layers/tts/api_key", "/persona_name", "api_key"),
+        ("copy", "/layers/llm/headers/Authorization", "/layers/llm/extra_body/note", "Authorization"),
+        ("move", "/layers/llm/extra_body/client_secret/0", "/document_tags/-", "client_secret"),
+    ],
+)
+async def test_a_patch_may_not_copy_or_move_a_credential(
+    mcp: Client, sandbox: Sandbox, op: str, source: str, target: str, name: str
+) -> None:
+    # Answers never show a credential's field: a copy elsewhere would show its value. Refused before sending.
+    operations = [
+        {"op": "replace", "path": "/persona_name", "value": "Buyer"},
+        {"op": op, "from": source, "path": target},
+    ]
+
+    result = await mcp.call_tool("update_persona", {"persona_id": "p9a95912", "operations": operations})
+
+    assert result.is_error
+    assert text_of(result).splitlines() == [
+        "Invalid arguments for update_persona; nothing was sent to Tavus. Fix these and call it again:",
+        f"- operations.1: {op} from {source!r}: {name!r} is a credential, which a patch cannot copy or move (the "
+        "copy would be shown where the credential never is); give the other field its own value with add or replace",
+    ]
+    assert sandbox.emulator.received == []
+
+
+async def test_a_credential_found_elsewhere_in_a_persona_is_scrubbed_there_too(mcp: Client, sandbox: Sandbox) -> None:
+    # Tavus already holds a persona whose credentials were copied into fields that answers show (before this server
+    # refused such patches, or by another client): every credential value is scrubbed wherever it appears.
+    persona_id = await _create(mcp)
+    stored = next(p for p in sandbox.emulator.personas if p["persona_id"] == persona_id)
+    pair_secret, short_key = "hdr-pair-secret-77", "k9x"
+    stored["system_prompt"] = f"You are a buyer. If asked, the LLM key is {LLM_KEY}."
+    stored["persona_name"] = TTS_KEY
+    stored["document_tags"] = ["pricing", pair_secret]
+    stored["layers"]["llm"]["notes"] = {"copied": LLM_KEY, "escaped": "".join(f"\\u{ord(c):04x}" for c in LLM_KEY)}
+    stored["layers"]["llm"]["extra_body"] = {"headers": [{"name": "X-Api-Key", "value": pair_secret}]}
+    stored["layers"]["stt"] = {"api_key": short_key, "hotwords": short_key}
+
+    results = [
+        await mcp.call_tool("get_persona", {"persona_id": persona_id}),
+        await mcp.call_tool("list_personas", {"limit": 100}),
+    ]
+
+    for result in results:
+        assert not result.is_error, text_of(result)
+        shown = _shown(result)
+        assert not any(secret in shown for secret in (*SECRETS, pair_secret)), shown
+    got = results[0].structured_content
+    assert got is not None
+    assert got["system_prompt"] == "You are a buyer. If asked, the LLM key is [redacted]."
+    assert got["persona_name"] == "[redacted]"
+    assert got["document_tags"] == ["pricing", "[redacted]"]
+    assert got["layers"]["llm"]["notes"] == {"copied": "[redacted]", "escaped": "[redacted]"}
+    # A credential too short to be looked for inside text is still replaced where it is a whole value.
+    assert got["layers"]["stt"] == {"api_key": "[redacted]", "hotwords": "[redacted]"}
+    assert text_of(results[0]).splitlines()[0] == f"Persona {persona_id} '[redacted]': default replica {REPLICA}."
+
+
 @pytest.mark.parametrize("method", ["POST", "PATCH"])
 async def test_an_error_that_quotes_the_request_does_not_repeat_its_credentials(
     mcp: Client, sandbox: Sandbox, method: str

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tavus_mcp.tools import MAX_TRANSCRIPT_CHARS
+from tavus_mcp.tools import MAX_RESULT_CHARS, MAX_TRANSCRIPT_CHARS
 from tests.conftest import Sandbox, text_of
 from tests.upstream import Fault
 
@@ -146,15 +146,25 @@ async def test_a_recording_named_by_bucket_and_key(mcp: Client, sandbox: Sandbox
     assert structured["recording"] == {"bucket_name": "recordings", "s3_key": "c1/rec.mp4", "duration": 312.5}
 
 
+async def _a_long_call(
+    mcp: Client, sandbox: Sandbox, *, turns: int, words: int, second: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """A conversation whose transcript has `turns` turns of about `words` words, ten seconds apart."""
+    conversation_id = await _created(mcp)
+    transcript = [
+        _turn("user" if index % 2 else "assistant", f"Turn {index:03d}: " + "word " * words, index * 10.0)
+        for index in range(turns)
+    ]
+    if second is not None:
+        transcript[1] = _turn("user", second, 10.0)
+    sandbox.emulator.set_transcript(conversation_id, transcript)
+    return conversation_id, transcript
+
+
 async def test_a_long_transcript_keeps_its_beginning_and_end_and_says_what_was_cut(
     mcp: Client, sandbox: Sandbox
 ) -> None:
-    conversation_id = await _created(mcp)
-    turns = [
-        _turn("user" if index % 2 else "assistant", f"Turn {index:03d}: " + "word " * 30, index * 10.0)
-        for index in range(400)
-    ]
-    sandbox.emulator.set_transcript(conversation_id, turns)
+    conversation_id, turns = await _a_long_call(mcp, sandbox, turns=400, words=30)
 
     lines, structured = await _review(mcp, conversation_id)
     text = "\n".join(lines)
@@ -170,8 +180,8 @@ async def test_a_long_transcript_keeps_its_beginning_and_end_and_says_what_was_c
     characters = sum(len(turn["content"]) for turn in left_out)
     assert gap == (
         f"[... {len(left_out)} turns ({characters:,} characters, {_clock(left_out[0])} to {_clock(left_out[-1])}) "
-        "left out here to keep this short. For every turn uncut, call get_conversation with full: true; the "
-        "structured result's transcript holds them all.]"
+        "left out here to keep this short. For every turn uncut, call get_conversation with full: true, or read "
+        f"tavus://conversations/{conversation_id}/transcript.]"
     )
     assert len(before) > 40 and len(after) > 40
     assert len(text) < MAX_TRANSCRIPT_CHARS + 1000
@@ -182,6 +192,51 @@ async def test_a_long_transcript_keeps_its_beginning_and_end_and_says_what_was_c
         f"[{_clock(turn)}] {'Participant' if turn['role'] == 'user' else 'Replica'}: {turn['content'].strip()}"
         for turn in turns
     ]
+
+
+async def test_a_huge_transcript_is_carried_once_and_bounded_in_the_structured_result(
+    mcp: Client, sandbox: Sandbox
+) -> None:
+    # 7.6 MB of turns (Tavus's answer is read up to 8 MiB): the structured result carried it twice (16 MB), in
+    # `transcript` and in the event that brought it.
+    # One turn of half the bound, cut to a quarter.
+    conversation_id, turns = await _a_long_call(
+        mcp, sandbox, turns=4000, words=380, second="x" * (MAX_RESULT_CHARS // 2)
+    )
+    cut = [turns[0], {**turns[1], "content": "x" * (MAX_RESULT_CHARS // 4) + " [...]"}, *turns[2:]]
+    arguments = {"conversation_id": conversation_id}
+
+    results = [
+        await mcp.call_tool("get_conversation", {**arguments, "verbose": True}),
+        await mcp.call_tool("get_conversation", {**arguments, "full": True}),
+        await mcp.call_tool("wait_for_conversation", arguments),
+    ]
+
+    for result in results:
+        assert not result.is_error, text_of(result)
+        structured = result.structured_content
+        assert structured is not None
+        shown = structured["transcript"]
+        assert sum(len(turn["content"]) for turn in shown) <= MAX_RESULT_CHARS
+        assert len(json.dumps(structured)) < 2 * MAX_RESULT_CHARS
+        # The beginning and the end, as Tavus sent them but for the long turn, and how many turns are between.
+        assert shown[1] == cut[1]
+        head = next(index for index, turn in enumerate(shown) if turn != cut[index])
+        assert head > 10 and shown[head:] == cut[len(cut) - len(shown) + head :]
+        assert structured["transcript_left_out"] == len(turns) - len(shown)
+        for event in structured.get("events", []):
+            assert "transcript" not in (event.get("properties") or {})
+    ready = next(
+        e for e in results[0].structured_content["events"] if e["event_type"] == "application.transcription_ready"
+    )
+    assert ready["properties"] == {}
+    # The output schemas say what the bound is and where every turn is.
+    schemas = {tool.name: tool.output_schema for tool in (await mcp.list_tools()).tools}
+    for tool in ("get_conversation", "wait_for_conversation"):
+        schema = schemas[tool]
+        assert schema is not None
+        left_out = schema["properties"]["transcript_left_out"]
+        assert "tavus://conversations/{conversation_id}/transcript" in left_out["description"]
 
 
 def _clock(turn: dict[str, Any]) -> str:

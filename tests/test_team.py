@@ -550,8 +550,9 @@ def test_users_are_found_by_token_subject_and_verified_email(tmp_path: Path) -> 
     assert name(users.by_token("t" * 20)) == "alice"
     assert name(users.by_token("t" * 21)) is None
     assert name(users.by_claims({"sub": "auth0|alice"})) == "alice"
-    assert name(users.by_claims({"sub": "someone", "email": "bob@example.com"})) == "bob"
+    assert name(users.by_claims({"sub": "someone", "email": "bob@example.com", "email_verified": True})) == "bob"
     assert name(users.by_claims({"sub": "someone", "email": "bob@example.com", "email_verified": False})) is None
+    assert name(users.by_claims({"sub": "someone", "email": "bob@example.com"})) is None
     assert name(users.by_claims({"sub": "someone"})) is None
     assert "t" * 20 not in repr(users.users)
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import uvicorn
@@ -191,10 +191,12 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 @contextmanager
-def serve_on_loopback(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve an ASGI app over real HTTP in a background thread; yields its base URL."""
+def serve_on_loopback(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, lifespan: Literal["on", "off"] = "off"
+) -> Iterator[str]:
+    """Serve an ASGI app over real HTTP in a background thread (running its lifespan if asked); yields its base URL."""
     sock = listening_socket(host, port)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="tavus-emulator", daemon=True)
     thread.start()

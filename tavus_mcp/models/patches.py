@@ -5,6 +5,7 @@ against what the create body allows at its path, so a patch cannot send what a c
 from __future__ import annotations
 
 import difflib
+import functools
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from jsonpointer import JsonPointer, JsonPointerException
@@ -19,8 +20,12 @@ from pydantic import (
 
 from tavus_mcp.models.common import ApiRequest
 from tavus_mcp.models.personas import CreatePersonaRequest, PersonaLayers, PersonaRef, _Layer, _Text
+from tavus_mcp.redaction import is_credential_name
 
 PATCH_OPERATIONS = ("add", "remove", "replace", "copy", "move", "test")
+# Operations in one patch: a persona has about 45 fields, and an edit touches a few of them. Checking one costs up
+# to a millisecond of the event loop every user shares, so a patch of thousands would stall everyone's calls.
+MAX_PATCH_OPERATIONS = 100
 
 
 # One operation of a JSON Patch (RFC 6902). (A comment, not a docstring: the schema would repeat it.)
@@ -47,7 +52,16 @@ class PatchOperation(ApiRequest):
         if takes_value:
             _check_patch_value(segments, self.value, self.path)
         if self.from_ is not None:
-            source, target = _typed_at(persona_pointer(self.from_, "from")), _typed_at(segments)
+            origin = persona_pointer(self.from_, "from")
+            credential = next((name for name in origin if is_credential_name(name)), None)
+            if credential is not None:
+                # Answers never show a credential's field (tavus_mcp.redaction): its copy elsewhere would be shown.
+                raise ValueError(
+                    f"{self.op} from {self.from_!r}: {credential!r} is a credential, which a patch cannot copy or "
+                    "move (the copy would be shown where the credential never is); give the other field its own "
+                    "value with add or replace"
+                )
+            source, target = _typed_at(origin), _typed_at(segments)
             if source is not None and target is not None and _shape(source) != _shape(target):
                 raise ValueError(
                     f"{self.op} from {self.from_!r} to {self.path!r}: the two take different values; {self.op} only "
@@ -101,11 +115,19 @@ def _typed_at(segments: list[str]) -> Any:
     return None
 
 
+# Both cached, per type: building a TypeAdapter and its schema costs about a millisecond, checking a value with it
+# microseconds, and a patch names the same few types again and again.
+@functools.cache
 def _shape(annotation: Any) -> dict[str, Any]:
     """What a value of this type looks like (its JSON schema), null aside: two paths of one shape take one value."""
     kinds = [arg for arg in get_args(annotation) if arg is not type(None)] if type(None) in get_args(annotation) else []
-    schema: dict[str, Any] = TypeAdapter(kinds[0] if len(kinds) == 1 else annotation).json_schema()
+    schema: dict[str, Any] = _adapter(kinds[0] if len(kinds) == 1 else annotation).json_schema()
     return schema
+
+
+@functools.cache
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)
 
 
 def _check_patch_value(segments: list[str], value: Any, path: str) -> None:
@@ -114,7 +136,7 @@ def _check_patch_value(segments: list[str], value: Any, path: str) -> None:
     if annotation is None:
         return
     try:
-        TypeAdapter(annotation).validate_python(value)
+        _adapter(annotation).validate_python(value)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = "".join(f"/{part}" for part in first["loc"])
@@ -129,10 +151,16 @@ def _nested_layer(name: str) -> type[_Layer]:
     return next(arg for arg in getattr(annotation, "__args__", ()) if isinstance(arg, type) and issubclass(arg, _Layer))
 
 
-def _not_empty(value: Any) -> Any:
+def _operation_count(value: Any) -> Any:
+    """At least one operation and at most MAX_PATCH_OPERATIONS, counted before any of them is checked."""
     if value == []:
         raise ValueError(
             "give at least one operation, such as {'op': 'replace', 'path': '/system_prompt', 'value': '...'}"
+        )
+    if isinstance(value, list) and len(value) > MAX_PATCH_OPERATIONS:
+        raise ValueError(
+            f"{len(value):,} operations; a patch has at most {MAX_PATCH_OPERATIONS}. Split the change into several "
+            f"update_persona calls of at most {MAX_PATCH_OPERATIONS} operations each, sent one after the other"
         )
     return value
 
@@ -142,8 +170,9 @@ class UpdatePersonaRequest(PersonaRef):
 
     not_sent: ClassVar[frozenset[str]] = frozenset({"persona_id", "operations"})
 
-    operations: Annotated[list[PatchOperation], BeforeValidator(_not_empty)] = Field(
+    operations: Annotated[list[PatchOperation], BeforeValidator(_operation_count)] = Field(
         min_length=1,
+        max_length=MAX_PATCH_OPERATIONS,
         description="A JSON Patch (RFC 6902), in order. replace and remove need the field to exist.",
     )
 

@@ -27,7 +27,7 @@ from tavus_mcp.models.common import (
     _Response,
     path_id,
 )
-from tavus_mcp.redaction import redact_secrets
+from tavus_mcp.redaction import redact_secrets, without_credentials
 
 
 class ListPersonasRequest(ApiRequest):
@@ -56,8 +56,8 @@ class Persona(_Response):
     @classmethod
     def _no_third_party_keys(cls, data: Any) -> Any:
         # Layers can hold the account's LLM and TTS provider keys (layers.llm.api_key...): they never leave the
-        # client, wherever Tavus puts them.
-        return redact_secrets(data)
+        # client, wherever Tavus puts them, nor wherever else in the persona they were copied (a prompt, a note).
+        return without_credentials(data) if isinstance(data, dict) else redact_secrets(data)
 
 
 class PersonaPage(_Response):

@@ -18,7 +18,7 @@ from tavus_mcp.models.personas import (
     Persona,
 )
 from tavus_mcp.models.replicas import ListReplicasRequest, Replica
-from tavus_mcp.redaction import Scrubber, secrets_in
+from tavus_mcp.redaction import CredentialScrubber, secrets_in
 from tavus_mcp.tools.review import MAX_TURN_CHARS, _cut
 from tavus_mcp.tools.state import AppState, PageInfo, ToolOutput, _dump, _next_page_hint, _page_heading, _page_info
 
@@ -79,8 +79,8 @@ async def list_personas(state: AppState, request: ListPersonasRequest) -> ToolOu
 
 async def create_persona(state: AppState, request: CreatePersonaRequest) -> ToolOutput:
     body = request.to_body()
-    # Scrubbed in any encoding an answer can carry them in (tavus_mcp.redaction), as the API key is.
-    scrub = Scrubber(secrets_in(body))
+    # Scrubbed as written and in the encodings an answer quotes text in (tavus_mcp.redaction).
+    scrub = CredentialScrubber(secrets_in(body))
     with scrub.scrubbing_errors(TavusError):
         persona = await state.tavus.create_persona(body)
     name = persona.persona_name or request.persona_name
@@ -130,7 +130,7 @@ async def get_persona(state: AppState, request: GetPersonaRequest) -> ToolOutput
 
 
 async def update_persona(state: AppState, request: UpdatePersonaRequest) -> ToolOutput:
-    scrub = Scrubber(secrets_in(request.to_body()))
+    scrub = CredentialScrubber(secrets_in(request.to_body()))
     with scrub.scrubbing_errors(TavusError):
         changed = await state.tavus.update_persona(request)
     done = "; ".join(f"{operation.op} {operation.path}" for operation in request.operations)

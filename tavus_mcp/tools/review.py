@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from pydantic import Field
+
 from tavus_mcp.models.conversations import (
     Conversation,
     ConversationDetails,
@@ -14,12 +16,14 @@ from tavus_mcp.models.conversations import (
     Recording,
     TranscriptTurn,
 )
-from tavus_mcp.tools.state import ToolOutput, _dump
+from tavus_mcp.tools.state import MAX_RESULT_CHARS, ToolOutput, _dump
 
 # get_conversation's text, unless `full` is asked for: a transcript turn longer than MAX_TURN_CHARS (a tool's
 # answer longer than MAX_TOOL_TURN_CHARS) is shortened, and a transcript longer than MAX_TRANSCRIPT_CHARS shows its
-# beginning and its end. The structured result always carries everything.
+# beginning and its end. The structured result carries the transcript once, bounded as any text is: every turn
+# up to MAX_RESULT_CHARS of them, else the beginning and the end (a turn past MAX_STRUCTURED_TURN_CHARS cut).
 MAX_TURN_CHARS = 2000
+MAX_STRUCTURED_TURN_CHARS = MAX_RESULT_CHARS // 4
 
 
 MAX_TOOL_TURN_CHARS = 300
@@ -31,10 +35,15 @@ MAX_TRANSCRIPT_CHARS = 16_000
 MAX_ANALYSIS_CHARS = 2000
 
 
+TRANSCRIPT_DESCRIPTION = "Every turn; past 100,000 characters, the beginning and the end."
+LEFT_OUT_DESCRIPTION = "Turns left out; the transcript resource has them all."
+
+
 class ConversationReport(ConversationDetails):
     """What get_conversation returns: the conversation, and with verbose its events and what they tell."""
 
-    transcript: list[TranscriptTurn] | None = None
+    transcript: list[TranscriptTurn] | None = Field(None, description=TRANSCRIPT_DESCRIPTION)
+    transcript_left_out: int | None = Field(None, description=LEFT_OUT_DESCRIPTION)
     shutdown_reason: str | None = None
     recording: Recording | None = None
     perception_analysis: str | None = None
@@ -58,11 +67,18 @@ def conversation_report(details: ConversationDetails, request: GetConversationRe
     reason = details.find_shutdown_reason()
     recording = details.find_recording()
     analysis = details.find_perception_analysis()
-    # Everything goes into the structured result, whatever the text leaves out.
+    # The structured result has what the text leaves out, within a bound, and the transcript once: not also in
+    # the event that brought it.
+    shown, left_out = bounded_transcript(transcript) if transcript is not None else (None, 0)
+    dumped = details.model_dump()
+    for event in dumped.get("events") or []:
+        if event.get("event_type") == "application.transcription_ready" and event.get("properties"):
+            event["properties"] = {key: value for key, value in event["properties"].items() if key != "transcript"}
     report = ConversationReport.model_validate(
         {
-            **details.model_dump(),
-            "transcript": transcript,
+            **dumped,
+            "transcript": shown,
+            "transcript_left_out": left_out or None,
             "shutdown_reason": reason,
             "recording": recording,
             "perception_analysis": analysis,
@@ -94,14 +110,14 @@ def conversation_report(details: ConversationDetails, request: GetConversationRe
         lines.append(f"Transcript ({len(transcript)} turns):")
         lines.extend(_turn_line(turn, limit=None) for turn in transcript)
     else:
-        lines.extend(_compact_transcript(transcript))
+        lines.extend(_compact_transcript(transcript, details.conversation_id))
     if full:
         lines.append(f"Events ({len(details.events or [])}):")
         lines.extend(_event_line(event) for event in details.events or [])
     return ToolOutput("\n".join(lines), _dump(report))
 
 
-def _compact_transcript(transcript: list[TranscriptTurn]) -> list[str]:
+def _compact_transcript(transcript: list[TranscriptTurn], conversation_id: str) -> list[str]:
     """The spoken turns within MAX_TRANSCRIPT_CHARS: the beginning and the end, saying what was left out."""
     spoken = [turn for turn in transcript if turn.role != "system"]
     turns = [_turn_line(turn, limit=MAX_TOOL_TURN_CHARS if turn.role == "tool" else MAX_TURN_CHARS) for turn in spoken]
@@ -120,9 +136,28 @@ def _compact_transcript(transcript: list[TranscriptTurn]) -> list[str]:
     omitted = sum(len(turn.content) for turn in left_out)
     gap = (
         f"[... {len(left_out)} turns ({omitted:,} characters{span}) left out here to keep this short. For every turn "
-        "uncut, call get_conversation with full: true; the structured result's transcript holds them all.]"
+        f"uncut, call get_conversation with full: true, or read tavus://conversations/{conversation_id}/transcript.]"
     )
     return [heading, *turns[:head], gap, *turns[tail:]]
+
+
+def bounded_transcript(transcript: list[TranscriptTurn]) -> tuple[list[TranscriptTurn], int]:
+    """The turns within MAX_RESULT_CHARS characters: all of them, or (each cut to MAX_STRUCTURED_TURN_CHARS) the
+    beginning and the end; and how many turns are left out between."""
+    if sum(len(turn.content) for turn in transcript) <= MAX_RESULT_CHARS:
+        return transcript, 0
+    turns = [
+        turn.model_copy(update={"content": f"{turn.content[:MAX_STRUCTURED_TURN_CHARS]} {_CUT_MARK}"})
+        if len(turn.content) > MAX_STRUCTURED_TURN_CHARS
+        else turn
+        for turn in transcript
+    ]
+    contents = [turn.content for turn in turns]
+    if sum(len(content) for content in contents) <= MAX_RESULT_CHARS:
+        return turns, 0
+    head = _within(contents, MAX_RESULT_CHARS // 2)
+    tail = len(turns) - _within(contents[::-1], MAX_RESULT_CHARS // 2)
+    return [*turns[:head], *turns[tail:]], tail - head
 
 
 def _within(lines: list[str], budget: int) -> int:

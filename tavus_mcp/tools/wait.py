@@ -21,7 +21,13 @@ from tavus_mcp.models.conversations import (
     TranscriptTurn,
     WaitForConversationRequest,
 )
-from tavus_mcp.tools.review import _clock, _details, conversation_report
+from tavus_mcp.tools.review import (
+    LEFT_OUT_DESCRIPTION,
+    TRANSCRIPT_DESCRIPTION,
+    _clock,
+    _details,
+    conversation_report,
+)
 from tavus_mcp.tools.state import AppState, ToolFailure, ToolOutput, _dump
 
 
@@ -38,7 +44,8 @@ class CallOutcome(BaseModel):
     waited_seconds: float
     duration_seconds: float | None = Field(None, description="From the replica joining to the shutdown.")
     shutdown_reason: str | None = None
-    transcript: list[TranscriptTurn] | None = None
+    transcript: list[TranscriptTurn] | None = Field(None, description=TRANSCRIPT_DESCRIPTION)
+    transcript_left_out: int | None = Field(None, description=LEFT_OUT_DESCRIPTION)
     recording: Recording | None = None
     perception_analysis: str | None = None
 
