@@ -750,7 +750,7 @@ def test_settings_from_environment_and_flags() -> None:
         ({"TAVUS_MCP_ALLOWED_ORIGINS": "app.example.test"}, "TAVUS_MCP_ALLOWED_ORIGINS (--allowed-origins) takes"),
         ({"TAVUS_MCP_MAX_BODY_BYTES": "10"}, "TAVUS_MCP_MAX_BODY_BYTES must be a number of bytes of at least 1024"),
         ({"TAVUS_MCP_SHUTDOWN_TIMEOUT": "0"}, "TAVUS_MCP_SHUTDOWN_TIMEOUT must be a whole number of seconds"),
-        ({"TAVUS_MCP_SESSIONS": "sometimes"}, "TAVUS_MCP_SESSIONS must be 1 or 0 (true or false); got 'sometimes'"),
+        ({"TAVUS_MCP_SESSIONS": "sometimes"}, "TAVUS_MCP_SESSIONS must be 1 (on) or 0 (off); got 'sometimes'"),
         ({"TAVUS_MCP_HOST": "10.0.0.5"}, "refusing to listen on 10.0.0.5 without authentication"),
     ],
 )

@@ -35,8 +35,8 @@ MAX_TRANSCRIPT_CHARS = 16_000
 MAX_ANALYSIS_CHARS = 2000
 
 
-TRANSCRIPT_DESCRIPTION = "Every turn; past 100,000 characters, the beginning and the end."
-LEFT_OUT_DESCRIPTION = "Turns left out; the transcript resource has them all."
+TRANSCRIPT_DESCRIPTION = "All turns; past 100,000 characters, its start and end."
+LEFT_OUT_DESCRIPTION = "Turns left out; tavus://conversations/{conversation_id}/transcript has all."
 
 
 class ConversationReport(ConversationDetails):
