@@ -526,7 +526,7 @@ def _serve_sandbox_api(host: str, port: int) -> int:
     traceback."""
     import uvicorn
 
-    from tavus_mcp.http import cannot_listen, listen, run_until_stopped
+    from tavus_mcp.http.edge import cannot_listen, listen, run_until_stopped
     from tavus_mcp.sandbox.emulator import SANDBOX_API_KEY, TavusEmulator
 
     try:

@@ -27,7 +27,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tavus_mcp.http import EXIT_CANNOT_LISTEN, FILE_DESCRIPTOR_RESERVE, LISTEN_BACKLOG
+from tavus_mcp.config import EXIT_CANNOT_LISTEN
+from tavus_mcp.http.settings import FILE_DESCRIPTOR_RESERVE, LISTEN_BACKLOG
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import CREATE_PATH, Sandbox, text_of
 from tests.servers import raw_exchange, status_of

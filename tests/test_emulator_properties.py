@@ -32,7 +32,7 @@ from anyio.from_thread import start_blocking_portal
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from tavus_mcp.http import listen as http_listen
+from tavus_mcp.http.edge import listen as http_listen
 from tavus_mcp.models import LANGUAGE_CODES, MULTILINGUAL, SUPPORTED_LANGUAGES
 from tavus_mcp.sandbox import (
     BODY_FIELDS,

@@ -13,7 +13,7 @@ from contextlib import suppress
 
 import pytest
 
-from tavus_mcp.http import MAX_HEAD_BYTES
+from tavus_mcp.http.settings import MAX_HEAD_BYTES
 from tests.servers import ServerProcess, raw_exchange, running_server, status_of
 
 pytestmark = pytest.mark.http

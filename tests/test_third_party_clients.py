@@ -557,7 +557,7 @@ def _free_port() -> int:
 @pytest.fixture
 def http_url(sandbox: Sandbox, tmp_path: Path) -> Iterator[str]:
     """`python -m tavus_mcp --transport http` on a loopback port, requiring a bearer token; yields its /mcp URL."""
-    if not (ROOT / "tavus_mcp" / "http.py").exists():
+    if not (ROOT / "tavus_mcp" / "http" / "__init__.py").exists():
         pytest.skip("this server has no --transport http")
     port = _free_port()
     log = tmp_path / "http-server.log"

@@ -21,299 +21,69 @@
   ones included, under this command, `uvicorn --workers` and gunicorn alike.
 - `create_app`, an ASGI app factory for uvicorn's and gunicorn's own workers (`--workers N`): settings come from
   the environment when it is called, so every worker process builds the same server.
+
+This package holds the app (`build_app`, `create_app`) and `serve_http`, which runs it under this command; around
+them, `settings` (`HttpSettings` and the TAVUS_MCP_* variables), `guards` (the ASGI middlewares), `stopping` (the
+graceful stop and SIGHUP) and `edge` (the listening socket and uvicorn's bounded h11 protocol).
 """
 
 from __future__ import annotations
 
-import asyncio
-import errno
 import hmac
-import json
 import logging
 import os
-import re
-import signal
-import socket
 import sys
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
-from types import FrameType
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
-import anyio
-import h11
 import httpx2
 import uvicorn
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl, SecretStr
-from sse_starlette import EventSourceResponse
-from sse_starlette.sse import AppStatus
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import STARTUP_FAILURE
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tavus_mcp import __version__
-from tavus_mcp.client import stop_calls_by
-from tavus_mcp.config import EXIT_CANNOT_LISTEN as EXIT_CANNOT_LISTEN  # the status when it cannot listen
-from tavus_mcp.config import ConfigError, Settings, doc_url, is_loopback, parse_flag
-from tavus_mcp.oauth import ENV_OAUTH_ISSUER, AccessTokenValidator, OAuthSettings, UserTokenVerifier
+from tavus_mcp.config import EXIT_CANNOT_LISTEN, ConfigError, Settings
+from tavus_mcp.http.edge import (
+    _quiet_libraries,
+    _url_host,
+    cannot_listen,
+    client_connection_limit,
+    edge_protocol,
+    listen,
+    run_until_stopped,
+)
+from tavus_mcp.http.guards import CancelOnDisconnect, CaseInsensitiveHost, _LoopbackOnly, _NoStandaloneStream
+from tavus_mcp.http.settings import (
+    _WILDCARD_BINDS,
+    ENV_ALLOWED_HOSTS,
+    ENV_AUTH_TOKENS,
+    ENV_SHUTDOWN_TIMEOUT,
+    HEALTH_PATH,
+    LISTEN_BACKLOG,
+    MCP_PATH,
+    HttpSettings,
+)
+from tavus_mcp.http.stopping import _reload_on_hangup, _stop_calls_on_signal, _stream_through_a_stop
+from tavus_mcp.oauth import AccessTokenValidator, UserTokenVerifier
 from tavus_mcp.redaction import REDACTED, redact_text, register_secrets
 from tavus_mcp.server import build_server
 from tavus_mcp.team_sandbox import users_environment
-from tavus_mcp.users import ENV_USERS_FILE, HASH_HINT, token_digest
+from tavus_mcp.users import token_digest
 from tavus_mcp.users_file import UserDirectory
 
+# The transport's one logger name, which its modules share: log lines name it as before the split.
 logger = logging.getLogger("tavus_mcp.http")
-
-MCP_PATH = "/mcp"
-HEALTH_PATH = "/healthz"
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
-# Tool arguments are a few kilobytes; a megabyte leaves room for long conversational context and refuses the rest.
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-# How long a stopping server lets calls in flight finish before cancelling them.
-DEFAULT_SHUTDOWN_TIMEOUT = 30
-# How long a connection has to send a complete request (headers and body) once the server waits for one.
-DEFAULT_REQUEST_TIMEOUT = 10
-# Connections served at once: at most this many, and fewer when the open-file limit (ulimit -n) leaves less room
-# beside the connections to Tavus and a reserve for everything else the process opens.
-MAX_CLIENT_CONNECTIONS = 1000
-MIN_CLIENT_CONNECTIONS = 16
-FILE_DESCRIPTOR_RESERVE = 64
-# The listen queue, and so the most connections the event loop accepts in one go, before any of them can be
-# counted against the cap: room is kept for them too. (uvicorn's default, 2048, would need that many spare files.)
-LISTEN_BACKLOG = 128
-MIN_TOKEN_LENGTH = 16
-# The most a request's head (its request line and headers) may take. h11 has the same bound, but checks it only
-# while a head is incomplete: a whole head of 70 KiB in one write would pass. EdgeProtocol checks every head.
-MAX_HEAD_BYTES = 16 * 1024
-
-ENV_HOST = "TAVUS_MCP_HOST"
-ENV_PORT = "TAVUS_MCP_PORT"
-ENV_AUTH_TOKENS = "TAVUS_MCP_AUTH_TOKENS"
-ENV_ALLOWED_HOSTS = "TAVUS_MCP_ALLOWED_HOSTS"
-ENV_ALLOWED_ORIGINS = "TAVUS_MCP_ALLOWED_ORIGINS"
-ENV_MAX_BODY_BYTES = "TAVUS_MCP_MAX_BODY_BYTES"
-ENV_SHUTDOWN_TIMEOUT = "TAVUS_MCP_SHUTDOWN_TIMEOUT"
-ENV_REQUEST_TIMEOUT = "TAVUS_MCP_REQUEST_TIMEOUT"
-ENV_SESSIONS = "TAVUS_MCP_SESSIONS"
-
-TOKEN_HINT = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 - a command, not a token
-
-# RFC 6750 b64token: what can follow "Bearer " in an Authorization header.
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-# A Host header value: a name or an IPv4 address, or a bracketed IPv6 address, then an optional port or ":*".
-_HOST_SHAPE = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9\-._]+)(:(\d{1,5}|\*))?")
-_ORIGIN_SHAPE = re.compile(r"https?://(\[[0-9a-f:.]+\]|[a-z0-9\-._]+)(:(\d{1,5}|\*))?")
-
-# Requests for loopback names are always accepted: a DNS-rebinding page cannot send them (its Host is its own name).
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-_WILDCARD_BINDS = ("0.0.0.0", "::", "")  # noqa: S104 - names of the wildcard addresses, compared against, not bound
 
 # `AuthSettings` requires an issuer, but the SDK reads it only to publish OAuth metadata (with `resource_server_url`
 # or an `auth_server_provider`), and this server does neither: static tokens have no issuer. Never served.
 _NO_ISSUER = "https://static-bearer-tokens.invalid"
 
-
-@dataclass(frozen=True)
-class HttpSettings:
-    """The settings of the HTTP transport only; what reaches Tavus is `config.Settings`."""
-
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    # Never in repr, str or logs.
-    auth_tokens: tuple[SecretStr, ...] = field(default=(), repr=False)
-    # Host header values and origins accepted on top of the loopback ones.
-    allowed_hosts: tuple[str, ...] = ()
-    allowed_origins: tuple[str, ...] = ()
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT
-    request_timeout: int = DEFAULT_REQUEST_TIMEOUT
-    # Streamable HTTP sessions for 2025-11-25 clients: what lets the server ask them a question mid-call.
-    sessions: bool = True
-    # A team's users, each with a sign-in and a Tavus key of their own (instead of `auth_tokens`).
-    users_file: str | None = None
-    # The OAuth authorization server whose access tokens sign users in (needs `users_file`).
-    oauth: OAuthSettings | None = None
-
-    @property
-    def authenticated(self) -> bool:
-        return bool(self.auth_tokens) or self.users_file is not None
-
-    @classmethod
-    def from_env(
-        cls,
-        environ: Mapping[str, str],
-        *,
-        host: str | None = None,
-        port: int | None = None,
-        allowed_hosts: str | None = None,
-        allowed_origins: str | None = None,
-        sessions_by_default: bool = True,
-    ) -> HttpSettings:
-        """Settings from `TAVUS_MCP_*` variables; a non-None argument (a command-line flag) wins over its variable.
-        `sessions_by_default`: whether sessions are on when TAVUS_MCP_SESSIONS is not set.
-
-        Raises ConfigError, naming the setting, for a value the server cannot use, and for a server that would
-        listen beyond loopback without a token.
-        """
-
-        def get(name: str) -> str:
-            return environ.get(name, "").strip()
-
-        raw_port = get(ENV_PORT)
-        raw_body = get(ENV_MAX_BODY_BYTES)
-        raw_shutdown = get(ENV_SHUTDOWN_TIMEOUT)
-        raw_request = get(ENV_REQUEST_TIMEOUT)
-        raw_sessions = get(ENV_SESSIONS)
-        settings = cls(
-            host=host if host is not None else (get(ENV_HOST) or DEFAULT_HOST),
-            port=port if port is not None else (_whole(raw_port, f"{ENV_PORT} (--port)") if raw_port else DEFAULT_PORT),
-            auth_tokens=tuple(SecretStr(token) for token in _items(get(ENV_AUTH_TOKENS))),
-            allowed_hosts=tuple(_items(allowed_hosts if allowed_hosts is not None else get(ENV_ALLOWED_HOSTS))),
-            allowed_origins=tuple(_items(allowed_origins if allowed_origins is not None else get(ENV_ALLOWED_ORIGINS))),
-            max_body_bytes=_whole(raw_body, ENV_MAX_BODY_BYTES) if raw_body else DEFAULT_MAX_BODY_BYTES,
-            shutdown_timeout=_whole(raw_shutdown, ENV_SHUTDOWN_TIMEOUT) if raw_shutdown else DEFAULT_SHUTDOWN_TIMEOUT,
-            request_timeout=_whole(raw_request, ENV_REQUEST_TIMEOUT) if raw_request else DEFAULT_REQUEST_TIMEOUT,
-            sessions=parse_flag(raw_sessions, ENV_SESSIONS) if raw_sessions else sessions_by_default,
-            users_file=get(ENV_USERS_FILE) or None,
-            oauth=OAuthSettings.from_env(environ),
-        )
-        return settings.validated()
-
-    def validated(self) -> HttpSettings:
-        """These settings, with host names lowercased; raises ConfigError naming the bad setting."""
-        host = self.host.strip()
-        if not host or any(char.isspace() or char in "/@" for char in host):
-            raise ConfigError(f"{ENV_HOST} (--host) must be an address or host name to listen on; got {self.host!r}")
-        if not 0 <= self.port <= 65535:
-            raise ConfigError(f"{ENV_PORT} (--port) must be a port number from 0 to 65535; got {self.port!r}")
-        for number, token in enumerate(self.auth_tokens, 1):
-            # The token itself is never repeated: the message says which one and what is wrong with it.
-            value = token.get_secret_value()
-            if not _TOKEN_SHAPE.fullmatch(value):
-                raise ConfigError(
-                    f"token {number} in {ENV_AUTH_TOKENS} has a character a bearer token cannot have (only letters, "
-                    "digits and - . _ ~ + / then = are allowed; tokens are separated by commas); generate one with "
-                    f"{TOKEN_HINT}"
-                )
-            if len(value) < MIN_TOKEN_LENGTH:
-                raise ConfigError(
-                    f"token {number} in {ENV_AUTH_TOKENS} is shorter than {MIN_TOKEN_LENGTH} characters, too easy to "
-                    f"guess; generate one with {TOKEN_HINT}"
-                )
-        for entry in self.allowed_hosts:
-            if not _HOST_SHAPE.fullmatch(entry.lower()):
-                raise ConfigError(
-                    f"{ENV_ALLOWED_HOSTS} (--allowed-hosts) takes host names as clients send them in the Host header, "
-                    f"such as mcp.example.com or mcp.example.com:8443, separated by commas (not URLs); got {entry!r}"
-                )
-        for entry in self.allowed_origins:
-            if not _ORIGIN_SHAPE.fullmatch(entry.lower()):
-                raise ConfigError(
-                    f"{ENV_ALLOWED_ORIGINS} (--allowed-origins) takes origins such as https://app.example.com "
-                    f"(scheme, host and optional port; no path), separated by commas; got {entry!r}"
-                )
-        if not self.max_body_bytes >= 1024:
-            raise ConfigError(
-                f"{ENV_MAX_BODY_BYTES} must be a number of bytes of at least 1024; got {self.max_body_bytes}"
-            )
-        if not 1 <= self.shutdown_timeout <= 3600:
-            raise ConfigError(
-                f"{ENV_SHUTDOWN_TIMEOUT} must be a whole number of seconds from 1 to 3600; got {self.shutdown_timeout}"
-            )
-        if not 1 <= self.request_timeout <= 300:
-            raise ConfigError(
-                f"{ENV_REQUEST_TIMEOUT} must be a whole number of seconds from 1 to 300; got {self.request_timeout}"
-            )
-        if self.auth_tokens and self.users_file is not None:
-            raise ConfigError(
-                f"{ENV_AUTH_TOKENS} and {ENV_USERS_FILE} are both set: choose one. To keep a shared token working "
-                f"with a users file, add it as a user with token_sha256 (compute it with {HASH_HINT}) and no "
-                f"tavus_api_key_env (its calls then use TAVUS_API_KEY), then unset {ENV_AUTH_TOKENS}"
-            )
-        if self.oauth is not None and self.users_file is None:
-            raise ConfigError(
-                f"{ENV_OAUTH_ISSUER} needs {ENV_USERS_FILE}: an access token signs in a user of that file (by its "
-                "subject or email), whose Tavus key the calls use; see {doc_url('docs/team.md#oauth')}"
-            )
-        if not self.authenticated and not is_loopback(host):
-            raise ConfigError(
-                f"refusing to listen on {host} without authentication: anyone who can reach the port could start "
-                f"billed Tavus conversations with this server's API key. Set {ENV_AUTH_TOKENS} to one or more secret "
-                "tokens, separated by commas, that clients send as 'Authorization: Bearer <token>' (generate one "
-                f"with {TOKEN_HINT}) or {ENV_USERS_FILE} to a file of users ({doc_url('docs/team.md')}), or listen on "
-                "127.0.0.1 "
-                "only (--host 127.0.0.1)"
-            )
-        if not self.authenticated and (self.allowed_hosts or self.allowed_origins):
-            # Naming a host or an origin means clients come from elsewhere, typically through a reverse proxy on
-            # this machine, which reaches the server on loopback: loopback alone proves nothing about who they are.
-            raise ConfigError(
-                f"refusing to serve {ENV_ALLOWED_HOSTS}/{ENV_ALLOWED_ORIGINS} without authentication: clients that "
-                "reach the server through another name (a reverse proxy, a load balancer) could start billed Tavus "
-                f"conversations with this server's API key. Set {ENV_AUTH_TOKENS} to one or more secret tokens, "
-                f"separated by commas (generate one with {TOKEN_HINT})"
-            )
-        return HttpSettings(
-            host=host,
-            port=self.port,
-            auth_tokens=self.auth_tokens,
-            allowed_hosts=tuple(entry.lower() for entry in self.allowed_hosts),
-            allowed_origins=tuple(entry.lower() for entry in self.allowed_origins),
-            max_body_bytes=self.max_body_bytes,
-            shutdown_timeout=self.shutdown_timeout,
-            request_timeout=self.request_timeout,
-            sessions=self.sessions,
-            users_file=self.users_file,
-            oauth=self.oauth,
-        )
-
-    def transport_security(self) -> TransportSecuritySettings:
-        """DNS-rebinding protection: the Host headers and Origins the server answers.
-
-        The SDK matches entries exactly, and `name:*` as the name with any port; a name without a port here is
-        accepted both bare and with any port. Entries are lower case, and `CaseInsensitiveHost` lowers the
-        request's Host and Origin before the SDK compares them. Always given explicitly: for a host other than
-        loopback the SDK's default is no check at all.
-        """
-        hosts = list(_LOOPBACK_HOSTS)
-        if self.host not in _WILDCARD_BINDS:
-            # The address or name the server was told to listen on is how clients reach it: 127.0.0.2 as well.
-            host = self.host.lower()
-            hosts.append(f"[{host}]" if ":" in host else host)
-        hosts.extend(self.allowed_hosts)
-        allowed_hosts: list[str] = []
-        for host in hosts:
-            has_port = bool(re.search(r":(\d+|\*)$", host))
-            allowed_hosts.extend([host] if has_port else [host, f"{host}:*"])
-        allowed_origins = [f"http://{host}{port}" for host in _LOOPBACK_HOSTS for port in ("", ":*")]
-        allowed_origins.extend(self.allowed_origins)
-        return TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=list(dict.fromkeys(allowed_hosts)),
-            allowed_origins=list(dict.fromkeys(allowed_origins)),
-        )
-
-
-def _items(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def _whole(value: str, setting: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(f"{setting} must be a whole number; got {value!r}") from None
+__all__ = ["HttpSettings", "StaticTokenVerifier", "build_app", "create_app", "load_users", "serve_http"]
 
 
 class StaticTokenVerifier(TokenVerifier):
@@ -447,252 +217,6 @@ def _shared_secret(settings: Settings, users: UserDirectory | None) -> str | Non
     return "\n".join(keys) or None
 
 
-def _stream_through_a_stop(keepalive: float) -> None:
-    """Set sse-starlette, which writes the SDK's 2025-11-25 event streams, for calls that outlive a SIGTERM and for
-    proxies: process-wide settings of the library, the same for every app this process builds.
-
-    - Its streams are not ended when the server is told to stop: a call in flight finishes its answer within the
-      graceful stop, as a call answered with JSON does (its own default ends every stream at once, cutting answers
-      short). Streams still end when their call does, and uvicorn's graceful timeout bounds the rest.
-    - A comment line (`: ping`) every `keepalive` seconds while a stream has nothing else to say.
-    """
-    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
-    EventSourceResponse.DEFAULT_PING_INTERVAL = keepalive  # type: ignore[assignment]
-
-
-def _stop_calls_on_signal(app: Starlette, grace: int) -> None:
-    """While the app runs, SIGTERM or SIGINT first sets the deadline at which calls still waiting for Tavus are
-    answered with an error (shortly before `grace` runs out), then goes on to the ASGI server's own handler.
-
-    Under `uvicorn --workers` and gunicorn's uvicorn workers, the engine installs its handlers before the app's
-    lifespan starts: they are chained here, so that their graceful stop, bounded by their own timeout, sees the
-    same answers as this command's.
-    """
-    serve = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[Any]:
-        loop = asyncio.get_running_loop()
-
-        def on_stop() -> None:
-            # Enough of a margin for the answer to be written before the ASGI server cancels what is left.
-            stop_calls_by(loop.time() + grace - min(1.0, grace / 4))
-
-        with _chained(signal.SIGTERM, loop, on_stop), _chained(signal.SIGINT, loop, on_stop):
-            async with serve(app) as state:
-                yield state
-
-    app.router.lifespan_context = lifespan
-
-
-@contextmanager
-def _chained(signum: int, loop: asyncio.AbstractEventLoop, handler: Callable[[], object]) -> Iterator[None]:
-    """Run `handler` on the event loop when `signum` arrives, then whatever handled the signal before."""
-    previous = signal.getsignal(signum) if threading.current_thread() is threading.main_thread() else None
-    if not callable(previous):
-        # Signals are the main thread's (an app served from a test's thread), or no server handles this one.
-        yield
-        return
-
-    def chained(sig: int, frame: FrameType | None) -> None:
-        # From the loop, not inside the signal handler, which may interrupt it anywhere.
-        loop.call_soon_threadsafe(handler)
-        previous(sig, frame)
-
-    signal.signal(signum, chained)
-    try:
-        yield
-    finally:
-        if signal.getsignal(signum) is chained:
-            signal.signal(signum, previous)
-
-
-def _reload_on_hangup(app: Starlette, users: UserDirectory) -> None:
-    """While the app runs, SIGHUP reads the users file again (in each worker process that receives it)."""
-    serve = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[Any]:
-        with _on_signal(signal.SIGHUP, users.reload):
-            async with serve(app) as state:
-                yield state
-
-    app.router.lifespan_context = lifespan
-
-
-@contextmanager
-def _on_signal(signum: int, handler: Callable[[], object]) -> Iterator[None]:
-    loop = asyncio.get_running_loop()
-    try:
-        # Run by the event loop between callbacks, not inside the signal handler: reading a file and logging are
-        # safe there, and the swap of users is atomic for every request.
-        loop.add_signal_handler(signum, handler)
-    except (ValueError, RuntimeError, NotImplementedError):
-        # Not the main thread (an app served from a test's thread), or no signals on this platform.
-        logger.info("%s cannot be caught here: the users file is read only at start", signal.Signals(signum).name)
-        yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signum)
-
-
-class CaseInsensitiveHost:
-    """Lowers the Host and Origin headers before the SDK's DNS-rebinding check, which compares them as written:
-    host names and schemes are case-insensitive (RFC 9110 section 4.2.3), so `Host: LOCALHOST:8000` is localhost."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = [
-                (name, value.lower()) if name in (b"host", b"origin") else (name, value)
-                for name, value in scope["headers"]
-            ]
-            scope = {**scope, "headers": headers}
-        await self.app(scope, receive, send)
-
-
-class _DropColorMessage(logging.Filter):
-    """uvicorn attaches an ANSI-coloured copy of some messages as `color_message`; structured logs want one copy."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.__dict__.pop("color_message", None)
-        return True
-
-
-class CancelOnDisconnect:
-    """In a 2025-11-25 session, a call whose client closes the connection before its answer is cancelled, as if the
-    client had sent `notifications/cancelled`: its answer can no longer be delivered (the server keeps no events to
-    resume a stream from), and otherwise it would go on, polling Tavus, for as long as the session lives.
-
-    The SDK cancels the call itself when a 2026-07-28 request's connection closes, and a sessionless 2025-11-25
-    request ends with its connection; in a session, a closed stream is left for the client to resume. The
-    cancellation goes to the session as the client's own notification would, through the app (the same
-    credentials, checked again), so the SDK's transport does the rest.
-    """
-
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers", ())) if scope["type"] == "http" else {}
-        if scope["type"] != "http" or scope["method"] != "POST" or b"mcp-session-id" not in headers:
-            await self.app(scope, receive, send)
-            return
-        body = bytearray()
-        dropped = False
-        answered = False
-
-        async def watch_receive() -> Message:
-            nonlocal dropped
-            message = await receive()
-            if message["type"] == "http.request" and len(body) <= self.max_body_bytes:
-                body.extend(message.get("body", b""))
-            elif message["type"] == "http.disconnect":
-                dropped = True
-            return message
-
-        async def watch_send(message: Message) -> None:
-            nonlocal answered
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                answered = True
-            await send(message)
-
-        await self.app(scope, watch_receive, watch_send)
-        request_id = _request_id(bytes(body)) if dropped and not answered else None
-        if request_id is not None:
-            with anyio.CancelScope(shield=True):
-                await self._cancel(scope, request_id)
-
-    async def _cancel(self, scope: Scope, request_id: str | int) -> None:
-        logger.debug("the client closed the connection of request %r before its answer: cancelling it", request_id)
-        notification = {
-            "jsonrpc": "2.0",
-            "method": "notifications/cancelled",
-            "params": {"requestId": request_id, "reason": "the client closed the connection"},
-        }
-        content = json.dumps(notification).encode()
-        kept = [(name, value) for name, value in scope["headers"] if name not in _REPLACED_HEADERS]
-        headers = [
-            *kept,
-            (b"content-type", b"application/json"),
-            (b"accept", b"application/json, text/event-stream"),
-            (b"content-length", str(len(content)).encode()),
-        ]
-        sent = False
-
-        async def receive() -> Message:
-            nonlocal sent
-            if sent:
-                await anyio.sleep_forever()
-            sent = True
-            return {"type": "http.request", "body": content, "more_body": False}
-
-        async def ignore(message: Message) -> None:
-            pass
-
-        await self.app({**scope, "headers": headers}, receive, ignore)
-
-
-_REPLACED_HEADERS = (b"content-type", b"accept", b"content-length", b"transfer-encoding")
-
-
-def _request_id(body: bytes) -> str | int | None:
-    """The id of the JSON-RPC request in `body`, or None for anything else (a notification, a response)."""
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(message, dict) or "method" not in message:
-        return None
-    request_id = message.get("id")
-    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
-
-
-class _NoStandaloneStream:
-    """Answers a GET of the MCP endpoint 405, as the protocol allows: the server sends nothing unprompted, so a
-    standalone event stream would only hold a connection (and, under a graceful stop, the stop) open."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == MCP_PATH:
-            await Response(status_code=405, headers={"allow": "POST, DELETE"})(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-class _LoopbackOnly:
-    """Without tokens, answer only peers on this machine, whatever address the ASGI server was bound to.
-
-    `mcp-server-tavus --transport http` refuses a non-loopback bind without tokens, but under `uvicorn --factory` or
-    gunicorn the app cannot see the bind address: this keeps the same promise there. A Host header proves nothing
-    (anyone can send `Host: localhost`); the peer's address does.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not _peer_is_loopback(scope.get("client")):
-            response = PlainTextResponse(
-                f"This server has no {ENV_AUTH_TOKENS} and answers only this machine.", status_code=403
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-def _peer_is_loopback(client: Any) -> bool:
-    # No client address: a Unix socket, or an in-process test client, nothing from the network.
-    return not client or is_loopback(str(client[0]))
-
-
 def create_app() -> Starlette:
     """The ASGI app, with every setting read from the environment now: the factory for ASGI servers' workers.
 
@@ -724,15 +248,6 @@ def create_app() -> Starlette:
         raise SystemExit(STARTUP_FAILURE) from None
     _quiet_libraries()
     return build_app(settings, http, users=users)
-
-
-def _quiet_libraries() -> None:
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).addFilter(_DropColorMessage())
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        # Their INFO lines open and close every session (and every stateless request's): noise at INFO.
-        for name in ("mcp.server.streamable_http", "mcp.server.streamable_http_manager"):
-            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def serve_http(
@@ -810,204 +325,3 @@ def serve_http(
     run_until_stopped(uvicorn.Server(config), sock)
     logger.info("stopped serving MCP over Streamable HTTP")
     return 0
-
-
-def run_until_stopped(server: uvicorn.Server, sock: socket.socket) -> None:
-    """Run a uvicorn server on a listening socket until SIGTERM or SIGINT (Ctrl+C) stops it gracefully."""
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        # Also what a signal uvicorn caught is re-raised to once it has stopped: the process then exits 0 rather
-        # than dying of SIGTERM. Before uvicorn installs its own handlers, this stops it from starting at all.
-        server.should_exit = True
-
-    handled = (signal.SIGTERM, signal.SIGINT)
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, stop) for sig in handled} if in_main_thread else {}
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A socket listening on `host` and `port` (as uvicorn binds one); OSError if it cannot be.
-
-    Listening at once, not only bound: two processes may both bind a port with SO_REUSEADDR while neither listens,
-    and the second would learn that the port is taken only later, from uvicorn, after saying it serves."""
-    # IPPROTO_TCP named, so that asyncio sets TCP_NODELAY on every accepted connection (it checks the protocol):
-    # without it, Nagle's algorithm holds each answer on a kept-alive connection for about 40 ms.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(LISTEN_BACKLOG)
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
-def cannot_listen(
-    exc: OSError, host: str, port: int, *, port_setting: str = f"--port or {ENV_PORT}", host_setting: str = ""
-) -> str:
-    """One line saying why `host:port` cannot be listened on and what to change (`port_setting`, `host_setting`)."""
-    host_setting = host_setting or f"--host or {ENV_HOST}"
-    where = f"{_url_host(host)}:{port}"
-    if exc.errno == errno.EADDRINUSE:
-        why = (
-            f"port {port} is already in use by another program. Stop that program, or choose another port with "
-            f"{port_setting}"
-        )
-    elif exc.errno == errno.EADDRNOTAVAIL:
-        why = f"{host} is not an address of this machine. Choose one of its addresses with {host_setting}"
-    elif exc.errno == errno.EACCES:
-        why = f"this user may not listen on port {port} (ports below 1024 need privileges). Choose a port above 1023"
-    elif isinstance(exc, socket.gaierror):
-        why = f"the host name {host} does not resolve. Give an address such as 127.0.0.1 with {host_setting}"
-    else:
-        why = f"{exc.strerror or exc}"
-    return f"cannot listen on {where}: {why}"
-
-
-def client_connection_limit(tavus_connections: int) -> int:
-    """How many client connections one process serves at once: MAX_CLIENT_CONNECTIONS, or fewer when the
-    open-file limit leaves less room beside the connections to Tavus, a burst of accepts and a reserve. Past it,
-    the connections that have waited longest for a complete request are closed to make room, so accepting never
-    fails for want of a file descriptor (which only logs an error and leaves legitimate clients waiting)."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return MAX_CLIENT_CONNECTIONS
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return MAX_CLIENT_CONNECTIONS
-    room = soft - tavus_connections - FILE_DESCRIPTOR_RESERVE - LISTEN_BACKLOG
-    if room < MIN_CLIENT_CONNECTIONS:
-        logger.warning(
-            "the open-file limit (ulimit -n) of %d leaves room for only %d client connections beside %d to Tavus; "
-            "raise it (LimitNOFILE= in a systemd unit) to serve more clients at once",
-            soft,
-            max(room, 0),
-            tavus_connections,
-        )
-    return max(MIN_CLIENT_CONNECTIONS, min(MAX_CLIENT_CONNECTIONS, room))
-
-
-class _Edge:
-    """One server's connection bookkeeping: the bounds, and the connections waiting for a complete request, in
-    the order they started waiting."""
-
-    def __init__(self, max_connections: int, request_timeout: float) -> None:
-        self.max_connections = max_connections
-        self.request_timeout = request_timeout
-        self.waiting: dict[EdgeProtocol, None] = {}
-
-
-class EdgeProtocol(H11Protocol):
-    """uvicorn's h11 protocol, with the bounds it lacks (its keep-alive timeout starts only after a response):
-
-    - a deadline: a connection that has not sent a complete request (headers and body) `request_timeout` seconds
-      after the server started waiting for one is answered 408 and closed, however slowly it trickles bytes;
-    - a cap: past `max_connections`, the connection that has waited longest for a complete request is closed
-      (the newcomer itself, with 503, when every other connection is busy with a request);
-    - a head of at most MAX_HEAD_BYTES, however its bytes arrive (in pieces, in one write, behind another request
-      on the same connection): past it, 431 and closed.
-
-    Subclassed per server by `edge_protocol`, which sets `edge`.
-    """
-
-    edge: _Edge
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._deadline: asyncio.TimerHandle | None = None
-        super().connection_made(transport)
-        self._track()
-        if len(self.connections) > self.edge.max_connections:
-            oldest = next(iter(self.edge.waiting), self)
-            logger.warning(
-                "at the limit of %d client connections: closing the one that has waited longest for a complete request",
-                self.edge.max_connections,
-            )
-            oldest._close(503 if oldest is self else None)
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        self._track()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._track()
-
-    def handle_events(self) -> None:
-        # Called whenever h11 may parse a new request head: after bytes arrive, and after a response when the
-        # client sent its next request early. The head is measured in h11's buffer before h11 parses it.
-        if self.conn.their_state is h11.IDLE and _head_size(self.conn.trailing_data[0]) > MAX_HEAD_BYTES:
-            logger.debug("closing a connection whose request head passes %d bytes", MAX_HEAD_BYTES)
-            self._close(431)
-            return
-        super().handle_events()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_waiting()
-        super().connection_lost(exc)
-
-    def _track(self) -> None:
-        """Start the deadline when the connection starts waiting for a request; stop it once one is complete."""
-        waiting = not self.transport.is_closing() and self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
-        if waiting and self._deadline is None:
-            self.edge.waiting[self] = None
-            self._deadline = self.loop.call_later(self.edge.request_timeout, self._timed_out)
-        elif not waiting:
-            self._stop_waiting()
-
-    def _stop_waiting(self) -> None:
-        self.edge.waiting.pop(self, None)
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _timed_out(self) -> None:
-        self._deadline = None
-        started = self.conn.their_state is h11.SEND_BODY or bool(self.conn.trailing_data[0])
-        logger.debug("closing a connection that sent no complete request within %s s", self.edge.request_timeout)
-        # An idle kept-alive connection is just closed; one that started a request is told why.
-        self._close(408 if started else None)
-
-    def _close(self, status: int | None) -> None:
-        self._stop_waiting()
-        if self.transport.is_closing():
-            return
-        if status is not None:
-            reason, body = {
-                408: (b"Request Timeout", b"The request was not completed in time.\n"),
-                431: (b"Request Header Fields Too Large", b"The request's headers pass %d bytes.\n" % MAX_HEAD_BYTES),
-                503: (b"Service Unavailable", b"Too many connections.\n"),
-            }[status]
-            self.transport.write(
-                b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
-                b"connection: close\r\n\r\n%s" % (status, reason, len(body), body)
-            )
-        self.transport.close()
-
-
-_END_OF_HEAD = re.compile(rb"\n\r?\n")  # the blank line after the headers, as h11 finds it
-
-
-def _head_size(buffered: bytes) -> int:
-    """How many bytes of `buffered`, which starts with a request, its head takes (all of them while incomplete)."""
-    end = _END_OF_HEAD.search(buffered, 0, MAX_HEAD_BYTES + 2)
-    return end.end() if end else len(buffered)
-
-
-def edge_protocol(*, max_connections: int, request_timeout: float) -> type[EdgeProtocol]:
-    """An `EdgeProtocol` class with its own bookkeeping, for one uvicorn server (`uvicorn.Config(http=...)`)."""
-    edge = _Edge(max_connections, request_timeout)
-    return type("EdgeProtocol", (EdgeProtocol,), {"edge": edge})
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
