@@ -12,7 +12,6 @@ from typing import Any
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel
 
-from tavus_mcp import tools
 from tavus_mcp.advice import (
     CREATES_DOCUMENT,
     CREATES_GUARDRAILS,
@@ -65,7 +64,35 @@ from tavus_mcp.models.personas import (
     Persona,
 )
 from tavus_mcp.models.replicas import ListReplicasRequest
-from tavus_mcp.tools import AppState, Confirmation, ToolOutput, behaviour, documents
+from tavus_mcp.tools import behaviour, documents
+from tavus_mcp.tools.confirm import Confirmation, confirm_create, confirm_delete, confirm_delete_persona
+from tavus_mcp.tools.conversations import (
+    ConversationDeleted,
+    ConversationEnded,
+    ConversationList,
+    CreatedConversation,
+    create_conversation,
+    delete_conversation,
+    end_conversation,
+    get_conversation,
+    list_conversations,
+)
+from tavus_mcp.tools.personas import (
+    CreatedPersona,
+    PersonaDeleted,
+    PersonaList,
+    PersonaUpdated,
+    ReplicaList,
+    create_persona,
+    delete_persona,
+    get_persona,
+    list_personas,
+    list_replicas,
+    update_persona,
+)
+from tavus_mcp.tools.review import ConversationReport
+from tavus_mcp.tools.state import AppState, ToolOutput
+from tavus_mcp.tools.wait import CallOutcome, wait_for_conversation
 
 # MCP Apps: hosts that support the extension show the call itself, in the chat, instead of a link.
 CONVERSATION_VIEW = "ui://tavus/conversation.html"
@@ -115,15 +142,15 @@ TOOLS = (
             "properties. A real call is billed and holds a concurrency slot until it ends; test_mode: true costs "
             "nothing (no replica joins)."
         ),
-        handler=tools.create_conversation,
+        handler=create_conversation,
         input_model=CreateConversationRequest,
-        output_model=tools.CreatedConversation,
+        output_model=CreatedConversation,
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
         ),
         effect=STARTS_CALL,
         ui_resource=CONVERSATION_VIEW,
-        confirm=tools.confirm_create,
+        confirm=confirm_create,
     ),
     ToolSpec(
         name="get_conversation",
@@ -133,9 +160,9 @@ TOOLS = (
             "call: timed transcript (once Tavus has processed it), shutdown reason, recording, perception "
             "analysis; full: true, all of it uncut."
         ),
-        handler=tools.get_conversation,
+        handler=get_conversation,
         input_model=GetConversationRequest,
-        output_model=tools.ConversationReport,
+        output_model=ConversationReport,
         annotations=READ,
     ),
     ToolSpec(
@@ -146,9 +173,9 @@ TOOLS = (
             "once, when the user says the call is done or asks you to wait; not in a loop. Returns the review "
             "get_conversation gives."
         ),
-        handler=tools.wait_for_conversation,
+        handler=wait_for_conversation,
         input_model=WaitForConversationRequest,
-        output_model=tools.CallOutcome,
+        output_model=CallOutcome,
         annotations=READ,
     ),
     ToolSpec(
@@ -158,9 +185,9 @@ TOOLS = (
             "The account's conversations, newest first, one line each. status: 'active' shows the calls still "
             "running, each billed until it ends."
         ),
-        handler=tools.list_conversations,
+        handler=list_conversations,
         input_model=ListConversationsRequest,
-        output_model=tools.ConversationList,
+        output_model=ConversationList,
         annotations=READ,
     ),
     ToolSpec(
@@ -170,9 +197,9 @@ TOOLS = (
             "End an active call: the replica leaves, billing stops. Anyone still in it is disconnected: only when"
             " the user is done or asks."
         ),
-        handler=tools.end_conversation,
+        handler=end_conversation,
         input_model=EndConversationRequest,
-        output_model=tools.ConversationEnded,
+        output_model=ConversationEnded,
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
         ),
@@ -184,13 +211,13 @@ TOOLS = (
             "Delete a conversation's record (hard: true, irreversibly). Only when the user asks; end_conversation"
             " stops a running call."
         ),
-        handler=tools.delete_conversation,
+        handler=delete_conversation,
         input_model=DeleteConversationRequest,
-        output_model=tools.ConversationDeleted,
+        output_model=ConversationDeleted,
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
         ),
-        confirm=tools.confirm_delete,
+        confirm=confirm_delete,
     ),
     ToolSpec(
         name="list_replicas",
@@ -199,9 +226,9 @@ TOOLS = (
             "The replicas (Faces: AI faces and voices) the account can use, one line each; only status "
             "'completed' can join. Pass an id as replica_id to create_conversation."
         ),
-        handler=tools.list_replicas,
+        handler=list_replicas,
         input_model=ListReplicasRequest,
-        output_model=tools.ReplicaList,
+        output_model=ReplicaList,
         annotations=READ,
     ),
     ToolSpec(
@@ -211,9 +238,9 @@ TOOLS = (
             "The personas (PALs) the account can use, one line each, with its default replica. Pass an id as "
             "persona_id to create_conversation (with a replica_id if it has no default replica)."
         ),
-        handler=tools.list_personas,
+        handler=list_personas,
         input_model=ListPersonasRequest,
-        output_model=tools.PersonaList,
+        output_model=PersonaList,
         annotations=READ,
     ),
     ToolSpec(
@@ -224,9 +251,9 @@ TOOLS = (
             "system_prompt written from the scenario and a default_replica_id (list_replicas, status "
             "'completed'). Returns its persona_id."
         ),
-        handler=tools.create_persona,
+        handler=create_persona,
         input_model=CreatePersonaRequest,
-        output_model=tools.CreatedPersona,
+        output_model=CreatedPersona,
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
         ),
@@ -236,7 +263,7 @@ TOOLS = (
         name="get_persona",
         title="Get a Tavus persona",
         description="One persona in full: prompt, default replica, documents, layers (credentials redacted).",
-        handler=tools.get_persona,
+        handler=get_persona,
         input_model=GetPersonaRequest,
         output_model=Persona,
         annotations=READ,
@@ -245,9 +272,9 @@ TOOLS = (
         name="update_persona",
         title="Update a Tavus persona",
         description="Change a persona by JSON Patch, for every later call that uses it. Paths follow get_persona.",
-        handler=tools.update_persona,
+        handler=update_persona,
         input_model=UpdatePersonaRequest,
-        output_model=tools.PersonaUpdated,
+        output_model=PersonaUpdated,
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
         ),
@@ -256,13 +283,13 @@ TOOLS = (
         name="delete_persona",
         title="Delete a Tavus persona",
         description="Delete a persona irreversibly: no new conversation can use it. Only when the user asks.",
-        handler=tools.delete_persona,
+        handler=delete_persona,
         input_model=DeletePersonaRequest,
-        output_model=tools.PersonaDeleted,
+        output_model=PersonaDeleted,
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
         ),
-        confirm=tools.confirm_delete_persona,
+        confirm=confirm_delete_persona,
     ),
     # knowledge: documents
     ToolSpec(

@@ -20,7 +20,7 @@ import pytest
 from tavus_mcp.arguments import MAX_ARGUMENTS_BYTES, MAX_PROBLEM_CHARS, MAX_PROBLEMS
 from tavus_mcp.models.patches import MAX_PATCH_OPERATIONS
 from tavus_mcp.sandbox import SANDBOX_API_KEY
-from tavus_mcp.tools import MAX_RESULT_CHARS
+from tavus_mcp.tools.state import MAX_RESULT_CHARS
 from tests.conftest import CREATE_PATH, Sandbox, connect, text_of
 from tests.upstream import Fault
 

@@ -33,7 +33,7 @@ from tavus_mcp.errors import (
     TavusTimeoutError,
     UnexpectedStatusError,
 )
-from tavus_mcp.models import Conversation
+from tavus_mcp.models.conversations import Conversation
 
 pytestmark = pytest.mark.anyio
 

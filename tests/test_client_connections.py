@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tavus_mcp.client import PROXY_VARIABLES, TavusClient
 from tavus_mcp.errors import TavusConnectionError
-from tavus_mcp.models import ListReplicasRequest
+from tavus_mcp.models.replicas import ListReplicasRequest
 from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator
 from tests.upstream import serve_on_loopback
 

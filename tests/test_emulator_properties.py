@@ -33,15 +33,9 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from tavus_mcp.http.edge import listen as http_listen
-from tavus_mcp.models import LANGUAGE_CODES, MULTILINGUAL, SUPPORTED_LANGUAGES
-from tavus_mcp.sandbox import (
-    BODY_FIELDS,
-    MAX_PAGE,
-    PROPERTY_FIELDS,
-    RECORDING_PROVIDERS,
-    SANDBOX_API_KEY,
-    TavusEmulator,
-)
+from tavus_mcp.models.languages import LANGUAGE_CODES, MULTILINGUAL, SUPPORTED_LANGUAGES
+from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator
+from tavus_mcp.sandbox.reference import BODY_FIELDS, MAX_PAGE, PROPERTY_FIELDS, RECORDING_PROVIDERS
 from tests.upstream import listening_socket
 
 T = TypeVar("T")

@@ -29,9 +29,9 @@ import yaml
 from mcp import Client
 from pydantic import BaseModel
 
-from tavus_mcp import sandbox as emulator_tables
-from tavus_mcp.models import MAX_WHOLE_NUMBER
+from tavus_mcp.models.common import MAX_WHOLE_NUMBER
 from tavus_mcp.sandbox import TavusEmulator
+from tavus_mcp.sandbox import reference as emulator_tables
 from tests.conftest import Sandbox, text_of
 from tests.test_emulator_properties import http_to
 from tests.upstream import Fault
@@ -209,7 +209,7 @@ def test_nothing_undocumented_is_sent(tool_schemas: dict[str, dict[str, Any]], t
         documented = {*_body_fields(), *DOCUMENTED_ELSEWHERE}
     elif tool == "create_persona":
         # `layers` is one open object in the schema; the model that checks it names each field it knows.
-        from tavus_mcp.models import PersonaLayers
+        from tavus_mcp.models.personas import PersonaLayers
 
         taken = set(schema["properties"]) | {
             f"layers.{layer}.{name}"
@@ -577,7 +577,7 @@ def _persona_examples(*, as_published: bool = False) -> list[dict[str, Any]]:
 
 
 def _layer_model(layer: str) -> type[BaseModel]:
-    from tavus_mcp.models import PersonaLayers
+    from tavus_mcp.models.personas import PersonaLayers
 
     return _nested_model(PersonaLayers.model_fields[layer].annotation)
 

@@ -12,7 +12,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, PromptReference, ResourceTemplateReference, TextResourceContents
 
-from tavus_mcp.models import SUPPORTED_LANGUAGES
+from tavus_mcp.models.languages import SUPPORTED_LANGUAGES
 from tavus_mcp.prompts import MAX_COMPLETIONS, TRANSCRIPT_TEMPLATE
 from tests.conftest import Sandbox, connect, text_of
 from tests.upstream import Fault

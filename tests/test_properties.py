@@ -39,7 +39,8 @@ from pydantic import SecretStr
 
 from tavus_mcp.arguments import MAX_ARGUMENTS_BYTES
 from tavus_mcp.config import Settings
-from tavus_mcp.sandbox import BODY_FIELDS, PERSONA_BODY_FIELDS, PROPERTY_FIELDS, SANDBOX_API_KEY, TavusEmulator
+from tavus_mcp.sandbox import SANDBOX_API_KEY, TavusEmulator
+from tavus_mcp.sandbox.reference import BODY_FIELDS, PERSONA_BODY_FIELDS, PROPERTY_FIELDS
 from tavus_mcp.server import build_server
 from tests.conftest import CREATE_PATH, Sandbox, text_of
 from tests.test_emulator_properties import (

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tavus_mcp.tools import MAX_RESULT_CHARS, MAX_TRANSCRIPT_CHARS
+from tavus_mcp.tools.review import MAX_TRANSCRIPT_CHARS
+from tavus_mcp.tools.state import MAX_RESULT_CHARS
 from tests.conftest import Sandbox, text_of
 from tests.upstream import Fault
 

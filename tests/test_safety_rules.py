@@ -19,13 +19,8 @@ from pydantic import BaseModel, SecretStr
 
 from tavus_mcp.client import TavusClient
 from tavus_mcp.errors import TavusError
-from tavus_mcp.models import (
-    DeleteConversationRequest,
-    DeletePersonaRequest,
-    EndConversationRequest,
-    GetConversationRequest,
-    GetPersonaRequest,
-)
+from tavus_mcp.models.conversations import DeleteConversationRequest, EndConversationRequest, GetConversationRequest
+from tavus_mcp.models.personas import DeletePersonaRequest, GetPersonaRequest
 from tavus_mcp.redaction import Scrubber
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import Sandbox, connect, text_of

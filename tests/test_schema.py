@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tavus_mcp.sandbox import BODY_FIELDS, PROPERTY_FIELDS, RECORDING_STORAGE_FIELDS
+from tavus_mcp.sandbox.reference import BODY_FIELDS, PROPERTY_FIELDS, RECORDING_STORAGE_FIELDS
 
 pytestmark = pytest.mark.anyio
 

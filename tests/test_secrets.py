@@ -31,7 +31,7 @@ from pydantic import SecretStr
 from tavus_mcp.client import MAX_ERROR_BODY_BYTES, TavusClient
 from tavus_mcp.config import Settings
 from tavus_mcp.errors import AuthenticationError
-from tavus_mcp.models import ListReplicasRequest
+from tavus_mcp.models.replicas import ListReplicasRequest
 from tavus_mcp.redaction import Scrubber, public_url, redact_secrets, redact_text, scrub, url_secrets
 from tests.conftest import connect, text_of
 

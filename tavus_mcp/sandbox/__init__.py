@@ -7,43 +7,10 @@ reference, so it catches what the server should have refused.
 - `calls`: how a played call moves, and the events Tavus adds after it.
 - `emulator`: `TavusEmulator`, its ASGI app and state.
 
-The names below are re-exported for code written before the split; new code imports from the submodule.
+`TavusEmulator` and `SANDBOX_API_KEY` are importable from here, as docs/tools.md shows; everything else from the
+submodule that holds it.
 """
 
-from tavus_mcp.sandbox.emulator import IN_PROCESS_BASE_URL, SANDBOX_API_KEY, TavusEmulator
-from tavus_mcp.sandbox.reference import (
-    BODY_FIELDS,
-    DEPRECATED_PROPERTY_FIELDS,
-    MAX_PAGE,
-    PATCH_MEMBERS,
-    PATCH_OPERATIONS,
-    PERSONA_BODY_FIELDS,
-    PERSONA_LAYER_FIELDS,
-    PERSONA_LAYER_VALUES,
-    PIPELINE_MODES,
-    PROPERTY_FIELDS,
-    QUERY_PARAMETERS,
-    RECORDING_PROVIDERS,
-    RECORDING_STORAGE_FIELDS,
-    RETRIEVAL_STRATEGIES,
-)
+from tavus_mcp.sandbox.emulator import SANDBOX_API_KEY, TavusEmulator
 
-__all__ = [
-    "BODY_FIELDS",
-    "DEPRECATED_PROPERTY_FIELDS",
-    "IN_PROCESS_BASE_URL",
-    "MAX_PAGE",
-    "PATCH_MEMBERS",
-    "PATCH_OPERATIONS",
-    "PERSONA_BODY_FIELDS",
-    "PERSONA_LAYER_FIELDS",
-    "PERSONA_LAYER_VALUES",
-    "PIPELINE_MODES",
-    "PROPERTY_FIELDS",
-    "QUERY_PARAMETERS",
-    "RECORDING_PROVIDERS",
-    "RECORDING_STORAGE_FIELDS",
-    "RETRIEVAL_STRATEGIES",
-    "SANDBOX_API_KEY",
-    "TavusEmulator",
-]
+__all__ = ["SANDBOX_API_KEY", "TavusEmulator"]
