@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from tavus_mcp.models.common import ApiRequest, _Response, check_http_url
+from tavus_mcp.models.patches import check_members
 
 Modality = Literal["verbal", "visual"]
 MODALITY_DESCRIPTION = "verbal (default: what is said) or visual (what the replica sees)."
@@ -60,15 +61,8 @@ class SetPatchOperation(ApiRequest):
 
     @model_validator(mode="after")
     def _operation(self) -> SetPatchOperation:
-        takes_value, takes_from = self.op in ("add", "replace", "test"), self.op in ("copy", "move")
-        if takes_value and self.value is None:
-            raise ValueError(f"op {self.op!r} needs a value (the new content at {self.path!r})")
-        if not takes_value and self.value is not None:
-            raise ValueError(f"op {self.op!r} takes no value; leave it out")
-        if takes_from and self.from_ is None:
-            raise ValueError(f"op {self.op!r} needs from: the pointer to {self.op} from")
-        if not takes_from and self.from_ is not None:
-            raise ValueError(f"op {self.op!r} takes no from; leave it out")
+        check_members(self.op, self.path, self.value, self.from_)
+        takes_value = self.op in ("add", "replace", "test")
         segments = self._segments(self.path, "path")
         annotation = self._typed_at(segments)
         # What a remove or move takes away must not be a field every item needs (its name, its prompt).

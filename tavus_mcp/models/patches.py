@@ -28,6 +28,20 @@ PATCH_OPERATIONS = ("add", "remove", "replace", "copy", "move", "test")
 MAX_PATCH_OPERATIONS = 100
 
 
+def check_members(op: str, path: str, value: Any, from_: str | None, *, from_example: str = "") -> None:
+    """RFC 6902's rule of which members an operation takes: a value for add, replace and test; from for copy and
+    move; neither otherwise. Raises ValueError saying what to change."""
+    takes_value, takes_from = op in ("add", "replace", "test"), op in ("copy", "move")
+    if takes_value and value is None:
+        raise ValueError(f"op {op!r} needs a value (the new content at {path!r})")
+    if not takes_value and value is not None:
+        raise ValueError(f"op {op!r} takes no value; leave it out")
+    if takes_from and from_ is None:
+        raise ValueError(f"op {op!r} needs from: the pointer to {op} from{from_example}")
+    if not takes_from and from_ is not None:
+        raise ValueError(f"op {op!r} takes no from; leave it out")
+
+
 # One operation of a JSON Patch (RFC 6902). (A comment, not a docstring: the schema would repeat it.)
 class PatchOperation(ApiRequest):
     model_config = ConfigDict(populate_by_name=True)
@@ -39,15 +53,8 @@ class PatchOperation(ApiRequest):
 
     @model_validator(mode="after")
     def _operation(self) -> PatchOperation:
-        takes_value, takes_from = self.op in ("add", "replace", "test"), self.op in ("copy", "move")
-        if takes_value and self.value is None:
-            raise ValueError(f"op {self.op!r} needs a value (the new content at {self.path!r})")
-        if not takes_value and self.value is not None:
-            raise ValueError(f"op {self.op!r} takes no value; leave it out")
-        if takes_from and self.from_ is None:
-            raise ValueError(f"op {self.op!r} needs from: the pointer to {self.op} from, such as '/system_prompt'")
-        if not takes_from and self.from_ is not None:
-            raise ValueError(f"op {self.op!r} takes no from; leave it out")
+        check_members(self.op, self.path, self.value, self.from_, from_example=", such as '/system_prompt'")
+        takes_value = self.op in ("add", "replace", "test")
         segments = persona_pointer(self.path, "path")
         if takes_value:
             _check_patch_value(segments, self.value, self.path)
