@@ -604,9 +604,13 @@ async def test_through_nginx_a_2025_client_is_asked_before_a_billed_call(sandbox
 
 @needs_nginx
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
+@pytest.mark.parametrize(
+    ("mode", "asks_progress"),
+    [("legacy", False), ("auto", True), ("auto", False)],
+    ids=["2025-11-25", "2026-07-28-progress", "2026-07-28-silent"],
+)
 async def test_a_long_wait_streams_through_a_proxy_with_a_short_read_timeout(
-    sandbox: Sandbox, tmp_path: Path, mode: Mode
+    sandbox: Sandbox, tmp_path: Path, mode: Mode, asks_progress: bool
 ) -> None:
     # Scaled down: nginx allows 3 s of silence (the 12 s proxy), the replicas send a sign of life every 2 s
     # (TAVUS_MCP_KEEPALIVE, 10 s by default), and the wait lasts 8 s, well past the read timeout.
@@ -621,10 +625,10 @@ async def test_a_long_wait_streams_through_a_proxy_with_a_short_read_timeout(
         async with connect(nginx.url, token=TOKEN, mode=mode, headers=public, verify=nginx.trust) as client:
             created = await ok(client, "create_conversation", {"replica_id": REPLICA})
             arguments = {"conversation_id": created["conversation_id"], "max_wait_seconds": 8}
-            # A 2025-11-25 stream is kept alive by SSE comments, progress asked for or not; a 2026-07-28 one by
-            # the wait's progress heartbeat (the SDK's own comments come only every 15 s).
+            # Kept alive by SSE comments every keepalive, in either era (for 2026-07-28, from the keepalive on,
+            # where the SDK's own would begin at 15 s), and by the wait's progress heartbeat when asked for.
             result = await client.call_tool(
-                "wait_for_conversation", arguments, progress_callback=progress if mode == "auto" else None
+                "wait_for_conversation", arguments, progress_callback=progress if asks_progress else None
             )
 
     assert not result.is_error, text_of(result)
@@ -632,3 +636,4 @@ async def test_a_long_wait_streams_through_a_proxy_with_a_short_read_timeout(
     assert result.structured_content["call_state"] == "waiting"
     assert result.structured_content["waited_seconds"] >= 8
     assert "upstream timed out" not in nginx.error_log()
+    assert (len(progress.seen) >= 2) is asks_progress

@@ -475,6 +475,62 @@ def test_a_silent_2025_stream_carries_a_ping_every_keepalive(tavus: Tavus, strea
     assert result["id"] == 2 and result["result"]["structuredContent"]["call_state"] == "waiting"
 
 
+def test_a_silent_2026_call_becomes_a_stream_that_pings_every_keepalive(
+    tavus: Tavus, streaming_server: ServerProcess
+) -> None:
+    # No progress token: the wait sends nothing before its result. Left to itself the SDK would hold the answer for
+    # 15 s and then ping every 15 s, past a 12 s proxy's patience; the stream begins at the keepalive (1 s) instead.
+    conversation_id = anyio.run(_active_conversation, streaming_server.url)
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    arguments = {"conversation_id": conversation_id, "max_wait_seconds": 3}
+    call = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "wait_for_conversation", "arguments": arguments, "_meta": meta},
+    }
+    headers = {
+        "authorization": f"Bearer {TOKEN}",
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": "wait_for_conversation",
+    }
+    with httpx2.stream("POST", streaming_server.url, json=call, headers=headers, timeout=TEST_TIMEOUT) as answer:
+        lines = [line for line in answer.iter_lines() if line]
+
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    assert answer.headers["x-accel-buffering"] == "no"
+    pings = [line for line in lines if line == ": ping"]
+    assert len(pings) >= 2, lines
+    assert lines[-2:-1] == ["event: message"], lines  # the result, after every ping
+    result = json.loads(lines[-1].removeprefix("data: "))
+    assert result["id"] == 7 and result["result"]["structuredContent"]["call_state"] == "waiting"
+
+
+@pytest.mark.anyio
+async def test_a_2026_client_that_asks_no_progress_gets_its_result_from_the_stream(
+    tavus: Tavus, streaming_server: ServerProcess
+) -> None:
+    # The SDK's own client reads the stream begun by the keepalive, pings and all, as any other answer.
+    conversation_id = await _active_conversation(streaming_server.url)
+    with anyio.fail_after(TEST_TIMEOUT):
+        async with connect(streaming_server.url, token=TOKEN, mode="auto") as client:
+            result = await client.call_tool(
+                "wait_for_conversation", {"conversation_id": conversation_id, "max_wait_seconds": 3}
+            )
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    assert result.structured_content["call_state"] == "waiting"
+    assert result.structured_content["waited_seconds"] >= 3
+
+
 def test_the_mcp_endpoint_offers_no_standalone_stream(tavus: Tavus, team_server: ServerProcess) -> None:
     # The server sends nothing unprompted: a GET stream would only hold a connection (and a graceful stop) open.
     answer = httpx2.get(

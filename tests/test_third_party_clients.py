@@ -565,6 +565,7 @@ def http_url(sandbox: Sandbox, tmp_path: Path) -> Iterator[str]:
         "PATH": os.environ.get("PATH", ""),
         **server_env(sandbox),
         "TAVUS_MCP_AUTH_TOKENS": HTTP_TOKEN,
+        "TAVUS_MCP_KEEPALIVE": "1",  # a silent call's stream begins (and pings) within the tests' waits
     }
     with log.open("w", encoding="utf-8") as stderr:
         process = subprocess.Popen(
@@ -644,16 +645,17 @@ def test_openai_agents_over_http(openai_agents: PythonClient, sandbox: Sandbox, 
 # The official TypeScript SDK's client (2.x, installed with the Inspector), over HTTP
 TYPESCRIPT_CLIENT = TOOLS / "inspector" / "node_modules" / "@modelcontextprotocol" / "client" / "dist" / "index.mjs"
 TYPESCRIPT_WAIT = """
-const [clientModule, url, token, conversationId] = process.argv.slice(2);
+const [clientModule, url, token, conversationId, mode, asksProgress] = process.argv.slice(2);
 const { Client, StreamableHTTPClientTransport } = await import(clientModule);
-const client = new Client({ name: "typescript-sdk", version: "1.0.0" }, {});
+const client = new Client({ name: "typescript-sdk", version: "1.0.0" }, { versionNegotiation: { mode } });
 const headers = { Authorization: `Bearer ${token}` };
 const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
 await client.connect(transport);
 const progress = [];
+const onprogress = (notification) => progress.push(notification.message);
 const result = await client.callTool(
-  { name: "wait_for_conversation", arguments: { conversation_id: conversationId, max_wait_seconds: 2 } },
-  { onprogress: (notification) => progress.push(notification.message) },
+  { name: "wait_for_conversation", arguments: { conversation_id: conversationId, max_wait_seconds: 3 } },
+  asksProgress ? { onprogress } : {},
 );
 console.log(JSON.stringify({ protocol: transport.protocolVersion, progress, result: result.structuredContent }));
 await client.close();
@@ -667,14 +669,27 @@ async def _active_conversation(url: str) -> str:
     return str(created["conversation_id"])
 
 
-def test_typescript_sdk_receives_progress_over_http(sandbox: Sandbox, http_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("asks_progress", [True, False], ids=["progress", "silent"])
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_typescript_sdk_waits_over_http(
+    sandbox: Sandbox, http_url: str, tmp_path: Path, mode: str, asks_progress: bool
+) -> None:
     if not (NODE.exists() and TYPESCRIPT_CLIENT.exists()):
         _missing("The TypeScript SDK's client (with the Inspector and Node 22)")
     created = anyio.run(_active_conversation, http_url)
     script = tmp_path / "wait.mjs"
     script.write_text(TYPESCRIPT_WAIT, encoding="utf-8")
     completed = subprocess.run(
-        [str(NODE), str(script), TYPESCRIPT_CLIENT.as_uri(), http_url, HTTP_TOKEN, created],
+        [
+            str(NODE),
+            str(script),
+            TYPESCRIPT_CLIENT.as_uri(),
+            http_url,
+            HTTP_TOKEN,
+            created,
+            mode,
+            "yes" * asks_progress,
+        ],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -684,6 +699,12 @@ def test_typescript_sdk_receives_progress_over_http(sandbox: Sandbox, http_url: 
 
     assert completed.returncode == 0, completed.stderr
     outcome = json.loads(completed.stdout.strip().splitlines()[-1])
-    # The wait's progress reached the client before its result, on the call's event stream.
-    assert outcome["progress"][0] == "Waiting for the call to start: the replica has not joined yet."
+    assert outcome["protocol"] == {"legacy": "2025-11-25", "auto": "2026-07-28"}[mode]
+    # Asked for, the wait's progress reached the client before its result, on the call's event stream. Not asked
+    # for, the wait says nothing until its result, and the stream begun at the keepalive (1 s here) carries it.
+    if asks_progress:
+        assert outcome["progress"][0] == "Waiting for the call to start: the replica has not joined yet."
+    else:
+        assert outcome["progress"] == []
     assert outcome["result"]["call_state"] == "waiting"
+    assert outcome["result"]["waited_seconds"] >= 3

@@ -57,7 +57,13 @@ from tavus_mcp.http.edge import (
     listen,
     run_until_stopped,
 )
-from tavus_mcp.http.guards import CancelOnDisconnect, CaseInsensitiveHost, _LoopbackOnly, _NoStandaloneStream
+from tavus_mcp.http.guards import (
+    CancelOnDisconnect,
+    CaseInsensitiveHost,
+    KeepModernStreamsAlive,
+    _LoopbackOnly,
+    _NoStandaloneStream,
+)
 from tavus_mcp.http.settings import (
     _WILDCARD_BINDS,
     ENV_ALLOWED_HOSTS,
@@ -190,13 +196,15 @@ def build_app(
         # each request is a throwaway session of its own, which cannot ask. 2026-07-28 requests are sessionless.
         stateless_http=not http.sessions,
         # Event streams, not single JSON bodies: progress and questions reach the client before the result. (The
-        # SDK answers a 2026-07-28 call that sent nothing within its first seconds with plain JSON all the same.)
+        # SDK answers a 2026-07-28 call that sends nothing for 15 s with plain JSON if it ends by then;
+        # KeepModernStreamsAlive begins the stream at TAVUS_MCP_KEEPALIVE instead.)
         json_response=False,
         max_request_body_size=http.max_body_bytes,
         transport_security=http.transport_security(),
         host=http.host,
     )
     app.add_middleware(_NoStandaloneStream)
+    app.add_middleware(KeepModernStreamsAlive, interval=settings.keepalive)
     if http.sessions:
         app.add_middleware(CancelOnDisconnect, max_body_bytes=http.max_body_bytes)
     if verifier is None:

@@ -1,5 +1,6 @@
 """The ASGI middlewares around the SDK's Streamable HTTP app: Host and Origin compared without case, a call
-cancelled when its client drops the connection, no standalone event stream, and loopback only without tokens.
+cancelled when its client drops the connection, 2026-07-28 streams kept alive, no standalone event stream, and
+loopback only without tokens.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import logging
 from typing import Any
 
 import anyio
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -124,6 +126,105 @@ def _request_id(body: bytes) -> str | int | None:
         return None
     request_id = message.get("id")
     return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
+
+
+class KeepModernStreamsAlive:
+    """A 2026-07-28 call that has said nothing for `interval` seconds is answered as an event stream, with a comment
+    line (`: ping`) every `interval` seconds of silence until its result, so that no proxy's read timeout ends it.
+
+    The SDK answers such a call with plain JSON if it ends within 15 s, and otherwise commits to a stream and pings
+    every 15 s: a fixed, private interval, longer than some proxies wait (the 2025-11-25 streams' interval is
+    sse-starlette's public setting). This starts the stream earlier and fills the SDK's silences; what the SDK
+    sends is passed on unchanged, except that a JSON answer arriving after the stream began goes as its last event,
+    which is what the SDK itself does past 15 s. Requests the SDK routes to 2025-11-25 (a handshake version, or no
+    version header) and clients that accept no event stream are left alone. To go once the SDK's interval is public.
+    """
+
+    def __init__(self, app: ASGIApp, interval: float) -> None:
+        self.app = app
+        self.interval = interval
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _modern_call_accepting_streams(scope):
+            await self.app(scope, receive, send)
+            return
+        stream = _KeptAliveStream(send, self.interval)
+        async with anyio.create_task_group() as pinging:
+            pinging.start_soon(stream.ping_while_silent)
+            try:
+                await self.app(scope, receive, stream.send)
+            finally:
+                pinging.cancel_scope.cancel()
+
+
+def _modern_call_accepting_streams(scope: Scope) -> bool:
+    """A POST of the MCP endpoint that the SDK serves as a 2026-07-28 request, from a client that takes streams."""
+    if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != MCP_PATH:
+        return False
+    headers = dict(scope["headers"])
+    version = headers.get(b"mcp-protocol-version")
+    if version is None or version.decode("latin-1") in HANDSHAKE_PROTOCOL_VERSIONS:
+        return False
+    return b"text/event-stream" in headers.get(b"accept", b"").lower()
+
+
+_EVENT_STREAM_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
+_PING = b": ping\r\n\r\n"
+
+
+class _KeptAliveStream:
+    """One request's answer as it goes out: the SDK's messages, and the pings between them."""
+
+    def __init__(self, send: Send, interval: float) -> None:
+        self._send = send
+        self._interval = interval
+        self._lock = anyio.Lock()  # one message at a time on the wire, whoever sends it
+        self._last_sent = anyio.current_time()
+        self._streaming = False  # the response is an event stream, started by us or by the SDK
+        self._started_by_us = False
+        self._json_after_start: bytearray | None = None  # the SDK's JSON answer, once the stream had begun
+        self._done = False
+
+    async def send(self, message: Message) -> None:
+        async with self._lock:
+            if message["type"] == "http.response.start":
+                is_stream = dict(message.get("headers", ())).get(b"content-type", b"").startswith(b"text/event-stream")
+                if self._started_by_us:
+                    self._json_after_start = None if is_stream else bytearray()
+                    return
+                self._streaming = is_stream
+                self._done = not is_stream  # a JSON answer goes out as the SDK wrote it
+                await self._send(message)
+                return
+            if message["type"] == "http.response.body" and self._json_after_start is not None:
+                self._json_after_start.extend(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                lines = bytes(self._json_after_start).splitlines() or [b""]
+                data = b"".join(b"data: " + line + b"\r\n" for line in lines)
+                message = {"type": "http.response.body", "body": b"event: message\r\n" + data + b"\r\n"}
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                self._done = True
+            await self._send(message)
+            self._last_sent = anyio.current_time()
+
+    async def ping_while_silent(self) -> None:
+        while True:
+            await anyio.sleep(max(0.0, self._last_sent + self._interval - anyio.current_time()))
+            async with self._lock:
+                if self._done:
+                    return
+                if anyio.current_time() - self._last_sent < self._interval:
+                    continue  # the SDK sent something meanwhile
+                if not self._streaming:
+                    await self._send({"type": "http.response.start", "status": 200, "headers": _EVENT_STREAM_HEADERS})
+                    self._streaming = self._started_by_us = True
+                await self._send({"type": "http.response.body", "body": _PING, "more_body": True})
+                self._last_sent = anyio.current_time()
 
 
 class _NoStandaloneStream:
