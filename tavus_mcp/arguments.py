@@ -8,6 +8,7 @@ failures become one message that names each field, says what is allowed and how 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
@@ -37,13 +38,20 @@ class InvalidArguments(ValueError):
     """The arguments cannot be sent to Tavus; the message says what to change. Nothing was sent."""
 
 
+@functools.cache
+def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """pydantic's JSON schema of a model, made once per model class: making it is most of what building a server
+    costs (about 100 ms for 18 tools), and it never changes. Read only: `tool_schema` builds new dicts from it."""
+    return model.model_json_schema()
+
+
 def tool_schema(model: type[BaseModel], passthrough: Sequence[str] = ()) -> dict[str, Any]:
     """The model's JSON schema, inlined and without nullable unions, for a tool's inputSchema or outputSchema.
 
     `passthrough` (TAVUS_PASSTHROUGH_FIELDS) opens the schema to the fields it names, so that clients which check
     arguments against the schema send them too.
     """
-    schema = model.model_json_schema()
+    schema = dict(_json_schema(model))
     definitions: dict[str, Any] = schema.pop("$defs", {})
 
     def simplify(node: Any) -> Any:

@@ -6,11 +6,13 @@ Every failure leaves this module as a `tavus_mcp.errors.TavusError`; HTTP librar
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import math
 import os
 import random
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -122,6 +124,13 @@ def sandboxed(settings: Settings) -> tuple[Settings, httpx2.AsyncBaseTransport]:
     return settings, transport
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx2's default TLS context (the CA bundle it trusts, and SSL_CERT_FILE or SSL_CERT_DIR when set), made once
+    per process and shared: loading the bundle takes about 30 ms, which every client made would pay again."""
+    return httpx2.create_ssl_context(trust_env=True)
+
+
 def connection_limits(max_connections: int) -> httpx2.Limits:
     """At most `max_connections` to Tavus, idle ones all kept for a minute: a burst of calls after a quiet spell
     would otherwise pay a TCP and TLS handshake for most of its calls."""
@@ -208,6 +217,7 @@ class TavusClient:
             # Never: the key must not travel to another host, and a redirected create would be sent twice.
             follow_redirects=False,
             transport=transport,
+            verify=_tls_context(),
             # HTTP(S)_PROXY, ALL_PROXY and NO_PROXY, as httpx2 reads them (check_proxy_environment vets them first).
             trust_env=True,
         )

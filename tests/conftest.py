@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -53,6 +54,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(item.get_closest_marker(name) for name in NEEDS_EXTRA_TOOLS):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`pytest -n auto`: up to two workers per core (xdist's own count, plus as many again, at most 4 more). Much
+    of the suite waits on what it starts (servers coming up, sandbox calls playing through), which left a quarter of
+    two cores idle with one worker per core. PYTEST_XDIST_AUTO_NUM_WORKERS, when set, decides as it does in xdist."""
+    from xdist.plugin import pytest_xdist_auto_num_workers as xdist_count
+
+    counted = xdist_count(config)
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return counted
+    return counted + min(counted, 4)
 
 
 @pytest.fixture

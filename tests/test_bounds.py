@@ -275,7 +275,7 @@ def test_over_stdio_a_huge_request_is_refused_with_the_http_bound(sandbox: Sandb
 
 
 @pytest.mark.stdio
-@pytest.mark.parametrize("when", ["at start", "while serving"])
+@pytest.mark.parametrize("when", [pytest.param("at start", marks=pytest.mark.slow), "while serving"])
 def test_a_closed_stdout_ends_the_server_with_one_line(sandbox: Sandbox, tmp_path: Path, when: str) -> None:
     env = {"PATH": os.environ.get("PATH", ""), "TAVUS_API_KEY": SANDBOX_API_KEY, "TAVUS_API_BASE_URL": sandbox.base_url}
     if when == "at start":

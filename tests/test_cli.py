@@ -336,9 +336,16 @@ def test_the_help_lists_the_exit_statuses(command: str) -> None:
     assert (EXIT_CANNOT_LISTEN in statuses) == (command in ("", "serve", "sandbox-api"))
 
 
+# A server process apiece: the placements not quick here are quick for every command in
+# test_a_bad_settings_flag_is_refused_before_or_after_every_command, which needs no server.
 @pytest.mark.parametrize(
     "args",
-    [("--sandbox", "serve"), ("serve", "--sandbox"), ("serve",), ("--sandbox",)],
+    [
+        ("--sandbox", "serve"),
+        pytest.param(("serve", "--sandbox"), marks=pytest.mark.slow),
+        ("serve",),
+        pytest.param(("--sandbox",), marks=pytest.mark.slow),
+    ],
     ids=["before-serve", "after-serve", "serve-without-key", "bare"],
 )
 def test_serve_takes_its_flags_before_or_after_the_command(args: tuple[str, ...]) -> None:
@@ -525,7 +532,11 @@ tavus_api_key_env = "ALICE_TAVUS_API_KEY"
 """
 
 
-@pytest.mark.parametrize("args", [("--sandbox", "check-users"), ("check-users", "--sandbox")], ids=["before", "after"])
+@pytest.mark.parametrize(
+    "args",
+    [("--sandbox", "check-users"), pytest.param(("check-users", "--sandbox"), marks=pytest.mark.slow)],
+    ids=["before", "after"],
+)
 def test_check_users_in_the_sandbox_needs_no_keys(args: tuple[str, ...], tmp_path: Path) -> None:
     users = tmp_path / "users.toml"
     users.write_text(USERS_WITHOUT_KEYS, encoding="utf-8")
@@ -542,7 +553,9 @@ def test_check_users_in_the_sandbox_needs_no_keys(args: tuple[str, ...], tmp_pat
 
 @pytest.mark.stdio
 @pytest.mark.parametrize(
-    "args", [("--test-mode", "demo", "--sandbox"), ("demo", "--test-mode")], ids=["before", "after"]
+    "args",
+    [("--test-mode", "demo", "--sandbox"), pytest.param(("demo", "--test-mode"), marks=pytest.mark.slow)],
+    ids=["before", "after"],
 )
 def test_the_demo_takes_the_settings_flags_and_passes_them_on(args: tuple[str, ...]) -> None:
     done = run_cli(*args)
@@ -562,7 +575,7 @@ def _busy_port() -> tuple[socket.socket, int]:
     return sock, sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize("where", [pytest.param("before", marks=pytest.mark.slow), "after"])
 def test_sandbox_api_on_a_port_in_use_says_so_in_one_line(where: str) -> None:
     sock, port = _busy_port()
     with sock:

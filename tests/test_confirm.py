@@ -62,11 +62,16 @@ DECLINED = (
 )
 CANCELLED = DECLINED.replace("the user declined", "the user closed the question without answering")
 
-# How a client reaches the server: in memory or over stdio, in either protocol era.
+# How a client reaches the server: in memory or over stdio, in either protocol era. A question asked and answered
+# over stdio is quick in each era; the other stdio reruns (a process apiece) are left to the slow suite.
 ERAS = ["2026-07-28", "2025-11-25"]
 WAYS = [
     *(("memory", era) for era in ERAS),
     *(pytest.param("stdio", era, marks=pytest.mark.stdio) for era in ERAS),
+]
+WAYS_STDIO_SLOW = [
+    *(("memory", era) for era in ERAS),
+    *(pytest.param("stdio", era, marks=[pytest.mark.stdio, pytest.mark.slow]) for era in ERAS),
 ]
 
 
@@ -113,7 +118,7 @@ async def test_accepted_the_call_is_started_as_asked(sandbox: Sandbox, way: str,
     assert result.structured_content is not None and result.structured_content["billed"] is True
 
 
-@pytest.mark.parametrize(("way", "era"), WAYS)
+@pytest.mark.parametrize(("way", "era"), WAYS_STDIO_SLOW)
 async def test_declined_nothing_reaches_tavus(sandbox: Sandbox, way: str, era: str) -> None:
     user = User(action="decline")
     async with client_for(sandbox, way, era, user) as client:
@@ -164,7 +169,7 @@ async def test_an_answer_outside_the_form_does_nothing(sandbox: Sandbox, era: st
     assert sandbox.requests_to("POST", "/v2/conversations") == []
 
 
-@pytest.mark.parametrize(("way", "era"), WAYS)
+@pytest.mark.parametrize(("way", "era"), WAYS_STDIO_SLOW)
 async def test_a_client_without_forms_gets_todays_behaviour(sandbox: Sandbox, way: str, era: str) -> None:
     async with client_for(sandbox, way, era, None) as client:
         result = await client.call_tool("create_conversation", ARGUMENTS)

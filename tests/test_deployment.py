@@ -154,9 +154,11 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def team_server(tmp_path: Path) -> Iterator[str]:
-    """`mcp-server-tavus --sandbox --transport http` with a token, on loopback; yields its MCP URL."""
+@pytest.fixture(scope="module")
+def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`mcp-server-tavus --sandbox --transport http` with a token, on loopback, shared by this module's tests (each
+    client is its own: the snippets share nothing but the server); yields its MCP URL."""
+    tmp_path = tmp_path_factory.mktemp("team-server")
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     env = {name: value for name, value in os.environ.items() if not name.startswith("TAVUS_")}

@@ -203,6 +203,7 @@ async def test_sdk_client_without_a_valid_token_cannot_connect(
 
 
 @pytest.mark.anyio
+@pytest.mark.slow  # two servers in turn; several tokens at once are checked in-process (test_verifier_accepts_...)
 async def test_rotated_token_old_and_new_both_work_until_the_old_is_removed(tavus: Tavus, tmp_path: Path) -> None:
     with anyio.fail_after(TEST_TIMEOUT):
         # Step 1 of a rotation: the new token is added next to the old one, and every instance restarted.
@@ -374,7 +375,7 @@ class Balancer(httpx2.AsyncBaseTransport):
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
+@pytest.mark.parametrize("mode", ["legacy", pytest.param("auto", marks=pytest.mark.slow)])
 async def test_without_sessions_two_instances_serve_one_client(tavus: Tavus, tmp_path: Path, mode: Mode) -> None:
     # TAVUS_MCP_SESSIONS=0: nothing held per client, so replicas need no affinity (and 2025-11-25 clients are not
     # asked before spending). 2026-07-28 clients are sessionless either way.
@@ -653,14 +654,16 @@ async def test_a_wait_cut_by_the_graceful_stop_says_so(tavus: Tavus, tmp_path: P
 # Lifecycle: refusal to start, graceful stop
 
 
+# The command's refusal, once quick (a process apiece); every address the rule refuses is also checked in-process by
+# test_bad_settings_are_refused_with_the_setting_named.
 @pytest.mark.parametrize(
     ("args", "env"),
     [
         (["--host", "0.0.0.0"], {}),  # noqa: S104 - refused before anything is bound
-        (["--host", "::"], {}),
-        ([], {"TAVUS_MCP_HOST": "0.0.0.0"}),  # noqa: S104
-        (["--host", "192.0.2.10"], {}),
-        (["--host", "mcp.example.test"], {}),
+        pytest.param(["--host", "::"], {}, marks=pytest.mark.slow),
+        pytest.param([], {"TAVUS_MCP_HOST": "0.0.0.0"}, marks=pytest.mark.slow),  # noqa: S104
+        pytest.param(["--host", "192.0.2.10"], {}, marks=pytest.mark.slow),
+        pytest.param(["--host", "mcp.example.test"], {}, marks=pytest.mark.slow),
     ],
     ids=["all-ipv4", "all-ipv6", "env", "lan-address", "host-name"],
 )
@@ -679,7 +682,11 @@ def test_listening_beyond_loopback_without_a_token_refuses_to_start(
 
 
 @pytest.mark.parametrize(
-    "args", [["--allowed-hosts", "mcp.example.test"], ["--allowed-origins", "https://app.example.test"]]
+    "args",
+    [
+        ["--allowed-hosts", "mcp.example.test"],
+        pytest.param(["--allowed-origins", "https://app.example.test"], marks=pytest.mark.slow),
+    ],
 )
 def test_serving_other_names_on_loopback_without_a_token_refuses_to_start(tavus: Tavus, args: list[str]) -> None:
     # A reverse proxy on the same machine reaches the server on loopback: loopback says nothing about the client.
@@ -808,6 +815,17 @@ def test_settings_from_environment_and_flags() -> None:
         ({"TAVUS_MCP_SHUTDOWN_TIMEOUT": "0"}, "TAVUS_MCP_SHUTDOWN_TIMEOUT must be a whole number of seconds"),
         ({"TAVUS_MCP_SESSIONS": "sometimes"}, "TAVUS_MCP_SESSIONS must be 1 (on) or 0 (off); got 'sometimes'"),
         ({"TAVUS_MCP_HOST": "10.0.0.5"}, "refusing to listen on 10.0.0.5 without authentication"),
+        ({"TAVUS_MCP_HOST": "0.0.0.0"}, "refusing to listen on 0.0.0.0 without authentication"),  # noqa: S104
+        ({"TAVUS_MCP_HOST": "::"}, "refusing to listen on :: without authentication"),
+        ({"TAVUS_MCP_HOST": "mcp.example.test"}, "refusing to listen on mcp.example.test without authentication"),
+        (
+            {"TAVUS_MCP_ALLOWED_HOSTS": "mcp.example.test"},
+            "refusing to serve TAVUS_MCP_ALLOWED_HOSTS/TAVUS_MCP_ALLOWED_ORIGINS without authentication",
+        ),
+        (
+            {"TAVUS_MCP_ALLOWED_ORIGINS": "https://app.example.test"},
+            "refusing to serve TAVUS_MCP_ALLOWED_HOSTS/TAVUS_MCP_ALLOWED_ORIGINS without authentication",
+        ),
     ],
 )
 def test_bad_settings_are_refused_with_the_setting_named(environ: dict[str, str], message: str) -> None:

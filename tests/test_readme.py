@@ -190,7 +190,7 @@ def _tools_list_on_the_wire(era: str, toolsets: str | None = None) -> bytes:
 
 
 @pytest.mark.stdio
-@pytest.mark.parametrize("era", ["2025-11-25", "2026-07-28"])
+@pytest.mark.parametrize("era", [pytest.param("2025-11-25", marks=pytest.mark.slow), "2026-07-28"])
 def test_the_tools_list_answer_fits_the_budget(era: str) -> None:
     answer = _tools_list_on_the_wire(era)
     size = len(answer)
@@ -199,7 +199,7 @@ def test_the_tools_list_answer_fits_the_budget(era: str) -> None:
 
 
 @pytest.mark.stdio
-@pytest.mark.parametrize("era", ["2025-11-25", "2026-07-28"])
+@pytest.mark.parametrize("era", [pytest.param("2025-11-25", marks=pytest.mark.slow), "2026-07-28"])
 def test_with_every_toolset_the_tools_list_answer_fits_its_budget(era: str) -> None:
     answer = _tools_list_on_the_wire(era, "all")
     assert len(answer) < ALL_TOOLSETS_BUDGET, len(answer)

@@ -24,7 +24,9 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import PromptReference
 
-from tavus_mcp.config import ConfigError
+from tavus_mcp.config import ConfigError, Settings
+from tavus_mcp.http import HttpSettings
+from tavus_mcp.http import load_users as load_server_users
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tavus_mcp.users_file import UserDirectory, load_users
 from tests.conftest import text_of
@@ -417,31 +419,54 @@ def test_a_bad_users_file_stops_the_server_with_exit_2_naming_the_entry(tavus: T
     )
 
 
+SETTINGS_THAT_DO_NOT_GO_TOGETHER = [
+    (
+        {"TAVUS_MCP_AUTH_TOKENS": "shared-token-8c2e4a6f0b1d3e5a"},
+        "TAVUS_MCP_AUTH_TOKENS and TAVUS_MCP_USERS_FILE are both set: choose one.",
+    ),
+    (
+        {"TAVUS_MCP_USERS_FILE": "", "TAVUS_MCP_OAUTH_ISSUER": "https://id.example.com"},
+        "TAVUS_MCP_OAUTH_AUDIENCE must be set too:",
+    ),
+    (
+        {
+            "TAVUS_MCP_USERS_FILE": "",
+            "TAVUS_MCP_OAUTH_ISSUER": "https://id.example.com",
+            "TAVUS_MCP_OAUTH_AUDIENCE": "https://mcp.example.com/mcp",
+        },
+        "TAVUS_MCP_OAUTH_ISSUER needs TAVUS_MCP_USERS_FILE:",
+    ),
+    (
+        {"TAVUS_MCP_OAUTH_ISSUER": "http://id.example.com", "TAVUS_MCP_OAUTH_AUDIENCE": "https://mcp.example.com"},
+        "TAVUS_MCP_OAUTH_ISSUER must use https (http is accepted only for localhost); got 'http://id.example.com'",
+    ),
+]
+SETTINGS_IDS = ["tokens-and-users", "issuer-alone", "oauth-without-users", "oauth-over-http"]
+
+
+@pytest.mark.parametrize(("extra", "message"), SETTINGS_THAT_DO_NOT_GO_TOGETHER, ids=SETTINGS_IDS)
+def test_settings_that_do_not_go_together_are_refused_with_the_settings_named(
+    tavus: Tavus, tmp_path: Path, extra: dict[str, str], message: str
+) -> None:
+    # What the command reads, in the order it reads it, in-process: the refusal below is one case of this, whole.
+    users_file = tmp_path / "users.toml"
+    users_file.write_text(USERS_TOML, encoding="utf-8")
+    environ = team_env(tavus, users_file, **extra)
+
+    with pytest.raises(ConfigError) as refused:
+        load_server_users(Settings.from_env(environ), HttpSettings.from_env(environ), environ)
+
+    assert str(refused.value).startswith(message), str(refused.value)
+
+
+# The command's refusal, once quick (a process apiece); each combination is quick in-process above.
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (
-            {"TAVUS_MCP_AUTH_TOKENS": "shared-token-8c2e4a6f0b1d3e5a"},
-            "TAVUS_MCP_AUTH_TOKENS and TAVUS_MCP_USERS_FILE are both set: choose one.",
-        ),
-        (
-            {"TAVUS_MCP_USERS_FILE": "", "TAVUS_MCP_OAUTH_ISSUER": "https://id.example.com"},
-            "TAVUS_MCP_OAUTH_AUDIENCE must be set too:",
-        ),
-        (
-            {
-                "TAVUS_MCP_USERS_FILE": "",
-                "TAVUS_MCP_OAUTH_ISSUER": "https://id.example.com",
-                "TAVUS_MCP_OAUTH_AUDIENCE": "https://mcp.example.com/mcp",
-            },
-            "TAVUS_MCP_OAUTH_ISSUER needs TAVUS_MCP_USERS_FILE:",
-        ),
-        (
-            {"TAVUS_MCP_OAUTH_ISSUER": "http://id.example.com", "TAVUS_MCP_OAUTH_AUDIENCE": "https://mcp.example.com"},
-            "TAVUS_MCP_OAUTH_ISSUER must use https (http is accepted only for localhost); got 'http://id.example.com'",
-        ),
+        SETTINGS_THAT_DO_NOT_GO_TOGETHER[0],
+        *(pytest.param(*case, marks=pytest.mark.slow) for case in SETTINGS_THAT_DO_NOT_GO_TOGETHER[1:]),
     ],
-    ids=["tokens-and-users", "issuer-alone", "oauth-without-users", "oauth-over-http"],
+    ids=SETTINGS_IDS,
 )
 def test_settings_that_do_not_go_together_stop_the_server(
     tavus: Tavus, tmp_path: Path, extra: dict[str, str], message: str
@@ -601,7 +626,9 @@ EMPTY_TOKEN_PROBLEM = (
 )
 
 
-@pytest.mark.parametrize("digest", [EMPTY_TOKEN_SHA256, EMPTY_TOKEN_SHA256.upper()])
+@pytest.mark.parametrize(
+    "digest", [EMPTY_TOKEN_SHA256, pytest.param(EMPTY_TOKEN_SHA256.upper(), marks=pytest.mark.slow)]
+)
 def test_the_digest_of_an_empty_token_is_refused_by_check_users_and_at_start(
     tavus: Tavus, tmp_path: Path, digest: str
 ) -> None:
@@ -653,6 +680,7 @@ def children_of(pid: int) -> list[int]:
 
 
 @pytest.mark.anyio
+@pytest.mark.slow  # gunicorn and its workers; one process's reload is quick (test_sighup_reloads_the_users_file_...)
 @pytest.mark.skipif(sys.platform != "linux", reason="finding gunicorn's workers reads /proc")
 async def test_sighup_to_each_gunicorn_worker_reloads_it_in_place(tavus: Tavus, tmp_path: Path) -> None:
     users_file = tmp_path / "users.toml"
