@@ -61,9 +61,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`pytest -n auto`: up to two workers per core (xdist's own count, plus as many again, at most 4 more). Much
     of the suite waits on what it starts (servers coming up, sandbox calls playing through), which left a quarter of
     two cores idle with one worker per core. PYTEST_XDIST_AUTO_NUM_WORKERS, when set, decides as it does in xdist."""
-    from xdist.plugin import pytest_xdist_auto_num_workers as xdist_count
+    from xdist.plugin import pytest_xdist_auto_num_workers as xdist_count  # type: ignore[import-untyped]
 
-    counted = xdist_count(config)
+    counted: int = xdist_count(config)
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return counted
     return counted + min(counted, 4)
