@@ -22,10 +22,12 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 from pydantic import SecretStr
+from starlette.types import Message
 
 from tavus_mcp import __version__
 from tavus_mcp.config import DEFAULT_MAX_CONNECTIONS, ConfigError
 from tavus_mcp.http import HttpSettings, StaticTokenVerifier
+from tavus_mcp.http.guards import KeepModernStreamsAlive
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tests.conftest import TOOL_NAMES, text_of
 from tests.servers import (
@@ -530,6 +532,75 @@ async def test_a_2026_client_that_asks_no_progress_gets_its_result_from_the_stre
     assert result.structured_content is not None
     assert result.structured_content["call_state"] == "waiting"
     assert result.structured_content["waited_seconds"] >= 3
+
+
+async def _through_keepalive(app: Any, headers: dict[str, str]) -> list[Message]:
+    """What `KeepModernStreamsAlive` (a keepalive of 0.1 s) sends for one POST of /mcp that `app` answers."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        await anyio.sleep_forever()
+        raise AssertionError  # pragma: no cover
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/mcp",
+        "headers": [(name.encode(), value.encode()) for name, value in headers.items()],
+    }
+    with anyio.fail_after(TEST_TIMEOUT):
+        await KeepModernStreamsAlive(app, interval=0.1)(scope, receive, send)
+    return sent
+
+
+MODERN = {"mcp-protocol-version": "2026-07-28", "accept": "application/json, text/event-stream"}
+EVENT = b'event: message\r\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\r\n\r\n'
+
+
+@pytest.mark.anyio
+async def test_the_sdks_own_late_stream_continues_the_one_the_keepalive_began() -> None:
+    # Past its 15 s the SDK commits to a stream itself: its start is not sent twice, its events go on as they are.
+    async def late_stream(scope: Any, receive: Any, send: Any) -> None:
+        await anyio.sleep(0.35)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        await send({"type": "http.response.body", "body": b": ping\r\n\r\n", "more_body": True})
+        await send({"type": "http.response.body", "body": EVENT, "more_body": False})
+
+    sent = await _through_keepalive(late_stream, MODERN)
+
+    starts = [message for message in sent if message["type"] == "http.response.start"]
+    bodies = [message["body"] for message in sent if message["type"] == "http.response.body"]
+    assert len(starts) == 1 and (b"content-type", b"text/event-stream") in starts[0]["headers"]
+    assert bodies[-1] == EVENT and sent[-1].get("more_body", False) is False
+    assert set(bodies[:-1]) == {b": ping\r\n\r\n"} and len(bodies) >= 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "headers",
+    [MODERN, {**MODERN, "mcp-protocol-version": "2025-11-25"}, {**MODERN, "accept": "application/json"}],
+    ids=["2026-07-28-quick", "2025-11-25", "json-only"],
+)
+async def test_an_answer_within_the_keepalive_or_outside_its_scope_goes_as_the_sdk_wrote_it(
+    headers: dict[str, str],
+) -> None:
+    answer = b'{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad"}}'
+    quick = headers is MODERN
+
+    async def json_answer(scope: Any, receive: Any, send: Any) -> None:
+        await anyio.sleep(0 if quick else 0.35)
+        await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": answer})
+
+    sent = await _through_keepalive(json_answer, headers)
+
+    assert sent == [
+        {"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json")]},
+        {"type": "http.response.body", "body": answer},
+    ]
 
 
 def test_the_mcp_endpoint_offers_no_standalone_stream(tavus: Tavus, team_server: ServerProcess) -> None:
