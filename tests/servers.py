@@ -295,6 +295,49 @@ async def ok(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, 
     return structured
 
 
+def modern_call(
+    tool: str,
+    arguments: dict[str, Any],
+    *,
+    capabilities: dict[str, Any] | None = None,
+    request_id: int = 1,
+    **extra_params: Any,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A 2026-07-28 tools/call as raw JSON-RPC, from a client declaring `capabilities`: its body, and the headers
+    the protocol asks for beside it (add a token's to them)."""
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": capabilities or {},
+    }
+    body = {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments, "_meta": meta, **extra_params},
+    }
+    headers = {
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": tool,
+    }
+    return body, headers
+
+
+def jsonrpc_answer(response: httpx2.Response) -> dict[str, Any]:
+    """The JSON-RPC answer to a POSTed request, sent as a JSON body or as the event-stream message with an id."""
+    assert response.status_code == 200, response.text
+    if not response.headers["content-type"].startswith("text/event-stream"):
+        answer: dict[str, Any] = response.json()
+        return answer
+    data = [line.removeprefix("data:").strip() for line in response.text.splitlines() if line.startswith("data:")]
+    messages = [json.loads(line) for line in data if line]
+    [answered] = [message for message in messages if "id" in message]
+    return dict(answered)
+
+
 def post(url: str, body: Any = None, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx2.Response:
     """One raw POST (an initialize unless `body` or `content` says otherwise), as a client that is not an MCP SDK
     would send it."""

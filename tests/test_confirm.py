@@ -8,7 +8,6 @@ exactly what reached Tavus: the body of the create, or nothing at all.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import subprocess
@@ -31,7 +30,7 @@ from tavus_mcp.config import Settings
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tavus_mcp.server import build_server
 from tests.conftest import Sandbox, text_of
-from tests.servers import START_TIMEOUT
+from tests.servers import START_TIMEOUT, jsonrpc_answer, modern_call
 
 pytestmark = pytest.mark.anyio
 
@@ -547,31 +546,8 @@ async def test_over_http_a_2025_client_is_asked_in_its_session(sandbox: Sandbox,
 
 def _call_on_the_wire(url: str, capabilities: dict[str, Any]) -> dict[str, Any]:
     """One 2026-07-28 tools/call as raw JSON-RPC, declaring these client capabilities; the JSON-RPC result."""
-    meta = {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": capabilities,
-    }
-    body = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "tools/call",
-        "params": {"name": "create_conversation", "arguments": ARGUMENTS, "_meta": meta},
-    }
-    headers = {
-        "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": "2026-07-28",
-        "mcp-method": "tools/call",
-        "mcp-name": "create_conversation",
-    }
-    response = httpx2.post(url, json=body, headers=headers, timeout=30)
-    assert response.status_code == 200, response.text
-    if response.headers["content-type"].startswith("text/event-stream"):
-        data = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
-        message = next(json.loads(line) for line in data if line and "result" in json.loads(line))
-    else:
-        message = response.json()
-    result: dict[str, Any] = message["result"]
+    body, headers = modern_call("create_conversation", ARGUMENTS, capabilities=capabilities)
+    result: dict[str, Any] = jsonrpc_answer(httpx2.post(url, json=body, headers=headers, timeout=30))["result"]
     return result
 
 

@@ -37,6 +37,7 @@ from tests.servers import (
     ServerProcess,
     Tavus,
     connect,
+    modern_call,
     ok,
     post,
     running_server,
@@ -484,26 +485,9 @@ def test_a_silent_2026_call_becomes_a_stream_that_pings_every_keepalive(
     # No progress token: the wait sends nothing before its result. Left to itself the SDK would hold the answer for
     # 15 s and then ping every 15 s, past a 12 s proxy's patience; the stream begins at the keepalive (1 s) instead.
     conversation_id = anyio.run(_active_conversation, streaming_server.url)
-    meta = {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": {},
-    }
     arguments = {"conversation_id": conversation_id, "max_wait_seconds": 3}
-    call = {
-        "jsonrpc": "2.0",
-        "id": 7,
-        "method": "tools/call",
-        "params": {"name": "wait_for_conversation", "arguments": arguments, "_meta": meta},
-    }
-    headers = {
-        "authorization": f"Bearer {TOKEN}",
-        "content-type": "application/json",
-        "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": "2026-07-28",
-        "mcp-method": "tools/call",
-        "mcp-name": "wait_for_conversation",
-    }
+    call, headers = modern_call("wait_for_conversation", arguments, request_id=7)
+    headers["authorization"] = f"Bearer {TOKEN}"
     with httpx2.stream("POST", streaming_server.url, json=call, headers=headers, timeout=TEST_TIMEOUT) as answer:
         lines = [line for line in answer.iter_lines() if line]
 

@@ -37,6 +37,8 @@ from tests.servers import (
     Tavus,
     connect,
     free_port,
+    jsonrpc_answer,
+    modern_call,
     ok,
     post,
     running_server,
@@ -719,32 +721,12 @@ async def test_sighup_to_each_gunicorn_worker_reloads_it_in_place(tavus: Tavus, 
 
 def _raw_2026_call(url: str, token: str, **extra_params: Any) -> dict[str, Any]:
     """One 2026-07-28 create_conversation as raw JSON-RPC from a client that shows forms: the JSON-RPC answer."""
-    meta = {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}},
-    }
     arguments = {"replica_id": "rfe12d8b9597", "properties": {"max_call_duration": 600}}
-    body = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "tools/call",
-        "params": {"name": "create_conversation", "arguments": arguments, "_meta": meta, **extra_params},
-    }
-    headers = {
-        "authorization": f"Bearer {token}",
-        "mcp-protocol-version": "2026-07-28",
-        "mcp-method": "tools/call",
-        "mcp-name": "create_conversation",
-    }
-    response = post(url, body, headers=headers)
-    assert response.status_code == 200, response.text
-    if response.headers["content-type"].startswith("text/event-stream"):
-        data = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
-        answer: dict[str, Any] = next(json.loads(line) for line in data if line and '"id"' in line)
-        return answer
-    answered: dict[str, Any] = response.json()
-    return answered
+    body, headers = modern_call(
+        "create_conversation", arguments, capabilities={"elicitation": {"form": {}}}, **extra_params
+    )
+    headers["authorization"] = f"Bearer {token}"
+    return jsonrpc_answer(post(url, body, headers=headers))
 
 
 def test_a_confirmation_asked_by_one_process_is_honoured_by_another_without_a_server_key(
