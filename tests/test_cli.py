@@ -343,7 +343,8 @@ def test_the_help_lists_the_exit_statuses(command: str) -> None:
     [
         ("--sandbox", "serve"),
         pytest.param(("serve", "--sandbox"), marks=pytest.mark.slow),
-        ("serve",),
+        # Without a key the server says how to set one: quick over stdio in test_stdio.py.
+        pytest.param(("serve",), marks=pytest.mark.slow),
         pytest.param(("--sandbox",), marks=pytest.mark.slow),
     ],
     ids=["before-serve", "after-serve", "serve-without-key", "bare"],
@@ -552,10 +553,9 @@ def test_check_users_in_the_sandbox_needs_no_keys(args: tuple[str, ...], tmp_pat
 
 
 @pytest.mark.stdio
+@pytest.mark.slow  # a demo apiece (two processes, a sandbox call); the demo itself is quick in test_demo
 @pytest.mark.parametrize(
-    "args",
-    [("--test-mode", "demo", "--sandbox"), pytest.param(("demo", "--test-mode"), marks=pytest.mark.slow)],
-    ids=["before", "after"],
+    "args", [("--test-mode", "demo", "--sandbox"), ("demo", "--test-mode")], ids=["before", "after"]
 )
 def test_the_demo_takes_the_settings_flags_and_passes_them_on(args: tuple[str, ...]) -> None:
     done = run_cli(*args)

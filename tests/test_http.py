@@ -755,6 +755,7 @@ def test_serving_other_names_on_loopback_without_a_token_refuses_to_start(tavus:
     assert "Set TAVUS_MCP_AUTH_TOKENS" in message
 
 
+@pytest.mark.slow  # a process; the rule is quick in-process in test_bad_settings_are_refused_with_the_setting_named
 def test_a_weak_token_refuses_to_start_without_repeating_it(tavus: Tavus) -> None:
     completed = start_refused(server_env(tavus, tokens=(TOKEN, "hunter2")))
 
@@ -864,6 +865,10 @@ def test_settings_from_environment_and_flags() -> None:
         ({"TAVUS_MCP_PORT": "http"}, "TAVUS_MCP_PORT (--port) must be a whole number"),
         ({"TAVUS_MCP_PORT": "70000"}, "TAVUS_MCP_PORT (--port) must be a port number from 0 to 65535"),
         ({"TAVUS_MCP_AUTH_TOKENS": "has a space in it, ok"}, "token 1 in TAVUS_MCP_AUTH_TOKENS has a character"),
+        (
+            {"TAVUS_MCP_AUTH_TOKENS": f"{TOKEN},hunter2"},
+            "token 2 in TAVUS_MCP_AUTH_TOKENS is shorter than 16 characters",
+        ),
         ({"TAVUS_MCP_ALLOWED_HOSTS": "https://mcp.example.test"}, "(not URLs); got 'https://mcp.example.test'"),
         ({"TAVUS_MCP_ALLOWED_ORIGINS": "app.example.test"}, "TAVUS_MCP_ALLOWED_ORIGINS (--allowed-origins) takes"),
         ({"TAVUS_MCP_MAX_BODY_BYTES": "10"}, "TAVUS_MCP_MAX_BODY_BYTES must be a number of bytes of at least 1024"),
@@ -887,6 +892,8 @@ def test_bad_settings_are_refused_with_the_setting_named(environ: dict[str, str]
     with pytest.raises(ConfigError) as refused:
         HttpSettings.from_env(environ)
     assert message in str(refused.value)
+    for token in environ.get("TAVUS_MCP_AUTH_TOKENS", "").split(","):
+        assert not token or token not in str(refused.value)  # a token is never repeated
 
 
 @pytest.mark.anyio
