@@ -1,4 +1,9 @@
-"""The `mcp-server-tavus` command line, run as `python -m tavus_mcp` in a subprocess."""
+"""The `mcp-server-tavus` command line.
+
+What the command decides before it serves (help, refusals, `check`, `check-users`) runs in this process
+(`tests.commands.run_main`); what serves, and the exit status and Ctrl+C of a real process, run
+`python -m tavus_mcp` in a subprocess.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from tavus_mcp import __version__
 from tavus_mcp.cli import _parser
 from tavus_mcp.config import DOCS_URL, EXIT_BAD_SETTING, EXIT_CANNOT_LISTEN, doc_url
 from tavus_mcp.sandbox import SANDBOX_API_KEY
+from tests.commands import run_main
 from tests.conftest import Sandbox
 from tests.snippets import ROOT, anchors
 
@@ -147,7 +153,7 @@ def test_version() -> None:
 )
 def test_bad_settings_refuse_to_start(env: dict[str, str], args: list[str], message: str) -> None:
     # A valid key, so that the only thing wrong is the setting under test.
-    done = run_cli(*args, env={"TAVUS_API_KEY": "fake-tavus-key-for-tests", **env})
+    done = run_main(*args, env={"TAVUS_API_KEY": "fake-tavus-key-for-tests", **env})
 
     assert done.returncode == 2
     assert done.stderr == f"mcp-server-tavus: {message}\n"
@@ -169,7 +175,7 @@ def test_a_key_that_cannot_be_sent_refuses_to_start_without_repeating_it() -> No
 
 
 def test_help_lists_commands_and_flags() -> None:
-    done = run_cli("--help")
+    done = run_main("--help")
 
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -229,7 +235,7 @@ COMMANDS = ("serve", "demo", "check", "check-users", "sandbox-api")
     ids=["top", "serve", "check", "demo", "check-users", "sandbox-api"],
 )
 def test_every_help_page_is_complete(command: tuple[str, ...], documented: dict[str, str | None]) -> None:
-    done = run_cli(*command, "--help")
+    done = run_main(*command, "--help")
 
     assert (done.returncode, done.stderr) == (0, "")
     usage, description, *_ = done.stdout.split("\n\n")
@@ -362,7 +368,7 @@ def test_serve_takes_its_flags_before_or_after_the_command(args: tuple[str, ...]
 
 
 def test_a_flag_after_the_command_overrides_only_what_it_names() -> None:
-    done = run_cli("--timeout", "abc", "serve", "--sandbox")
+    done = run_main("--timeout", "abc", "serve", "--sandbox")
     assert (done.returncode, done.stderr) == (
         2,
         "mcp-server-tavus: --timeout must be a number of seconds above 0, such as 30; got 'abc'\n",
@@ -445,7 +451,7 @@ def test_server_exits_cleanly_when_stdin_closes() -> None:
 
 
 def test_check_without_a_key_says_to_set_it_and_where_to_get_one() -> None:
-    done = run_cli("check")
+    done = run_main("check")
     assert done.returncode == 1
     assert done.stdout == (
         "TAVUS_API_KEY is not set. Set it to your Tavus API key in the environment the server runs in, e.g. the "
@@ -457,7 +463,7 @@ def test_check_without_a_key_says_to_set_it_and_where_to_get_one() -> None:
 
 @pytest.mark.parametrize("args", [("--sandbox", "check"), ("check", "--sandbox")], ids=["before", "after"])
 def test_check_against_the_embedded_sandbox_claims_no_key(args: tuple[str, ...]) -> None:
-    done = run_cli(*args)
+    done = run_main(*args)
     assert (done.returncode, done.stdout, done.stderr) == (
         0,
         "ok: the installation works; the embedded Tavus sandbox answered and offers 4 replicas. No key was checked: "
@@ -467,7 +473,7 @@ def test_check_against_the_embedded_sandbox_claims_no_key(args: tuple[str, ...])
 
 
 def test_check_with_a_working_key(sandbox: Sandbox) -> None:
-    done = run_cli("check", env={"TAVUS_API_KEY": SANDBOX_API_KEY, "TAVUS_API_BASE_URL": sandbox.base_url})
+    done = run_main("check", env={"TAVUS_API_KEY": SANDBOX_API_KEY, "TAVUS_API_BASE_URL": sandbox.base_url})
     assert (done.returncode, done.stdout) == (
         0,
         f"ok: Tavus at {sandbox.base_url} accepted the key; the account can use 4 replicas.\n",
@@ -477,7 +483,7 @@ def test_check_with_a_working_key(sandbox: Sandbox) -> None:
 
 
 def test_check_with_a_refused_key(sandbox: Sandbox) -> None:
-    done = run_cli("check", env={"TAVUS_API_KEY": "not-the-key", "TAVUS_API_BASE_URL": sandbox.base_url})
+    done = run_main("check", env={"TAVUS_API_KEY": "not-the-key", "TAVUS_API_BASE_URL": sandbox.base_url})
     assert done.returncode == 1
     assert done.stdout == (
         "Tavus rejected the API key (HTTP 401: Invalid access token). The key in TAVUS_API_KEY is wrong, revoked or "
@@ -492,7 +498,7 @@ def test_check_when_tavus_is_unreachable() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         base_url = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    done = run_cli("check", env={"TAVUS_API_KEY": "some-key", "TAVUS_API_BASE_URL": base_url, "TAVUS_TIMEOUT": "3"})
+    done = run_main("check", env={"TAVUS_API_KEY": "some-key", "TAVUS_API_BASE_URL": base_url, "TAVUS_TIMEOUT": "3"})
     assert done.returncode == 1
     assert done.stdout == (
         f"Could not connect to Tavus at {base_url}; the request never reached Tavus. Check the network, any proxy or "
@@ -501,7 +507,7 @@ def test_check_when_tavus_is_unreachable() -> None:
 
 
 def test_check_with_a_malformed_base_url() -> None:
-    done = run_cli("check", env={"TAVUS_API_KEY": "some-key", "TAVUS_API_BASE_URL": "tavusapi.com"})
+    done = run_main("check", env={"TAVUS_API_KEY": "some-key", "TAVUS_API_BASE_URL": "tavusapi.com"})
     assert done.returncode == 2
     assert done.stderr == (
         "mcp-server-tavus: TAVUS_API_BASE_URL (--api-base-url) must be an absolute http(s) URL such as "
@@ -516,7 +522,7 @@ def test_check_with_a_malformed_base_url() -> None:
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_a_bad_settings_flag_is_refused_before_or_after_every_command(command: str, where: str) -> None:
     args = ("--timeout", "abc", command) if where == "before" else (command, "--timeout", "abc")
-    done = run_cli(*args, env={"TAVUS_MCP_USERS_FILE": "unused.toml"})
+    done = run_main(*args, env={"TAVUS_MCP_USERS_FILE": "unused.toml"})
     assert (done.returncode, done.stdout, done.stderr) == (
         EXIT_BAD_SETTING,
         "",
@@ -535,19 +541,19 @@ tavus_api_key_env = "ALICE_TAVUS_API_KEY"
 
 @pytest.mark.parametrize(
     "args",
-    [("--sandbox", "check-users"), pytest.param(("check-users", "--sandbox"), marks=pytest.mark.slow)],
+    [("--sandbox", "check-users"), ("check-users", "--sandbox")],
     ids=["before", "after"],
 )
 def test_check_users_in_the_sandbox_needs_no_keys(args: tuple[str, ...], tmp_path: Path) -> None:
     users = tmp_path / "users.toml"
     users.write_text(USERS_WITHOUT_KEYS, encoding="utf-8")
-    done = run_cli(*args, env={"TAVUS_MCP_USERS_FILE": str(users)})
+    done = run_main(*args, env={"TAVUS_MCP_USERS_FILE": str(users)})
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == (
         f"{users}: 1 users\nalice: signs in by token; key from the sandbox (an account of their own); test_mode=false\n"
     )
     # Without the sandbox, the same file needs alice's key.
-    refused = run_cli("check-users", env={"TAVUS_MCP_USERS_FILE": str(users)})
+    refused = run_main("check-users", env={"TAVUS_MCP_USERS_FILE": str(users)})
     assert refused.returncode == EXIT_BAD_SETTING
     assert "ALICE_TAVUS_API_KEY (tavus_api_key_env) is not set" in refused.stderr
 
@@ -630,7 +636,7 @@ def test_serve_over_http_on_a_port_in_use_says_so_in_one_line() -> None:
 def test_every_command_refuses_a_bad_setting_or_a_missing_file_in_one_line(
     args: tuple[str, ...], env: dict[str, str], message: str
 ) -> None:
-    done = run_cli(*args, env={"TAVUS_API_KEY": "fake-tavus-key-for-tests", **env})
+    done = run_main(*args, env={"TAVUS_API_KEY": "fake-tavus-key-for-tests", **env})
     assert (done.returncode, done.stdout, done.stderr) == (EXIT_BAD_SETTING, "", f"mcp-server-tavus: {message}\n")
     assert EXIT_BAD_SETTING in documented_exit(args[0])
 

@@ -29,6 +29,7 @@ from tavus_mcp.config import DEFAULT_MAX_CONNECTIONS, ConfigError
 from tavus_mcp.http import HttpSettings, StaticTokenVerifier
 from tavus_mcp.http.guards import KeepModernStreamsAlive
 from tavus_mcp.sandbox import SANDBOX_API_KEY
+from tests.commands import serve_http_refused
 from tests.conftest import TOOL_NAMES, text_of
 from tests.servers import (
     INITIALIZE,
@@ -709,60 +710,64 @@ async def test_a_wait_cut_by_the_graceful_stop_says_so(tavus: Tavus, tmp_path: P
 # Lifecycle: refusal to start, graceful stop
 
 
-# The command's refusal, once quick (a process apiece); every address the rule refuses is also checked in-process by
-# test_bad_settings_are_refused_with_the_setting_named.
+# The command's refusals, in-process (tests.commands): each address the rule refuses is also checked through
+# HttpSettings alone by test_bad_settings_are_refused_with_the_setting_named; the process's own is below.
 @pytest.mark.parametrize(
     ("args", "env"),
     [
         (["--host", "0.0.0.0"], {}),  # noqa: S104 - refused before anything is bound
-        pytest.param(["--host", "::"], {}, marks=pytest.mark.slow),
-        pytest.param([], {"TAVUS_MCP_HOST": "0.0.0.0"}, marks=pytest.mark.slow),  # noqa: S104
-        pytest.param(["--host", "192.0.2.10"], {}, marks=pytest.mark.slow),
-        pytest.param(["--host", "mcp.example.test"], {}, marks=pytest.mark.slow),
+        (["--host", "::"], {}),
+        ([], {"TAVUS_MCP_HOST": "0.0.0.0"}),  # noqa: S104
+        (["--host", "192.0.2.10"], {}),
+        (["--host", "mcp.example.test"], {}),
     ],
     ids=["all-ipv4", "all-ipv6", "env", "lan-address", "host-name"],
 )
 def test_listening_beyond_loopback_without_a_token_refuses_to_start(
     tavus: Tavus, args: list[str], env: dict[str, str]
 ) -> None:
-    completed = start_refused(server_env(tavus, tokens=(), **env), *args)
+    refused = serve_http_refused(server_env(tavus, tokens=(), **env), *args)
 
-    assert completed.returncode == 2, completed.stderr
-    message = completed.stderr.strip().splitlines()[-1]
+    assert (refused.returncode, refused.stdout) == (2, "")
+    [message] = refused.stderr.splitlines()
     assert message.startswith("mcp-server-tavus: refusing to listen on ")
     assert "without authentication: anyone who can reach the port could start billed Tavus conversations" in message
     assert "Set TAVUS_MCP_AUTH_TOKENS to one or more secret tokens" in message
     assert "or listen on 127.0.0.1 only (--host 127.0.0.1)" in message
-    assert "Uvicorn running" not in completed.stderr
 
 
 @pytest.mark.parametrize(
-    "args",
-    [
-        ["--allowed-hosts", "mcp.example.test"],
-        pytest.param(["--allowed-origins", "https://app.example.test"], marks=pytest.mark.slow),
-    ],
+    "args", [["--allowed-hosts", "mcp.example.test"], ["--allowed-origins", "https://app.example.test"]]
 )
 def test_serving_other_names_on_loopback_without_a_token_refuses_to_start(tavus: Tavus, args: list[str]) -> None:
     # A reverse proxy on the same machine reaches the server on loopback: loopback says nothing about the client.
-    completed = start_refused(server_env(tavus, tokens=()), *args)
+    refused = serve_http_refused(server_env(tavus, tokens=()), *args)
 
-    assert completed.returncode == 2, completed.stderr
-    message = completed.stderr.strip().splitlines()[-1]
+    assert (refused.returncode, refused.stdout) == (2, "")
+    [message] = refused.stderr.splitlines()
     assert message.startswith(
         "mcp-server-tavus: refusing to serve TAVUS_MCP_ALLOWED_HOSTS/TAVUS_MCP_ALLOWED_ORIGINS without authentication"
     )
     assert "Set TAVUS_MCP_AUTH_TOKENS" in message
 
 
-@pytest.mark.slow  # a process; the rule is quick in-process in test_bad_settings_are_refused_with_the_setting_named
 def test_a_weak_token_refuses_to_start_without_repeating_it(tavus: Tavus) -> None:
-    completed = start_refused(server_env(tavus, tokens=(TOKEN, "hunter2")))
+    refused = serve_http_refused(server_env(tavus, tokens=(TOKEN, "hunter2")))
 
-    assert completed.returncode == 2
-    assert "token 2 in TAVUS_MCP_AUTH_TOKENS is shorter than 16 characters" in completed.stderr
-    assert "hunter2" not in completed.stderr
-    assert TOKEN not in completed.stderr
+    assert refused.returncode == 2
+    assert "token 2 in TAVUS_MCP_AUTH_TOKENS is shorter than 16 characters" in refused.stderr
+    assert "hunter2" not in refused.stderr
+    assert TOKEN not in refused.stderr
+
+
+@pytest.mark.slow  # a process: the refusals above, in-process, are what it prints
+def test_a_refused_start_ends_the_process_with_status_2_and_that_one_line(tavus: Tavus) -> None:
+    env = server_env(tavus, tokens=())
+    completed = start_refused(env, "--host", "0.0.0.0")  # noqa: S104
+
+    assert (completed.returncode, completed.stdout) == (2, "")
+    assert completed.stderr == serve_http_refused(env, "--host", "0.0.0.0").stderr  # noqa: S104
+    assert "Uvicorn running" not in completed.stderr
 
 
 @pytest.mark.anyio

@@ -7,8 +7,9 @@ real key would. Blocks:
 
 - shell (`bash`): run with `bash -e`, must exit 0. The MCP Inspector's commands run with Node 22 from `.tools/`
   (marker `clients`).
-- JSON: a client's config starts the server exactly as it says (command, args, env; the placeholder path is the
-  installed command) through an MCP client, which lists the tools and creates a conversation; any other JSON is
+- JSON: a client's config (and the Claude Code command) starts the server exactly as it says (command, args, env;
+  the placeholder path is the installed command) through an MCP client, which lists the tools and creates a
+  conversation; configs that launch the same command with the same env share one start. Any other JSON is
   `create_conversation` arguments, which must create a conversation from exactly that body.
 - Python: run as a script, which must exit 0 and print a join link. The agent frameworks' scripts run in
   `.tools/clients-venv` against a stand-in for OpenAI's API (`tests/snippets.py`).
@@ -33,6 +34,7 @@ from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp_types import ListToolsResult
 
 from tavus_mcp.cli import _parser
 from tests.conftest import Sandbox, connect, text_of
@@ -141,9 +143,9 @@ TOOLS_LIST_BUDGET = 28_000
 ALL_TOOLSETS_BUDGET = 42_000
 
 
-def _tools_list_on_the_wire(era: str, toolsets: str | None = None) -> bytes:
+def _tools_list_on_the_wire(era: str, toolsets: str) -> bytes:
     """The JSON-RPC answer to tools/list exactly as the server writes it to stdout, in one protocol era (with
-    TAVUS_TOOLSETS set to `toolsets`, if given)."""
+    TAVUS_TOOLSETS set to `toolsets`)."""
     if era == "2025-11-25":
         initialize = {"protocolVersion": era, "capabilities": {}, "clientInfo": {"name": "measure", "version": "1"}}
         messages: list[dict[str, Any]] = [
@@ -166,7 +168,7 @@ def _tools_list_on_the_wire(era: str, toolsets: str | None = None) -> bytes:
         env={
             "PATH": os.environ.get("PATH", ""),
             "TAVUS_LOG_LEVEL": "WARNING",
-            **({"TAVUS_TOOLSETS": toolsets} if toolsets else {}),
+            "TAVUS_TOOLSETS": toolsets,
         },
     )
     assert process.stdin is not None and process.stdout is not None
@@ -189,35 +191,51 @@ def _tools_list_on_the_wire(era: str, toolsets: str | None = None) -> bytes:
     return answer
 
 
-@pytest.mark.stdio
-@pytest.mark.parametrize("era", [pytest.param("2025-11-25", marks=pytest.mark.slow), "2026-07-28"])
-def test_the_tools_list_answer_fits_the_budget(era: str) -> None:
-    answer = _tools_list_on_the_wire(era)
-    size = len(answer)
-    assert size < TOOLS_LIST_BUDGET, size
-    assert len(json.loads(answer)["result"]["tools"]) == 18
+STATED_SIZES = {
+    "default": r"The `tools/list` result .*? is \*\*([\d,]+)\s+bytes\*\*",
+    "all": r"with every\s+toolset on \(28 tools\),\s+\*\*([\d,]+)\s+bytes\*\*",
+}
+TOOLSETS = {"default": (18, TOOLS_LIST_BUDGET), "all": (28, ALL_TOOLSETS_BUDGET)}
+
+
+def _stated_size(toolsets: str) -> str:
+    figure = re.search(STATED_SIZES[toolsets], README, re.DOTALL)
+    assert figure is not None
+    return figure.group(1)
+
+
+def _as_a_client_measures(result: ListToolsResult) -> str:
+    """The README's measure: the `tools/list` result as compact JSON, as the SDK's client returns it (and
+    bench/run.py reports), not the JSON-RPC envelope around it."""
+    return f"{len(result.model_dump_json(by_alias=True, exclude_none=True).encode()):,}"
 
 
 @pytest.mark.stdio
-@pytest.mark.parametrize("era", [pytest.param("2025-11-25", marks=pytest.mark.slow), "2026-07-28"])
-def test_with_every_toolset_the_tools_list_answer_fits_its_budget(era: str) -> None:
-    answer = _tools_list_on_the_wire(era, "all")
-    assert len(answer) < ALL_TOOLSETS_BUDGET, len(answer)
-    assert len(json.loads(answer)["result"]["tools"]) == 28
+@pytest.mark.parametrize("toolsets", ["default", "all"])
+def test_the_tools_list_answer_fits_its_budget_and_is_the_size_stated(toolsets: str) -> None:
+    answer = _tools_list_on_the_wire("2026-07-28", toolsets)
+    count, budget = TOOLSETS[toolsets]
+    assert len(answer) < budget, len(answer)
+    result = ListToolsResult.model_validate(json.loads(answer)["result"])
+    assert len(result.tools) == count
+    assert _as_a_client_measures(result) == _stated_size(toolsets)
 
 
 @pytest.mark.stdio
+@pytest.mark.slow  # a process apiece; the 2026-07-28 answers are quick above
+@pytest.mark.parametrize("toolsets", ["default", "all"])
+def test_the_2025_tools_list_answer_fits_its_budget(toolsets: str) -> None:
+    answer = _tools_list_on_the_wire("2025-11-25", toolsets)
+    count, budget = TOOLSETS[toolsets]
+    assert len(answer) < budget, len(answer)
+    assert len(json.loads(answer)["result"]["tools"]) == count
+
+
+@pytest.mark.stdio
+@pytest.mark.slow  # a process apiece; the same measure of the answer on the wire is quick above
 @pytest.mark.anyio
-@pytest.mark.parametrize(
-    ("toolsets", "stated"),
-    [
-        ("default", r"The `tools/list` result .*? is \*\*([\d,]+)\s+bytes\*\*"),
-        ("all", r"with every\s+toolset on \(28 tools\),\s+\*\*([\d,]+)\s+bytes\*\*"),
-    ],
-)
-async def test_the_stated_tools_list_sizes_are_what_a_client_measures(toolsets: str, stated: str) -> None:
-    """The README's figures are the `tools/list` result as an MCP client receives it, as compact JSON: what the SDK's
-    client returns (and bench/run.py reports), not the JSON-RPC envelope around it."""
+@pytest.mark.parametrize("toolsets", ["default", "all"])
+async def test_the_stated_tools_list_sizes_are_what_a_client_measures(toolsets: str) -> None:
     server = StdioServerParameters(
         command=sys.executable,
         args=["-m", "tavus_mcp", "--sandbox", "--toolsets", toolsets],
@@ -225,10 +243,7 @@ async def test_the_stated_tools_list_sizes_are_what_a_client_measures(toolsets: 
     )
     async with Client(server, read_timeout_seconds=60) as client:
         listed = await client.list_tools()
-    size = len(listed.model_dump_json(by_alias=True, exclude_none=True).encode())
-    figure = re.search(stated, README, re.DOTALL)
-    assert figure is not None
-    assert f"{size:,}" == figure.group(1)
+    assert _as_a_client_measures(listed) == _stated_size(toolsets)
 
 
 # Shell blocks
@@ -270,7 +285,7 @@ def test_check_against_the_readme_key_prints_what_the_readme_says(reader_sandbox
     assert done.stdout == expected + "\n"
 
 
-# JSON blocks
+# JSON blocks, and the Claude Code command: client configurations
 
 
 def _config(block: CodeBlock) -> dict[str, Any] | None:
@@ -279,10 +294,40 @@ def _config(block: CodeBlock) -> dict[str, Any] | None:
     return servers["tavus"] if servers else None
 
 
-@pytest.mark.stdio
+def _claude_code_launch() -> tuple[list[str], dict[str, str]]:
+    """The server command and environment of the README's `claude mcp add` line."""
+    [block] = [block for block in BLOCKS if block.section == "Claude Code"]
+    words = shlex.split(block.body)
+    assert words[:4] == ["claude", "mcp", "add", "tavus"]
+    name, value = words[words.index("--env") + 1].split("=", 1)
+    return words[words.index("--") + 1 :], {name: value}
+
+
+def _json_launch(entry: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """A JSON config's server command and environment, the VS Code input filled in as VS Code would."""
+    env = {name: value.replace("${input:tavus-api-key}", PLACEHOLDER_KEY) for name, value in entry["env"].items()}
+    return [entry["command"], *entry.get("args", [])], env
+
+
+def _configured_launches() -> dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[str]]:
+    """Each distinct server launch the client configurations describe, with the blocks describing it: several
+    clients' configurations start the same command with the same environment, which need start only once."""
+    launches: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[str]] = {}
+    described = [(block.id, _config(block)) for block in _runnable_blocks("json")]
+    for name, (command, env) in [
+        *((name, _json_launch(entry)) for name, entry in described if entry is not None),
+        ("claude-code", _claude_code_launch()),
+    ]:
+        launches.setdefault((tuple(command), tuple(sorted(env.items()))), []).append(name)
+    return launches
+
+
+LAUNCHES = _configured_launches()
+
+
 @pytest.mark.parametrize("block", _runnable("json"))
 @pytest.mark.anyio
-async def test_json_block_works(block: CodeBlock, reader_sandbox: Sandbox, tmp_path: Path) -> None:
+async def test_json_block_works(block: CodeBlock, reader_sandbox: Sandbox) -> None:
     entry = _config(block)
     if entry is None:
         # create_conversation's arguments, as a model sends them: exactly this body reaches Tavus.
@@ -293,42 +338,40 @@ async def test_json_block_works(block: CodeBlock, reader_sandbox: Sandbox, tmp_p
         assert reader_sandbox.creates() == [arguments]
         return
 
+    # A client's configuration: the installed command, with the key in its env; test_each_configured_launch_serves
+    # starts it.
     assert entry["command"] == PLACEHOLDER_COMMAND
     assert set(entry) <= {"command", "args", "env", "type"}
-    env = {name: value.replace("${input:tavus-api-key}", PLACEHOLDER_KEY) for name, value in entry["env"].items()}
+    command, env = _json_launch(entry)
     assert env["TAVUS_API_KEY"] == PLACEHOLDER_KEY
-    # The client gives the server only the block's env (over its own few defaults); the base URL is the test's.
-    server = StdioServerParameters(
-        command=INSTALLED_COMMAND,
-        args=entry.get("args", []),
-        env={**env, "TAVUS_API_BASE_URL": reader_sandbox.base_url},
-        cwd=tmp_path,
-    )
-    async with Client(server, read_timeout_seconds=60) as client:
-        tools = [tool.name for tool in (await client.list_tools()).tools]
-        arguments = {} if "--default-persona-id" in entry.get("args", []) else {"persona_id": "p9a95912"}
-        result = await client.call_tool("create_conversation", arguments)
-    assert "create_conversation" in tools
-    assert not result.is_error, text_of(result)
-    assert [body.get("persona_id") for body in reader_sandbox.creates()] == ["p9a95912"]
+    assert block.id in LAUNCHES[tuple(command), tuple(sorted(env.items()))]
+
+
+def test_the_claude_code_command_starts_the_server_command() -> None:
+    command, env = _claude_code_launch()
+    assert command == [PLACEHOLDER_COMMAND]
+    assert env == {"TAVUS_API_KEY": PLACEHOLDER_KEY}
 
 
 @pytest.mark.stdio
 @pytest.mark.anyio
-async def test_the_claude_code_command_starts_the_server(reader_sandbox: Sandbox) -> None:
-    [block] = [block for block in BLOCKS if block.section == "Claude Code"]
-    words = shlex.split(block.body)
-    assert words[:4] == ["claude", "mcp", "add", "tavus"]
-    name, value = words[words.index("--env") + 1].split("=", 1)
-    env = {name: value}
-    command = words[words.index("--") + 1 :]
-    assert command == [PLACEHOLDER_COMMAND]
+@pytest.mark.parametrize(("launch", "described_by"), LAUNCHES.items(), ids=["+".join(v) for v in LAUNCHES.values()])
+async def test_each_configured_launch_serves(
+    launch: tuple[tuple[str, ...], tuple[tuple[str, str], ...]], described_by: list[str], reader_sandbox: Sandbox
+) -> None:
+    (command, *args), env = launch
+    assert command == PLACEHOLDER_COMMAND
+    # The client gives the server only the configured env (over its own few defaults); the base URL is the test's.
     server = StdioServerParameters(
-        command=INSTALLED_COMMAND, env={**env, "TAVUS_API_BASE_URL": reader_sandbox.base_url}
+        command=INSTALLED_COMMAND, args=args, env={**dict(env), "TAVUS_API_BASE_URL": reader_sandbox.base_url}
     )
     async with Client(server, read_timeout_seconds=60) as client:
-        result = await client.call_tool("create_conversation", {"replica_id": "rfe12d8b9597", "test_mode": True})
+        tools = [tool.name for tool in (await client.list_tools()).tools]
+        arguments = {} if "--default-persona-id" in args else {"persona_id": "p9a95912"}
+        result = await client.call_tool("create_conversation", arguments)
+    assert "create_conversation" in tools
     assert not result.is_error, text_of(result)
+    assert [body.get("persona_id") for body in reader_sandbox.creates()] == ["p9a95912"]
 
 
 # Python blocks

@@ -29,6 +29,7 @@ from tavus_mcp.http import HttpSettings
 from tavus_mcp.http import load_users as load_server_users
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tavus_mcp.users_file import UserDirectory, load_users
+from tests.commands import Ran, run_main, serve_http_refused
 from tests.conftest import text_of
 from tests.servers import (
     Gate,
@@ -43,7 +44,6 @@ from tests.servers import (
     post,
     running_server,
     served_tavus,
-    start_refused,
 )
 from tests.upstream import Fault
 
@@ -410,7 +410,7 @@ def test_a_bad_users_file_stops_the_server_with_exit_2_naming_the_entry(tavus: T
     env = team_env(tavus, users_file)
     del env["BOB_TAVUS_API_KEY"]
 
-    refused = start_refused(env)
+    refused = serve_http_refused(env)
 
     assert refused.returncode == 2
     assert refused.stdout == ""
@@ -461,25 +461,19 @@ def test_settings_that_do_not_go_together_are_refused_with_the_settings_named(
     assert str(refused.value).startswith(message), str(refused.value)
 
 
-# The command's refusal, once quick (a process apiece); each combination is quick in-process above.
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        SETTINGS_THAT_DO_NOT_GO_TOGETHER[0],
-        *(pytest.param(*case, marks=pytest.mark.slow) for case in SETTINGS_THAT_DO_NOT_GO_TOGETHER[1:]),
-    ],
-    ids=SETTINGS_IDS,
-)
+# The command's refusal (in-process, tests.commands), one line naming the settings.
+@pytest.mark.parametrize(("extra", "message"), SETTINGS_THAT_DO_NOT_GO_TOGETHER, ids=SETTINGS_IDS)
 def test_settings_that_do_not_go_together_stop_the_server(
     tavus: Tavus, tmp_path: Path, extra: dict[str, str], message: str
 ) -> None:
     users_file = tmp_path / "users.toml"
     users_file.write_text(USERS_TOML, encoding="utf-8")
 
-    refused = start_refused(team_env(tavus, users_file, **extra))
+    refused = serve_http_refused(team_env(tavus, users_file, **extra))
 
-    assert refused.returncode == 2
-    assert refused.stderr.startswith(f"mcp-server-tavus: {message}"), refused.stderr
+    assert (refused.returncode, refused.stdout) == (2, "")
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(f"mcp-server-tavus: {message}"), refused.stderr
     assert_no_secret_in(refused.stderr)
 
 
@@ -584,17 +578,9 @@ def test_users_are_found_by_token_subject_and_verified_email(tmp_path: Path) -> 
     assert "t" * 20 not in repr(users.users)
 
 
-def check_users(environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """`python -m tavus_mcp check-users` run to its end."""
-    return subprocess.run(
-        [sys.executable, "-m", "tavus_mcp", "check-users"],
-        env=environ,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+def check_users(environ: dict[str, str]) -> Ran:
+    """`mcp-server-tavus check-users` run to its end (in-process: tests.commands)."""
+    return run_main("check-users", env=environ)
 
 
 def test_check_users_lists_the_users_or_names_the_problem(tavus: Tavus, tmp_path: Path) -> None:
@@ -628,9 +614,7 @@ EMPTY_TOKEN_PROBLEM = (
 )
 
 
-@pytest.mark.parametrize(
-    "digest", [EMPTY_TOKEN_SHA256, pytest.param(EMPTY_TOKEN_SHA256.upper(), marks=pytest.mark.slow)]
-)
+@pytest.mark.parametrize("digest", [EMPTY_TOKEN_SHA256, EMPTY_TOKEN_SHA256.upper()])
 def test_the_digest_of_an_empty_token_is_refused_by_check_users_and_at_start(
     tavus: Tavus, tmp_path: Path, digest: str
 ) -> None:
@@ -639,7 +623,7 @@ def test_the_digest_of_an_empty_token_is_refused_by_check_users_and_at_start(
     env = team_env(tavus, users_file)
 
     checked = check_users(env)
-    started = start_refused(env)
+    started = serve_http_refused(env)
 
     for refused in (checked, started):
         assert (refused.returncode, refused.stdout) == (2, "")

@@ -5,9 +5,6 @@ objectives and guardrails."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -16,6 +13,7 @@ from mcp_types import PromptReference
 
 from tavus_mcp.catalog import DEFAULT_TOOLSETS, TOOLS, TOOLSETS
 from tavus_mcp.config import Settings
+from tests.commands import run_main
 from tests.conftest import TOOL_NAMES, Sandbox, connect, text_of
 from tests.test_wait import Progress
 
@@ -103,15 +101,7 @@ def test_the_default_server_lists_the_tools_the_tests_expect() -> None:
     ],
 )
 def test_an_unknown_toolset_stops_the_server_with_one_line(argv: list[str], environ: dict[str, str], line: str) -> None:
-    env = {"PATH": os.environ.get("PATH", ""), **environ}
-    done = subprocess.run(
-        [sys.executable, "-m", "tavus_mcp", "--sandbox", *argv],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_main("--sandbox", *argv, env=environ)
     assert done.returncode == 2
     assert done.stderr.splitlines() == [line]
     assert done.stdout == ""
