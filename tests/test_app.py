@@ -242,7 +242,8 @@ def _serve(view: View) -> Iterator[int]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="app-host", daemon=True)
+    # Polled often, so that shutdown() returns at once rather than after serve_forever's default half second.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="app-host", daemon=True)
     thread.start()
     try:
         yield int(server.server_address[1])

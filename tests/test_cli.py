@@ -360,6 +360,9 @@ def test_serve_takes_its_flags_before_or_after_the_command(args: tuple[str, ...]
     done = run_cli(*args)
 
     assert done.returncode == 0, done.stderr
+    # stdout is the protocol's: nothing on it, as nothing else on stderr but the log's information.
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr and "level=error" not in done.stderr, done.stderr
     sandboxed = "--sandbox" in args
     assert ("serving against the embedded Tavus sandbox" in done.stderr) == sandboxed, done.stderr
     assert ("TAVUS_API_KEY is not set" in done.stderr) == (not sandboxed), done.stderr
@@ -384,7 +387,8 @@ CONSOLE_SCRIPT = str(Path(sys.executable).parent / "mcp-server-tavus")
     [
         ([sys.executable, "-m", "tavus_mcp"], ()),
         ([sys.executable, "-m", "tavus_mcp"], ("--sandbox",)),
-        ([sys.executable, "-m", "tavus_mcp"], ("serve",)),
+        # The same command as bare, named: a process apiece.
+        pytest.param([sys.executable, "-m", "tavus_mcp"], ("serve",), marks=pytest.mark.slow),
         ([CONSOLE_SCRIPT], ()),
     ],
     ids=["bare", "sandbox", "serve", "console-script"],
@@ -438,6 +442,7 @@ def test_started_in_a_terminal_it_says_what_it_waits_for(launch: list[str], args
 
 
 @pytest.mark.stdio
+@pytest.mark.slow  # a process; ending when stdin closes, nothing on stdout: quick in test_serve_takes_its_flags_...
 def test_server_exits_cleanly_when_stdin_closes() -> None:
     # An MCP client ends a stdio server by closing its stdin; the server must exit on its own, writing nothing.
     done = run_cli(env={"TAVUS_API_KEY": "fake-tavus-key-for-tests", "TAVUS_LOG_LEVEL": "WARNING"})

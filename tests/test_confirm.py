@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -206,10 +205,17 @@ async def test_the_sandbox_is_not_asked_about() -> None:
     assert user.asked == []
 
 
-@pytest.mark.stdio
-async def test_confirm_billed_never_from_the_environment(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("way", ["memory", pytest.param("stdio", marks=[pytest.mark.stdio, pytest.mark.slow])])
+async def test_confirm_billed_never_from_the_environment(sandbox: Sandbox, way: str) -> None:
     user = User()
-    async with client_for(sandbox, "stdio", "2026-07-28", user, confirm_billed="never") as client:
+    if way == "memory":
+        # The settings the command reads from its environment, as it reads them.
+        environ = {"TAVUS_API_KEY": SANDBOX_API_KEY, "TAVUS_API_BASE_URL": sandbox.base_url}
+        server = build_server(Settings.from_env({**environ, "TAVUS_CONFIRM_BILLED": "never"}).validated())
+        connection: contextlib.AbstractAsyncContextManager[Client] = Client(server, elicitation_callback=user)
+    else:
+        connection = client_for(sandbox, "stdio", "2026-07-28", user, confirm_billed="never")
+    async with connection as client:
         result = await client.call_tool("create_conversation", ARGUMENTS)
     assert not result.is_error, text_of(result)
     assert user.asked == []
@@ -478,19 +484,20 @@ async def test_workers_without_a_server_key_read_each_others_state_from_the_user
 # Over Streamable HTTP (stateless): a real `--transport http` process on loopback
 
 
-@pytest.fixture
-def http_url(sandbox: Sandbox, tmp_path: Path) -> Iterator[str]:
-    """`python -m tavus_mcp --transport http` on a free loopback port, in front of the emulator; its /mcp URL."""
+@pytest.fixture(scope="module")
+def http_url(_served_emulator: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m tavus_mcp --transport http` on a free loopback port, in front of the emulator; its /mcp URL. One
+    for the module: a question and its answer are kept per call, not per server."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {
         "PATH": os.environ.get("PATH", ""),
         "TAVUS_API_KEY": SANDBOX_API_KEY,
-        "TAVUS_API_BASE_URL": sandbox.base_url,
+        "TAVUS_API_BASE_URL": _served_emulator.base_url,
         "TAVUS_LOG_LEVEL": "WARNING",
     }
-    log = tmp_path / "server.log"
+    log = tmp_path_factory.mktemp("confirm") / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(port)],

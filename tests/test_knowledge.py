@@ -11,7 +11,9 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
+from tavus_mcp.config import Settings
 from tavus_mcp.sandbox import SANDBOX_API_KEY
+from tavus_mcp.server import build_server
 from tests.conftest import Sandbox, connect, text_of
 from tests.test_wait import Progress
 
@@ -232,9 +234,10 @@ async def test_invalid_arguments_name_the_field_and_send_nothing(
     assert sandbox.emulator.received == []
 
 
-@pytest.mark.stdio
-async def test_a_cancelled_wait_stops_asking_tavus(sandbox: Sandbox) -> None:
-    """Over stdio: the client gives up on wait_for_document (notifications/cancelled) and the server stops polling."""
+# Over stdio a process apiece: cancellation over stdio is quick in test_wait.py, for wait_for_conversation.
+@pytest.mark.parametrize("way", ["memory", pytest.param("stdio", marks=[pytest.mark.stdio, pytest.mark.slow])])
+async def test_a_cancelled_wait_stops_asking_tavus(sandbox: Sandbox, way: str) -> None:
+    """The client gives up on wait_for_document (notifications/cancelled) and the server stops polling."""
     sandbox.emulator.knowledge.document_seconds = 600
     env = {
         "TAVUS_API_KEY": SANDBOX_API_KEY,
@@ -242,7 +245,11 @@ async def test_a_cancelled_wait_stops_asking_tavus(sandbox: Sandbox) -> None:
         "TAVUS_POLL_INTERVAL": "0.05",
         "TAVUS_LOG_LEVEL": "WARNING",
     }
-    server = StdioServerParameters(command=sys.executable, args=["-m", "tavus_mcp"], env=env)
+    server: Any = (
+        build_server(Settings.from_env(env).validated())
+        if way == "memory"
+        else StdioServerParameters(command=sys.executable, args=["-m", "tavus_mcp"], env=env)
+    )
     async with Client(server, read_timeout_seconds=30) as client:
         document_id = await _create(client)
         path = f"/v2/documents/{document_id}"

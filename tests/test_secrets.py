@@ -139,7 +139,8 @@ def tavus() -> Iterator[RawTavus]:
 
     with Server(("127.0.0.1", 0), Handler) as server:
         state.port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # Polled often, so that shutdown() returns at once rather than after serve_forever's default half second.
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         thread.start()
         yield state
         server.shutdown()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import PromptReference
 
 from tavus_mcp.config import ConfigError, Settings
-from tavus_mcp.http import HttpSettings
+from tavus_mcp.http import HttpSettings, build_app
 from tavus_mcp.http import load_users as load_server_users
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tavus_mcp.users_file import UserDirectory, load_users
@@ -45,7 +46,7 @@ from tests.servers import (
     running_server,
     served_tavus,
 )
-from tests.upstream import Fault
+from tests.upstream import Fault, serve_on_loopback
 
 pytestmark = pytest.mark.http
 
@@ -713,24 +714,42 @@ def _raw_2026_call(url: str, token: str, **extra_params: Any) -> dict[str, Any]:
     return jsonrpc_answer(post(url, body, headers=headers))
 
 
+@contextmanager
+def _two_apps_in_process(env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """Two team apps built from `env` by what the command calls, each served on loopback; their /mcp URLs."""
+    settings = Settings.from_env(env).validated()
+    http = HttpSettings.from_env(env)
+    with (
+        serve_on_loopback(build_app(settings, http, users=load_server_users(settings, http, env)), lifespan="on") as a,
+        serve_on_loopback(build_app(settings, http, users=load_server_users(settings, http, env)), lifespan="on") as b,
+    ):
+        yield f"{a}/mcp", f"{b}/mcp"
+
+
+@contextmanager
+def _two_processes(env: dict[str, str], folder: Path) -> Iterator[tuple[str, str]]:
+    with running_server(folder / "asking.log", env) as a, running_server(folder / "answering.log", env) as b:
+        yield a.url, b.url
+
+
+@pytest.mark.parametrize("apart", ["in-process", pytest.param("processes", marks=pytest.mark.slow)])
 def test_a_confirmation_asked_by_one_process_is_honoured_by_another_without_a_server_key(
-    tavus: Tavus, tmp_path: Path
+    tavus: Tavus, tmp_path: Path, apart: str
 ) -> None:
     """No TAVUS_API_KEY: the processes share the sealing key through their users' keys, so the answer to a question
-    asked by one is taken by the other (HTTP workers or replicas behind one address)."""
+    asked by one is taken by the other (HTTP workers or replicas behind one address). Two apps in this process
+    share nothing the sealing key could come from but the users file and the environment; two processes are slow."""
     users_file = tmp_path / "users.toml"
     users_file.write_text(RELOADED_TOML, encoding="utf-8")
     env = {name: value for name, value in team_env(tavus, users_file).items() if name != "TAVUS_API_KEY"}
-    with (
-        running_server(tmp_path / "asking.log", env) as asking,
-        running_server(tmp_path / "answering.log", env) as answering,
-    ):
-        asked = _raw_2026_call(asking.url, TOKENS["bob"])["result"]
+    servers = _two_apps_in_process(env) if apart == "in-process" else _two_processes(env, tmp_path)
+    with servers as (asking_url, answering_url):
+        asked = _raw_2026_call(asking_url, TOKENS["bob"])["result"]
         assert asked["resultType"] == "input_required", asked
         assert tavus.creates() == []
         answer = {"confirm": {"action": "accept", "content": {"start": "billed"}}}
         created = _raw_2026_call(
-            answering.url, TOKENS["bob"], inputResponses=answer, requestState=asked["requestState"]
+            answering_url, TOKENS["bob"], inputResponses=answer, requestState=asked["requestState"]
         )
     assert created["result"].get("isError") is not True, created
     assert tavus.creates() == [(BOB_KEY, {"replica_id": "rfe12d8b9597", "properties": {"max_call_duration": 600}})]
