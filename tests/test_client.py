@@ -16,6 +16,7 @@ from pydantic import SecretStr
 import tavus_mcp
 from tavus_mcp import client as client_module
 from tavus_mcp.client import TavusClient
+from tavus_mcp.config import DEFAULT_MAX_RETRIES
 from tavus_mcp.errors import (
     AuthenticationError,
     BadRequestError,
@@ -101,12 +102,18 @@ def answer(status: int, **kwargs: Any) -> Handler:
 
 
 def make_client(
-    handler: Handler, *, api_key: str | None = API_KEY, base_url: str = BASE_URL, timeout: float = 5.0
+    handler: Handler,
+    *,
+    api_key: str | None = API_KEY,
+    base_url: str = BASE_URL,
+    timeout: float = 5.0,
+    max_retries: int = DEFAULT_MAX_RETRIES,
 ) -> TavusClient:
     return TavusClient(
         api_key=SecretStr(api_key) if api_key is not None else None,
         base_url=base_url,
         timeout=timeout,
+        max_retries=max_retries,
         transport=httpx2.MockTransport(handler),
     )
 
@@ -470,7 +477,8 @@ ERROR_CASES = {
 @pytest.mark.parametrize("case", list(ERROR_CASES.values()), ids=list(ERROR_CASES))
 async def test_error_status_maps_to_exception(case: ErrorCase) -> None:
     handler = answer(case.status, content=case.content, headers=case.headers)
-    exc = await create_error(handler, case.expected)
+    # What each answer maps to, without the retries some earn (their waits are test_reliability's).
+    exc = await create_error(handler, case.expected, max_retries=0)
 
     assert isinstance(exc, TavusAPIError)
     assert exc.message == case.message
@@ -556,7 +564,7 @@ TRANSPORT_CASES = [
 async def test_transport_error_maps_to_tavus_error(
     error_type: type[httpx2.TransportError], expected: type[TavusError], may_have_reached: bool, message: str
 ) -> None:
-    exc = await create_error(raising(error_type), expected)
+    exc = await create_error(raising(error_type), expected, max_retries=0)
     assert str(exc) == message
     assert exc.may_have_reached_tavus is may_have_reached
     # The HTTP library's exception is not chained for display.
@@ -752,13 +760,13 @@ async def test_key_that_cannot_be_a_header_value_is_neither_a_crash_nor_a_leak()
 
 
 async def test_non_finite_retry_after_is_ignored() -> None:
-    exc = await create_error(answer(429, headers={"Retry-After": "inf"}, content=b""), RateLimitError)
+    exc = await create_error(answer(429, headers={"Retry-After": "inf"}, content=b""), RateLimitError, max_retries=0)
     assert isinstance(exc, RateLimitError)
     assert exc.retry_after is None
 
 
 async def test_nan_retry_after_is_ignored() -> None:
-    exc = await create_error(answer(429, headers={"Retry-After": "nan"}, content=b""), RateLimitError)
+    exc = await create_error(answer(429, headers={"Retry-After": "nan"}, content=b""), RateLimitError, max_retries=0)
     assert isinstance(exc, RateLimitError)
     assert exc.retry_after is None
 

@@ -213,7 +213,8 @@ async def test_a_trickling_answer_is_cut_off_at_the_timeout(sandbox: Sandbox) ->
     await _wait_until_abandoned(sandbox, ["GET /v2/personas"])
 
 
-@pytest.mark.parametrize("transport", ["memory", pytest.param("stdio", marks=pytest.mark.stdio)])
+# Over stdio a process: a cancellation over stdio is quick in test_wait.py (its wait stops asking Tavus).
+@pytest.mark.parametrize("transport", ["memory", pytest.param("stdio", marks=[pytest.mark.stdio, pytest.mark.slow])])
 async def test_cancelling_a_call_aborts_its_http_request(sandbox: Sandbox, transport: str) -> None:
     sandbox.faults.append(Fault(status=200, delay=20, path="/v2/replicas"))
     server: Any
