@@ -63,8 +63,9 @@ R = STOCK_REPLICAS[0]
 CALL_TIMEOUT = 30.0
 
 # A request over loopback costs more than one in process, so most examples run in process; both run the same
-# properties.
-WIRES = ("loopback", "in_process")
+# properties. The quick suite runs them over loopback (real HTTP, the examples' floor of 200 and all 60); the
+# in-process wire's thousands are for the slow suite.
+WIRES = ("loopback", pytest.param("in_process", marks=pytest.mark.slow))
 FUZZ_EXAMPLES = {"loopback": 200, "in_process": 2000}
 VALID_EXAMPLES = {"loopback": 60, "in_process": 600}
 
