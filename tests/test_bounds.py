@@ -209,7 +209,9 @@ def call(request_id: int, tool: str, arguments: dict[str, Any]) -> str:
 
 
 @pytest.mark.stdio
-def test_over_stdio_every_malformed_message_gets_an_answer(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_over_stdio_every_malformed_message_gets_an_answer_and_a_huge_one_the_http_bound(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     log_path = tmp_path / "stderr.log"
     with log_path.open("w") as log:
         server = RawStdio(sandbox, log)
@@ -220,11 +222,15 @@ def test_over_stdio_every_malformed_message_gets_an_answer(sandbox: Sandbox, tmp
         server.send('{"jsonrpc": "2.0", "id": 3, "method": 7}')
         server.send('{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"x": "\\udc00"}}')
         server.send(b'{"jsonrpc": "2.0", "id": 5, "method": "ping"}')
-        answers = [server.receive() for _ in range(4)]
+        # Over stdio, which has no body limit of its own, the bound HTTP puts on a call's arguments.
+        context = "x" * (5 * 1024 * 1024)
+        server.send(call(6, "create_conversation", {"replica_id": R, "conversational_context": context}))
+        answers = [server.receive() for _ in range(5)]
         assert server.close() == 0
 
     # Answered in the order they are ready, not sent: compared by id.
-    assert sorted(answers, key=lambda answer: answer["id"] if answer["id"] is not None else 2) == [
+    *malformed, huge = sorted(answers, key=lambda answer: answer["id"] if answer["id"] is not None else 2)
+    assert malformed == [
         {
             "jsonrpc": "2.0",
             "id": 1,
@@ -249,29 +255,17 @@ def test_over_stdio_every_malformed_message_gets_an_answer(sandbox: Sandbox, tmp
         },
         {"jsonrpc": "2.0", "id": 5, "result": {}},
     ]
+    assert huge["id"] == 6
+    assert huge["result"]["isError"] is True
+    assert huge["result"]["content"][0]["text"].startswith(
+        f"{HEADER}\n- arguments: more than {MAX_ARGUMENTS_BYTES:,} bytes of JSON, this server's limit for one call; "
+        "conversational_context alone is over"
+    )
     assert sandbox.creates() == []
     log_text = log_path.read_text()
     # The notification got no answer (JSON-RPC answers none) but a reason in the log, as every other one did.
     assert log_text.count('level=warning logger=tavus_mcp.stdio msg="answered a message on stdin') == 4
     assert "Hi" not in log_text  # the reason, never the content
-
-
-@pytest.mark.stdio
-def test_over_stdio_a_huge_request_is_refused_with_the_http_bound(sandbox: Sandbox, tmp_path: Path) -> None:
-    context = "x" * (5 * 1024 * 1024)
-    with (tmp_path / "stderr.log").open("w") as log:
-        server = RawStdio(sandbox, log)
-        server.initialize()
-        server.send(call(1, "create_conversation", {"replica_id": R, "conversational_context": context}))
-        answer = server.receive()
-        assert server.close() == 0
-
-    assert answer["result"]["isError"] is True
-    assert answer["result"]["content"][0]["text"].startswith(
-        f"{HEADER}\n- arguments: more than {MAX_ARGUMENTS_BYTES:,} bytes of JSON, this server's limit for one call; "
-        "conversational_context alone is over"
-    )
-    assert sandbox.creates() == []
 
 
 @pytest.mark.stdio

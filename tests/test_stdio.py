@@ -22,7 +22,9 @@ from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult, Tool
 
 from tavus_mcp import __version__
+from tavus_mcp.config import Settings
 from tavus_mcp.sandbox import SANDBOX_API_KEY
+from tavus_mcp.server import build_server
 from tests.conftest import TOOL_NAMES, Sandbox, text_of
 
 pytestmark = pytest.mark.anyio
@@ -216,7 +218,12 @@ async def test_tools_list_and_create_over_stdio(sandbox: Sandbox, server_log: Se
 
 
 @pytest.mark.stdio
-@pytest.mark.parametrize("pointed_at_loopback", [False, True], ids=["bare", "overriding-loopback-settings"])
+@pytest.mark.parametrize(
+    "pointed_at_loopback",
+    # Overriding a configured key and address, a process apiece: quick in-memory below.
+    [False, pytest.param(True, marks=pytest.mark.slow)],
+    ids=["bare", "overriding-loopback-settings"],
+)
 async def test_sandbox_flag_needs_no_key(sandbox: Sandbox, server_log: ServerLog, pointed_at_loopback: bool) -> None:
     # With --sandbox the server talks to its embedded emulator, even when the environment points elsewhere.
     env = loopback_env(sandbox) if pointed_at_loopback else {}
@@ -234,6 +241,20 @@ async def test_sandbox_flag_needs_no_key(sandbox: Sandbox, server_log: ServerLog
     assert SANDBOX_LINE in lines
     assert "billed" not in text_of(result)
     assert SANDBOX_STARTUP in server_log.text()
+    assert sandbox.emulator.received == []
+
+
+async def test_the_sandbox_setting_overrides_a_configured_key_and_address(sandbox: Sandbox) -> None:
+    # The settings the command reads with --sandbox, from an environment that points at a Tavus of its own.
+    settings = Settings.from_env(loopback_env(sandbox), sandbox=True).validated()
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("create_conversation", {"replica_id": REPLICA})
+
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    assert result.structured_content["sandbox"] is True
+    assert result.structured_content["join_url"].startswith("https://tavus-sandbox.invalid/sandbox/rooms/c")
+    assert SANDBOX_LINE in text_of(result).splitlines()
     assert sandbox.emulator.received == []
 
 
