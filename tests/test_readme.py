@@ -453,6 +453,7 @@ def test_install_block_puts_the_command_on_path(tool: str, tmp_path: Path) -> No
     assert checked.returncode == 0 and checked.stdout.startswith("ok: the installation works"), checked.stdout
 
 
+@pytest.mark.clients
 def test_the_pydantic_ai_snippet_names_a_model_its_provider_has_not_deprecated() -> None:
     """pydantic-ai warns (twice) for a model its provider deprecated: the README names a current one."""
     models = re.findall(r'Agent\("([a-z-]+:[\w.-]+)"', README)

@@ -133,6 +133,20 @@ def sign_in(url: str, token: str) -> httpx2.Response:
 # Emails: the same address, ASCII letters' case aside; verified, as a JSON boolean
 
 
+@pytest.fixture(scope="module")
+def email_sign_in(
+    _served_emulator: Sandbox, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Issuer, str, Path]]:
+    """One issuer and one team app trusting it for the sign-ins below, which only sign in: the issuer, the app's
+    /mcp URL and the folder of its users file."""
+    issuer = Issuer()
+    folder = tmp_path_factory.mktemp("email-sign-in")
+    with serve_on_loopback(issuer.app) as issuer_url:
+        issuer.url = issuer_url
+        with team_server(_served_emulator, issuer, folder) as url:
+            yield issuer, url, folder
+
+
 @pytest.mark.parametrize(
     ("claims", "status"),
     [
@@ -165,15 +179,10 @@ def sign_in(url: str, token: str) -> httpx2.Response:
     ],
 )
 def test_an_email_signs_in_only_as_the_same_verified_address(
-    sandbox: Sandbox,
-    issuer: Issuer,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
-    claims: dict[str, Any],
-    status: int,
+    email_sign_in: tuple[Issuer, str, Path], caplog: pytest.LogCaptureFixture, claims: dict[str, Any], status: int
 ) -> None:
-    with team_server(sandbox, issuer, tmp_path) as url:
-        response = sign_in(url, issuer.token(**claims))
+    issuer, url, folder = email_sign_in
+    response = sign_in(url, issuer.token(**claims))
 
     assert response.status_code == status, response.text
     if status == 401:
@@ -181,7 +190,7 @@ def test_an_email_signs_in_only_as_the_same_verified_address(
         refused = [record.getMessage() for record in caplog.records if record.name == "tavus_mcp.oauth"]
         assert refused == [
             "access token refused: its subject 'someone' (or email) is no user's subject or email in "
-            f"{tmp_path / 'users.toml'}"
+            f"{folder / 'users.toml'}"
         ]
 
 

@@ -24,6 +24,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import PromptReference
+from starlette.applications import Starlette
 
 from tavus_mcp.config import ConfigError, Settings
 from tavus_mcp.http import HttpSettings, build_app
@@ -719,10 +720,11 @@ def _two_apps_in_process(env: dict[str, str]) -> Iterator[tuple[str, str]]:
     """Two team apps built from `env` by what the command calls, each served on loopback; their /mcp URLs."""
     settings = Settings.from_env(env).validated()
     http = HttpSettings.from_env(env)
-    with (
-        serve_on_loopback(build_app(settings, http, users=load_server_users(settings, http, env)), lifespan="on") as a,
-        serve_on_loopback(build_app(settings, http, users=load_server_users(settings, http, env)), lifespan="on") as b,
-    ):
+
+    def app() -> Starlette:
+        return build_app(settings, http, users=load_server_users(settings, http, env))
+
+    with serve_on_loopback(app(), lifespan="on") as a, serve_on_loopback(app(), lifespan="on") as b:
         yield f"{a}/mcp", f"{b}/mcp"
 
 
