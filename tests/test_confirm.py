@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,7 +26,7 @@ from tavus_mcp.config import Settings
 from tavus_mcp.sandbox import SANDBOX_API_KEY
 from tavus_mcp.server import build_server
 from tests.conftest import Sandbox, text_of
-from tests.servers import START_TIMEOUT, jsonrpc_answer, modern_call
+from tests.servers import jsonrpc_answer, modern_call, running_server
 
 pytestmark = pytest.mark.anyio
 
@@ -488,40 +485,14 @@ async def test_workers_without_a_server_key_read_each_others_state_from_the_user
 def http_url(_served_emulator: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m tavus_mcp --transport http` on a free loopback port, in front of the emulator; its /mcp URL. One
     for the module: a question and its answer are kept per call, not per server."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {
         "PATH": os.environ.get("PATH", ""),
         "TAVUS_API_KEY": SANDBOX_API_KEY,
         "TAVUS_API_BASE_URL": _served_emulator.base_url,
         "TAVUS_LOG_LEVEL": "WARNING",
     }
-    log = tmp_path_factory.mktemp("confirm") / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tavus_mcp", "--transport", "http", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, f"the server did not start: {log.read_text()}"
-                with contextlib.suppress(httpx2.TransportError):
-                    if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                time.sleep(0.1)
-            yield f"http://127.0.0.1:{port}/mcp"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with running_server(tmp_path_factory.mktemp("confirm") / "server.log", env) as server:
+        yield server.url
 
 
 @pytest.mark.http
