@@ -100,13 +100,20 @@ class Issuer:
         return jwt.encode(payload, self.key, algorithm="RS256", headers={"kid": "k1"})
 
 
-@pytest.fixture
-def issuer() -> Iterator[Issuer]:
+@contextmanager
+def served_issuer() -> Iterator[Issuer]:
+    """An issuer served on loopback; whatever hangs is released on the way out."""
     issuer = Issuer()
     with serve_on_loopback(issuer.app) as url:
         issuer.url = url
         yield issuer
         issuer.released.set()
+
+
+@pytest.fixture
+def issuer() -> Iterator[Issuer]:
+    with served_issuer() as issuer:
+        yield issuer
 
 
 @contextmanager
@@ -139,12 +146,9 @@ def email_sign_in(
 ) -> Iterator[tuple[Issuer, str, Path]]:
     """One issuer and one team app trusting it for the sign-ins below, which only sign in: the issuer, the app's
     /mcp URL and the folder of its users file."""
-    issuer = Issuer()
     folder = tmp_path_factory.mktemp("email-sign-in")
-    with serve_on_loopback(issuer.app) as issuer_url:
-        issuer.url = issuer_url
-        with team_server(_served_emulator, issuer, folder) as url:
-            yield issuer, url, folder
+    with served_issuer() as issuer, team_server(_served_emulator, issuer, folder) as url:
+        yield issuer, url, folder
 
 
 @pytest.mark.parametrize(
